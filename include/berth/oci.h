@@ -1,0 +1,414 @@
+/* The OCI data model: runtime-spec 1.2 config.json (Linux), the state document, the default
+ * spec, the features document, and berth's own persisted state. oci-specs/ is the only module
+ * that touches JSON; everything else works on these structs.
+ *
+ * Conventions: strings are malloc'd and NUL-terminated; string lists are NULL-terminated arrays
+ * (`char **`, NULL when absent); arrays of structs carry an explicit count. Optional scalars have
+ * a `has_<name>` flag. oci_config_free() releases everything. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct berth_error;
+
+/* ---- process ---- */
+
+struct oci_rlimit {
+	char *type; /* "RLIMIT_NOFILE" */
+	int resource; /* resolved RLIMIT_* number */
+	uint64_t hard, soft;
+};
+
+struct oci_capabilities {
+	/* NULL-terminated lists of names as given ("CAP_CHOWN"); NULL when the set is absent. */
+	char **bounding, **effective, **inheritable, **permitted, **ambient;
+};
+
+struct oci_user {
+	uint32_t uid, gid;
+	bool has_umask;
+	uint32_t umask;
+	uint32_t *additional_gids;
+	size_t n_additional_gids;
+	char *username; /* windows only; kept */
+};
+
+struct oci_scheduler {
+	char *policy; /* SCHED_OTHER, ... */
+	int policy_num;
+	int32_t nice, priority;
+	char **flags;
+	uint64_t runtime, deadline, period;
+};
+
+struct oci_io_priority {
+	char *class_name; /* IOPRIO_CLASS_RT|BE|IDLE */
+	int class_num;
+	int32_t priority;
+};
+
+struct oci_process {
+	bool terminal;
+	bool has_console_size;
+	uint32_t console_height, console_width;
+	struct oci_user user;
+	char **args; /* required, non-empty */
+	char *command_line; /* windows; kept */
+	char **env;
+	char *cwd; /* required, absolute */
+	bool has_capabilities;
+	struct oci_capabilities capabilities;
+	struct oci_rlimit *rlimits;
+	size_t n_rlimits;
+	bool no_new_privileges;
+	char *apparmor_profile;
+	bool has_oom_score_adj;
+	int oom_score_adj;
+	char *selinux_label;
+	bool has_scheduler;
+	struct oci_scheduler scheduler;
+	bool has_io_priority;
+	struct oci_io_priority io_priority;
+	char *exec_cpu_affinity_initial, *exec_cpu_affinity_final;
+};
+
+/* ---- mounts ---- */
+
+struct oci_id_mapping {
+	uint32_t container_id, host_id, size;
+};
+
+struct oci_mount {
+	char *destination; /* required, absolute */
+	char *type;
+	char *source;
+	char **options;
+	struct oci_id_mapping *uid_mappings, *gid_mappings;
+	size_t n_uid_mappings, n_gid_mappings;
+};
+
+/* ---- hooks ---- */
+
+struct oci_hook {
+	char *path; /* required, absolute */
+	char **args;
+	char **env;
+	bool has_timeout;
+	int timeout; /* seconds, > 0 */
+};
+
+enum oci_hook_kind {
+	OCI_HOOK_PRESTART = 0,
+	OCI_HOOK_CREATE_RUNTIME,
+	OCI_HOOK_CREATE_CONTAINER,
+	OCI_HOOK_START_CONTAINER,
+	OCI_HOOK_POSTSTART,
+	OCI_HOOK_POSTSTOP,
+	OCI_HOOK_KIND_MAX,
+};
+
+/* The JSON name of a hook list ("createRuntime"). */
+const char *oci_hook_kind_name(enum oci_hook_kind kind);
+
+/* ---- linux ---- */
+
+enum oci_ns_type {
+	OCI_NS_PID = 0,
+	OCI_NS_NETWORK,
+	OCI_NS_MOUNT,
+	OCI_NS_IPC,
+	OCI_NS_UTS,
+	OCI_NS_USER,
+	OCI_NS_CGROUP,
+	OCI_NS_TIME,
+	OCI_NS_MAX,
+};
+
+struct oci_namespace {
+	enum oci_ns_type type;
+	char *path; /* NULL: create a new one */
+};
+
+/* "pid" -> OCI_NS_PID; -1 for unknown. And back. And the CLONE_NEW* flag. */
+int oci_ns_type_from_name(const char *name);
+const char *oci_ns_type_name(enum oci_ns_type type);
+unsigned long oci_ns_clone_flag(enum oci_ns_type type);
+
+struct oci_time_offset {
+	char *clock; /* "monotonic" | "boottime" */
+	int64_t secs;
+	uint32_t nanosecs;
+};
+
+struct oci_device {
+	char *path; /* required, absolute */
+	char type; /* 'c', 'u', 'b', 'p' */
+	int64_t major, minor; /* required unless type 'p' */
+	bool has_file_mode;
+	uint32_t file_mode;
+	bool has_uid, has_gid;
+	uint32_t uid, gid;
+};
+
+struct oci_device_cgroup {
+	bool allow;
+	char type; /* 'a', 'c', 'b'; 'a' when absent */
+	bool has_major, has_minor; /* absent = wildcard */
+	int64_t major, minor;
+	char *access; /* subset of "rwm"; NULL = all */
+};
+
+struct oci_weight_device {
+	int64_t major, minor;
+	bool has_weight, has_leaf_weight;
+	uint16_t weight, leaf_weight;
+};
+
+struct oci_throttle_device {
+	int64_t major, minor;
+	uint64_t rate;
+};
+
+struct oci_hugepage_limit {
+	char *page_size; /* "2MB" */
+	uint64_t limit;
+};
+
+struct oci_rdma_limit {
+	char *device;
+	bool has_hca_handles, has_hca_objects;
+	uint32_t hca_handles, hca_objects;
+};
+
+struct oci_kv {
+	char *key, *value;
+};
+
+struct oci_net_priority {
+	char *name;
+	uint32_t priority;
+};
+
+struct oci_resources {
+	struct oci_device_cgroup *devices;
+	size_t n_devices;
+
+	bool has_memory;
+	struct {
+		bool has_limit, has_reservation, has_swap, has_kernel, has_kernel_tcp, has_swappiness;
+		int64_t limit, reservation, swap, kernel, kernel_tcp;
+		uint64_t swappiness;
+		bool has_disable_oom_killer, has_use_hierarchy, has_check_before_update;
+		bool disable_oom_killer, use_hierarchy, check_before_update;
+	} memory;
+
+	bool has_cpu;
+	struct {
+		bool has_shares, has_quota, has_burst, has_period, has_realtime_runtime,
+			has_realtime_period, has_idle;
+		uint64_t shares, period, realtime_period, burst;
+		int64_t quota, realtime_runtime, idle;
+		char *cpus, *mems;
+	} cpu;
+
+	bool has_pids;
+	int64_t pids_limit;
+
+	bool has_block_io;
+	struct {
+		bool has_weight, has_leaf_weight;
+		uint16_t weight, leaf_weight;
+		struct oci_weight_device *weight_device;
+		size_t n_weight_device;
+		struct oci_throttle_device *throttle_read_bps, *throttle_write_bps,
+			*throttle_read_iops, *throttle_write_iops;
+		size_t n_throttle_read_bps, n_throttle_write_bps, n_throttle_read_iops,
+			n_throttle_write_iops;
+	} block_io;
+
+	struct oci_hugepage_limit *hugepage_limits;
+	size_t n_hugepage_limits;
+
+	bool has_network;
+	struct {
+		bool has_class_id;
+		uint32_t class_id;
+		struct oci_net_priority *priorities;
+		size_t n_priorities;
+	} network;
+
+	struct oci_rdma_limit *rdma;
+	size_t n_rdma;
+
+	struct oci_kv *unified;
+	size_t n_unified;
+};
+
+struct oci_seccomp_arg {
+	uint32_t index;
+	uint64_t value, value_two;
+	char *op; /* SCMP_CMP_EQ, ... */
+};
+
+struct oci_seccomp_syscall {
+	char **names;
+	char *action;
+	bool has_errno_ret;
+	uint32_t errno_ret;
+	struct oci_seccomp_arg *args;
+	size_t n_args;
+};
+
+struct oci_seccomp {
+	char *default_action; /* required when seccomp is present */
+	bool has_default_errno_ret;
+	uint32_t default_errno_ret;
+	char **architectures;
+	char **flags;
+	char *listener_path, *listener_metadata;
+	struct oci_seccomp_syscall *syscalls;
+	size_t n_syscalls;
+};
+
+struct oci_net_device {
+	char *host_name; /* the map key */
+	char *name; /* optional new name */
+};
+
+struct oci_linux {
+	struct oci_namespace *namespaces;
+	size_t n_namespaces;
+	struct oci_id_mapping *uid_mappings, *gid_mappings;
+	size_t n_uid_mappings, n_gid_mappings;
+	struct oci_time_offset *time_offsets;
+	size_t n_time_offsets;
+	struct oci_device *devices;
+	size_t n_devices;
+	char *cgroups_path;
+	bool has_resources;
+	struct oci_resources resources;
+	struct oci_kv *sysctl;
+	size_t n_sysctl;
+	bool has_seccomp;
+	struct oci_seccomp seccomp;
+	char *rootfs_propagation; /* validated: shared|slave|private|unbindable|r* variants */
+	char **masked_paths;
+	char **readonly_paths;
+	char *mount_label;
+	bool has_personality;
+	char *personality_domain; /* LINUX | LINUX32 */
+	char **personality_flags;
+	bool has_intel_rdt;
+	struct {
+		char *clos_id, *l3_cache_schema, *mem_bw_schema;
+		bool enable_cmt, enable_mbm;
+	} intel_rdt;
+	struct oci_net_device *net_devices;
+	size_t n_net_devices;
+};
+
+struct oci_config {
+	char *oci_version; /* required */
+	char *root_path; /* root.path, required on Linux */
+	bool root_readonly;
+	char *hostname, *domainname;
+	bool has_process;
+	struct oci_process process;
+	struct oci_mount *mounts;
+	size_t n_mounts;
+	struct oci_hook *hooks[OCI_HOOK_KIND_MAX];
+	size_t n_hooks[OCI_HOOK_KIND_MAX];
+	struct oci_kv *annotations;
+	size_t n_annotations;
+	bool has_linux;
+	struct oci_linux linux_;
+};
+
+/* Parse and validate a config.json document of @len bytes. Every wrong type, missing required
+ * field or impossible value fails with -EINVAL and an @err message that starts with the JSON
+ * path ("process.args: expected an array of strings"). Unknown fields are ignored.
+ * On success *ret_config is owned by the caller (oci_config_free). */
+int oci_config_parse(const char *json, size_t len, struct oci_config **ret_config, struct berth_error *err);
+
+/* Parse a single process object (as in `exec --process FILE`). Same error rules, paths start
+ * at the document root ("args: ..."). *ret_process owned by the caller (oci_process_free). */
+int oci_process_parse(const char *json, size_t len, struct oci_process **ret_process, struct berth_error *err);
+
+void oci_config_free(struct oci_config *config);
+void oci_process_free(struct oci_process *process);
+
+/* Lookups. */
+const struct oci_namespace *oci_config_namespace(const struct oci_config *config, enum oci_ns_type type);
+const char *oci_config_annotation(const struct oci_config *config, const char *key);
+
+/* ---- the state document (runtime-spec "State") ---- */
+
+enum oci_status { OCI_STATUS_CREATING = 0, OCI_STATUS_CREATED, OCI_STATUS_RUNNING, OCI_STATUS_STOPPED, OCI_STATUS_PAUSED };
+const char *oci_status_name(enum oci_status status);
+
+struct oci_state {
+	const char *oci_version;
+	const char *id;
+	enum oci_status status;
+	pid_t pid; /* 0: omitted (stopped) */
+	const char *bundle;
+	const struct oci_kv *annotations;
+	size_t n_annotations;
+};
+
+/* Serialise @state as the spec's state JSON (pretty when @pretty). *ret_json malloc'd, NUL-terminated. */
+int oci_state_to_json(const struct oci_state *state, bool pretty, char **ret_json, size_t *ret_len);
+
+/* ---- berth's persisted per-container record (<root>/<id>/state.json) ---- */
+
+struct berth_record {
+	char *id;
+	char *bundle;
+	char *rootfs; /* absolute rootfs path on the host */
+	pid_t pid;
+	uint64_t pid_start_time; /* from /proc/<pid>/stat, to detect pid reuse */
+	char *created; /* RFC 3339 */
+	char *owner; /* "" for root, as runc prints */
+	char *cgroup_path; /* as resolved at create ("/berth-test/x"); NULL when no cgroup */
+	bool cgroup_owned; /* berth created it and must remove it on delete */
+	bool systemd_cgroup;
+	struct oci_kv *annotations;
+	size_t n_annotations;
+	/* namespace paths the container runs in, by type ("/proc/<pid>/ns/net" or the joined path) */
+	char *ns_paths[OCI_NS_MAX];
+};
+
+int berth_record_to_json(const struct berth_record *rec, char **ret_json, size_t *ret_len);
+int berth_record_parse(const char *json, size_t len, struct berth_record **ret_rec, struct berth_error *err);
+void berth_record_free(struct berth_record *rec);
+
+/* ---- `berth spec` and `berth features` ---- */
+
+/* The default config.json, like `runc spec` (`--rootless` variant with a user namespace mapping
+ * @uid/@gid to 0). *ret_json malloc'd. */
+int oci_spec_default(bool rootless, uid_t uid, gid_t gid, char **ret_json, size_t *ret_len);
+
+/* The runtime-spec features document for what berth really supports. */
+int oci_features_json(char **ret_json, size_t *ret_len);
+
+/* ---- small JSON writers used by the CLI (list, ps) ---- */
+
+struct oci_list_entry {
+	const char *id;
+	pid_t pid;
+	enum oci_status status;
+	const char *bundle;
+	const char *rootfs;
+	const char *created;
+	const char *owner;
+	const struct oci_kv *annotations;
+	size_t n_annotations;
+};
+
+/* `list --format json`: an array like runc's (ociVersion, id, pid, status, bundle, rootfs, created, owner, annotations). */
+int oci_list_to_json(const struct oci_list_entry *entries, size_t n, char **ret_json, size_t *ret_len);
+/* `ps --format json`: a JSON array of pids. */
+int oci_pids_to_json(const pid_t *pids, size_t n, char **ret_json, size_t *ret_len);

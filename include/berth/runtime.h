@@ -1,0 +1,78 @@
+/* runtime: the container lifecycle. The public API the CLI drives.
+ * Every entry point takes the context, plain options, and a struct berth_error filled with a
+ * sentence naming the failed step; it returns 0 or -errno. Nothing here prints. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "berth/oci.h"
+
+struct berth_error;
+
+enum berth_rootless { BERTH_ROOTLESS_AUTO = 0, BERTH_ROOTLESS_TRUE, BERTH_ROOTLESS_FALSE };
+
+struct berth_context {
+	const char *root; /* state root; default /run/berth */
+	const char *criu_path;
+	bool systemd_cgroup;
+	enum berth_rootless rootless;
+	const char *cgroup_root; /* cgroupfs root; default /sys/fs/cgroup (tests may override) */
+};
+
+struct berth_create_opts {
+	const char *id;
+	const char *bundle; /* default: current directory */
+	const char *pid_file;
+	const char *console_socket;
+	bool no_pivot;
+	bool no_new_keyring;
+	int preserve_fds; /* extra fds after stdio passed to the container: 3 .. 3+n-1 */
+};
+
+/* create: set up the container and leave its init blocked until start. */
+int berth_container_create(const struct berth_context *ctx, const struct berth_create_opts *opts,
+			   struct berth_error *err);
+
+/* start: let a created container's init exec the user process; runs poststart hooks. */
+int berth_container_start(const struct berth_context *ctx, const char *id, struct berth_error *err);
+
+struct berth_run_opts {
+	struct berth_create_opts create;
+	bool detach; /* -d: return after start */
+	bool keep; /* --keep: do not delete after the container exits */
+};
+
+/* run: create + start; in the foreground it forwards signals, waits, and sets *ret_status to the
+ * container's exit code (128+N when killed by signal N); then deletes unless --keep. */
+int berth_container_run(const struct berth_context *ctx, const struct berth_run_opts *opts, int *ret_status,
+			struct berth_error *err);
+
+/* state: the spec's state JSON (malloc'd). */
+int berth_container_state(const struct berth_context *ctx, const char *id, char **ret_json,
+			  struct berth_error *err);
+
+/* kill: send @sig to the init, or to every process of the container with @all. */
+int berth_container_kill(const struct berth_context *ctx, const char *id, int sig, bool all,
+			 struct berth_error *err);
+
+/* delete: remove a stopped (or created) container; --force kills a running one first.
+ * Runs poststop hooks. */
+int berth_container_delete(const struct berth_context *ctx, const char *id, bool force,
+			   struct berth_error *err);
+
+struct berth_container_info {
+	char *id;
+	pid_t pid; /* 0 when stopped */
+	enum oci_status status;
+	char *bundle, *rootfs, *created, *owner;
+	struct oci_kv *annotations;
+	size_t n_annotations;
+};
+
+/* list: every container under the root, sorted by id. Free with berth_container_info_free. */
+int berth_container_list(const struct berth_context *ctx, struct berth_container_info **ret_infos, size_t *ret_n,
+			 struct berth_error *err);
+void berth_container_info_free(struct berth_container_info *infos, size_t n);
