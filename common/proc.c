@@ -11,6 +11,11 @@
 
 int proc_start_time(pid_t pid, uint64_t *ret_start)
 {
+	return proc_stat_info(pid, ret_start, NULL);
+}
+
+int proc_stat_info(pid_t pid, uint64_t *ret_start, char *ret_state)
+{
 	char path[64], buf[1024];
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
 	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -25,6 +30,8 @@ int proc_start_time(pid_t pid, uint64_t *ret_start)
 	if (!p)
 		return -EIO;
 	p++;
+	if (ret_state && p[0] == ' ')
+		*ret_state = p[1];
 	/* after ')' come fields 3..; starttime is field 22, i.e. the 20th token here */
 	for (int field = 3; field < 22; field++) {
 		p = strchr(p + 1, ' ');
@@ -36,6 +43,7 @@ int proc_start_time(pid_t pid, uint64_t *ret_start)
 	unsigned long long v = strtoull(p + 1, &end, 10);
 	if (errno || end == p + 1)
 		return -EIO;
-	*ret_start = v;
+	if (ret_start)
+		*ret_start = v;
 	return 0;
 }

@@ -1,1 +1,222 @@
-/* placeholder: being written */
+/* The container init: runs in the namespaces clone3() made, sets the container up phase by
+ * phase (each failure is reported to `create` over the sync socket), then blocks on exec.fifo
+ * until `start`, and execs the user process. It is a fork of berth, not a re-exec. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "berth/cleanup.h"
+#include "berth/error.h"
+#include "berth/log.h"
+#include "berth/util.h"
+#include "internal.h"
+#include "lifecycle.h"
+
+#ifndef KEYCTL_JOIN_SESSION_KEYRING
+#define KEYCTL_JOIN_SESSION_KEYRING 1
+#endif
+
+/* Wait for the parent's go-ahead; the payload (state JSON) is kept when asked for. */
+static int wait_go(int fd, char **ret_payload, size_t *ret_len, struct berth_error *err)
+{
+	enum sync_type t;
+	int r = sync_recv(fd, &t, ret_payload, ret_len);
+	if (r < 0)
+		return berth_error_setf_errno(err, r, "wait for the runtime");
+	if (t != SYNC_GO)
+		return berth_error_set(err, -EPROTO, "unexpected message %d from the runtime", (int)t);
+	return 0;
+}
+
+static int join_namespaces(const struct child_args *a, struct berth_error *err)
+{
+	/* The user namespace first, so the namespaces unshared next are owned by it. */
+	if (a->ns_fds[OCI_NS_USER] >= 0 && setns(a->ns_fds[OCI_NS_USER], CLONE_NEWUSER) < 0)
+		return berth_error_setf_errno(err, -errno, "join the user namespace");
+	if (a->unshare_flags && unshare((int)a->unshare_flags) < 0)
+		return berth_error_setf_errno(err, -errno, "unshare namespaces (flags 0x%lx)", a->unshare_flags);
+	for (int t = 0; t < OCI_NS_MAX; t++) {
+		if (t == OCI_NS_USER || t == OCI_NS_PID || t == OCI_NS_TIME || a->ns_fds[t] < 0)
+			continue;
+		if (setns(a->ns_fds[t], (int)oci_ns_clone_flag(t)) < 0)
+			return berth_error_setf_errno(err, -errno, "join the %s namespace", oci_ns_type_name(t));
+	}
+	for (int t = 0; t < OCI_NS_MAX; t++)
+		if (a->ns_fds[t] >= 0)
+			close(a->ns_fds[t]);
+	return 0;
+}
+
+static int set_names(const struct oci_config *c, struct berth_error *err)
+{
+	if (c->hostname && sethostname(c->hostname, strlen(c->hostname)) < 0)
+		return berth_error_setf_errno(err, -errno, "hostname: set \"%s\"", c->hostname);
+	if (c->domainname && setdomainname(c->domainname, strlen(c->domainname)) < 0)
+		return berth_error_setf_errno(err, -errno, "domainname: set \"%s\"", c->domainname);
+	return 0;
+}
+
+/* Everything before pivot_root: namespaces, names, mounts, and the create-time hooks. */
+static int setup_pre_pivot(const struct child_args *a, const struct rootfs_opts *ro, char **ret_state,
+			   size_t *ret_state_len, struct berth_error *err)
+{
+	const struct oci_config *c = a->config;
+	int r = wait_go(a->sync_fd, NULL, NULL, err);
+	if (r < 0)
+		return r;
+	r = join_namespaces(a, err);
+	if (r < 0)
+		return r;
+	/* In a fresh user namespace the maps are written now: become its root. */
+	if (a->new_userns && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0))
+		return berth_error_setf_errno(err, -errno, "become root in the user namespace (is uid/gid 0 mapped?)");
+	if (oci_config_namespace(c, OCI_NS_CGROUP) && !oci_config_namespace(c, OCI_NS_CGROUP)->path &&
+	    unshare(CLONE_NEWCGROUP) < 0)
+		return berth_error_setf_errno(err, -errno, "create the cgroup namespace");
+	r = set_names(c, err);
+	if (r == 0)
+		r = process_apply_oom_score_adj(&c->process, err);
+	if (r == 0 && a->config_mount_ns_new)
+		r = rootfs_prepare(c, ro, err);
+	if (r < 0)
+		return r;
+	/* prestart and createRuntime hooks run in the runtime's namespaces, in `create`. */
+	r = sync_send(a->sync_fd, SYNC_HOOKS, NULL, 0);
+	if (r < 0)
+		return berth_error_setf_errno(err, r, "report to the runtime");
+	r = wait_go(a->sync_fd, ret_state, ret_state_len, err);
+	if (r < 0)
+		return r;
+	return hooks_run(c, OCI_HOOK_CREATE_CONTAINER, *ret_state, *ret_state_len, err);
+}
+
+static int enter_cwd(const struct oci_process *p, struct berth_error *err)
+{
+	if (chdir(p->cwd) == 0)
+		return 0;
+	/* Like runc, a missing cwd is created; resolution happens inside the new root. */
+	if (errno == ENOENT && mkdir_p_at(AT_FDCWD, p->cwd, 0755) == 0 && chdir(p->cwd) == 0)
+		return 0;
+	return berth_error_setf_errno(err, -errno, "process.cwd: chdir to '%s'", p->cwd);
+}
+
+/* After pivot_root: finish the root filesystem and shape the process. */
+static int setup_post_pivot(const struct child_args *a, const struct rootfs_opts *ro, char *exec_path,
+			    size_t exec_size, struct berth_error *err)
+{
+	const struct oci_config *c = a->config;
+	const struct oci_process *p = &c->process;
+	int r = 0;
+	if (a->config_mount_ns_new) {
+		r = rootfs_pivot(c, ro, err);
+		if (r == 0)
+			r = rootfs_finalize(c, ro, err);
+		if (r < 0)
+			return r;
+	}
+	if (p->terminal && a->console_fd >= 0) {
+		r = process_setup_terminal(p, a->console_fd, err);
+		if (r < 0)
+			return r;
+		close(a->console_fd);
+	}
+	if (!a->no_new_keyring && syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, NULL) < 0 && errno != ENOSYS)
+		return berth_error_setf_errno(err, -errno, "create a session keyring");
+	r = process_apply_personality(c->has_linux ? &c->linux_ : NULL, err);
+	if (r == 0)
+		r = process_apply_rlimits(p, err);
+	if (r == 0)
+		r = enter_cwd(p, err);
+	if (r == 0)
+		r = process_lookup_exec(p, exec_path, exec_size, err);
+	if (r == 0)
+		r = process_apply_identity(p, err);
+	return r;
+}
+
+static __attribute__((noreturn)) void die(int sync_fd, struct berth_error *err)
+{
+	if (sync_fd >= 0)
+		sync_send_error(sync_fd, err);
+	else
+		dprintf(STDERR_FILENO, "berth: %s\n", err->msg);
+	_exit(1);
+}
+
+/* Block until `start` writes to exec.fifo. The init holds the fifo open read-write, so opening
+ * never blocks and `start` can open it for writing without waiting. */
+static int wait_for_start(int fifo_fd, struct berth_error *err)
+{
+	char b;
+	ssize_t n;
+	do
+		n = read(fifo_fd, &b, 1);
+	while (n < 0 && errno == EINTR);
+	if (n != 1)
+		return berth_error_setf_errno(err, n < 0 ? -errno : -EPIPE, "read exec.fifo");
+	close(fifo_fd);
+	return 0;
+}
+
+static void reset_signals(void)
+{
+	sigset_t none;
+	sigemptyset(&none);
+	signal(SIGPIPE, SIG_DFL);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+void child_main(const struct child_args *a)
+{
+	struct berth_error err = { 0 };
+	const struct oci_config *c = a->config;
+	struct rootfs_opts ro = { .rootfs = a->rootfs, .no_pivot = a->no_pivot, .userns = a->userns_any,
+				  .new_cgroupns = oci_config_namespace(c, OCI_NS_CGROUP) != NULL };
+	char exec_path[PATH_MAX];
+	char *state = NULL;
+	size_t state_len = 0;
+
+	reset_signals();
+	/* Die with `create` while it still supervises us; cleared before it lets go. */
+	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+
+	int fifo_fd = openat(a->state_dir_fd, FIFO_FILE, O_RDWR | O_CLOEXEC);
+	if (fifo_fd < 0) {
+		berth_error_setf_errno(&err, -errno, "open exec.fifo");
+		die(a->sync_fd, &err);
+	}
+	close(a->state_dir_fd);
+	if (setup_pre_pivot(a, &ro, &state, &state_len, &err) < 0 ||
+	    setup_post_pivot(a, &ro, exec_path, sizeof(exec_path), &err) < 0)
+		die(a->sync_fd, &err);
+
+	prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
+	if (sync_send(a->sync_fd, SYNC_READY, NULL, 0) < 0)
+		_exit(1);
+	close(a->sync_fd);
+
+	/* From here on nobody listens on the sync socket: errors go to the container's stderr. */
+	if (wait_for_start(fifo_fd, &err) < 0 ||
+	    hooks_run(c, OCI_HOOK_START_CONTAINER, state ? state : "", state_len, &err) < 0)
+		die(-1, &err);
+	free(state);
+	if (c->process.no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
+		berth_error_setf_errno(&err, -errno, "process.noNewPrivileges");
+		die(-1, &err);
+	}
+	/* No descriptor of the runtime may reach the container (CVE-2024-21626 class). */
+	fds_cloexec_from(3 + a->preserve_fds);
+	static char *const empty_env[] = { NULL };
+	execve(exec_path, c->process.args, c->process.env ? c->process.env : empty_env);
+	berth_error_setf_errno(&err, -errno, "exec '%s'", exec_path);
+	die(-1, &err);
+}

@@ -1,1 +1,258 @@
-/* placeholder: being written */
+/* `create`, the parent side: validate -> prepare -> spawn -> configure -> persist.
+ * Any failure unwinds everything made so far: the init is killed, the cgroup and the state
+ * directory removed; mounts die with the init's mount namespace. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/sched.h>
+#include <pwd.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "berth/cgroups.h"
+#include "berth/cleanup.h"
+#include "berth/error.h"
+#include "berth/log.h"
+#include "berth/runtime.h"
+#include "berth/util.h"
+#include "create.h"
+#include "lifecycle.h"
+
+static void plan_init(struct create_plan *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->root_fd = p->dir_fd = p->cg_root_fd = p->cg_fd = p->console_fd = p->sync_fd = -EBADF;
+	for (int t = 0; t < OCI_NS_MAX; t++)
+		p->ns_fds[t] = -EBADF;
+}
+
+/* ---- validate ---- */
+
+static int load_config(struct create_plan *p, const char *bundle, struct berth_error *err)
+{
+	if (!realpath(bundle ? bundle : ".", p->bundle))
+		return berth_error_setf_errno(err, -errno, "bundle '%s'", bundle ? bundle : ".");
+	_cleanup_close_ int bfd = open(p->bundle, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (bfd < 0)
+		return berth_error_setf_errno(err, -errno, "bundle '%s'", p->bundle);
+	int r = read_file_at(bfd, CONFIG_FILE, BERTH_CONFIG_MAX, &p->config_json, &p->config_len);
+	if (r == -EFBIG)
+		return berth_error_set(err, r, "config.json in '%s' is larger than %u bytes", p->bundle,
+				       BERTH_CONFIG_MAX);
+	if (r < 0)
+		return berth_error_setf_errno(err, r, "read config.json in '%s'", p->bundle);
+	r = oci_config_parse(p->config_json, p->config_len, &p->config, err);
+	if (r < 0)
+		return r;
+
+	char root[PATH_MAX];
+	const char *rp = p->config->root_path;
+	if (snprintf(root, sizeof(root), "%s%s%s", rp[0] == '/' ? "" : p->bundle, rp[0] == '/' ? "" : "/", rp) >=
+	    (int)sizeof(root))
+		return berth_error_set(err, -ENAMETOOLONG, "root.path: too long");
+	struct stat st;
+	if (!realpath(root, p->rootfs) || stat(p->rootfs, &st) < 0)
+		return berth_error_setf_errno(err, -errno, "root.path: rootfs '%s'", root);
+	if (!S_ISDIR(st.st_mode))
+		return berth_error_set(err, -ENOTDIR, "root.path: rootfs '%s' is not a directory", root);
+	return 0;
+}
+
+static int validate(struct create_plan *p, const struct berth_create_opts *o, bool foreground,
+		    struct berth_error *err)
+{
+	const struct oci_config *c = p->config;
+	if (!c->has_process)
+		return berth_error_set(err, -EINVAL, "process: required to create a container");
+	const struct oci_namespace *user = oci_config_namespace(c, OCI_NS_USER);
+	if (user && !user->path && (!c->linux_.n_uid_mappings || !c->linux_.n_gid_mappings))
+		return berth_error_set(err, -EINVAL,
+				       "linux.uidMappings: required (with linux.gidMappings) for a new user namespace");
+	if (!oci_config_namespace(c, OCI_NS_MOUNT))
+		return berth_error_set(err, -EINVAL, "linux.namespaces: a mount namespace is required");
+	if (c->process.terminal && !o->console_socket && !foreground)
+		return berth_error_set(err, -EINVAL,
+				       "process.terminal: a detached container with a terminal needs --console-socket");
+	if (!c->process.terminal && o->console_socket)
+		return berth_error_set(err, -EINVAL, "--console-socket: given but process.terminal is false");
+	if (o->preserve_fds < 0 || o->preserve_fds > 1024)
+		return berth_error_set(err, -EINVAL, "--preserve-fds: %d is out of range", o->preserve_fds);
+	return 0;
+}
+
+/* ---- prepare ---- */
+
+static int open_namespaces(struct create_plan *p, struct berth_error *err)
+{
+	const struct oci_config *c = p->config;
+	bool user_path = false;
+	for (size_t i = 0; i < c->linux_.n_namespaces; i++) {
+		const struct oci_namespace *ns = &c->linux_.namespaces[i];
+		if (!ns->path)
+			continue;
+		p->ns_fds[ns->type] = open(ns->path, O_RDONLY | O_CLOEXEC);
+		if (p->ns_fds[ns->type] < 0)
+			return berth_error_setf_errno(err, -errno, "linux.namespaces[%zu]: open '%s'", i, ns->path);
+		if (ns->type == OCI_NS_USER)
+			user_path = true;
+	}
+	for (size_t i = 0; i < c->linux_.n_namespaces; i++) {
+		const struct oci_namespace *ns = &c->linux_.namespaces[i];
+		unsigned long f = oci_ns_clone_flag(ns->type);
+		if (ns->path || ns->type == OCI_NS_CGROUP || ns->type == OCI_NS_TIME)
+			continue; /* cgroup: unshared by the init once placed; time: by us, see spawn */
+		/* Namespaces that must be owned by a joined user namespace are unshared after setns. */
+		if (user_path && ns->type != OCI_NS_PID)
+			p->unshare_flags |= f;
+		else
+			p->clone_flags |= f;
+	}
+	const struct oci_namespace *user = oci_config_namespace(c, OCI_NS_USER);
+	p->new_userns = user && !user->path;
+	p->userns_any = user != NULL;
+	return 0;
+}
+
+static int connect_console(struct create_plan *p, const char *path, struct berth_error *err)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return berth_error_set(err, -ENAMETOOLONG, "--console-socket: path '%s' is too long", path);
+	strcpy(sa.sun_path, path);
+	p->console_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (p->console_fd < 0 || connect(p->console_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		return berth_error_setf_errno(err, -errno, "--console-socket: connect to '%s'", path);
+	return 0;
+}
+
+static int setup_cgroup(const struct berth_context *ctx, struct create_plan *p, const char *id,
+			struct berth_error *err)
+{
+	const char *root = ctx->cgroup_root ? ctx->cgroup_root : BERTH_DEFAULT_CGROUP_ROOT;
+	p->cg_root_fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (p->cg_root_fd < 0)
+		return berth_error_setf_errno(err, -errno, "open cgroup root '%s'", root);
+	int r = cgroup_resolve(p->cg_root_fd, p->config->linux_.cgroups_path, id, &p->cg, err);
+	if (r < 0)
+		return r;
+	p->cg_resolved = true;
+	r = cgroup_create(&p->cg, &p->cg_created, err);
+	if (r < 0)
+		return r;
+	p->cg_fd = cgroup_open_unified(&p->cg, NULL); /* optional: CLONE_INTO_CGROUP when present */
+	return 0;
+}
+
+static int prepare(const struct berth_context *ctx, struct create_plan *p, const struct berth_create_opts *o,
+		   struct berth_error *err)
+{
+	int r = state_root_open(ctx->root, true, &p->root_fd, err);
+	if (r < 0)
+		return r;
+	r = container_dir_create(p->root_fd, o->id, &p->dir_fd, err);
+	if (r < 0)
+		return r;
+	p->dir_created = true;
+	if (mkfifoat(p->dir_fd, FIFO_FILE, 0600) < 0)
+		return berth_error_setf_errno(err, -errno, "create exec.fifo");
+	r = write_file_at(p->dir_fd, CONFIG_FILE, p->config_json, p->config_len, true, 0600);
+	if (r < 0)
+		return berth_error_setf_errno(err, r, "save config.json");
+	r = setup_cgroup(ctx, p, o->id, err);
+	if (r < 0)
+		return r;
+	/* Persist early (pid 0 = stopped) so `delete --force` can clean up after a crashed create. */
+	r = create_persist(p, o->id, 0, err);
+	if (r < 0)
+		return r;
+	r = open_namespaces(p, err);
+	if (r == 0 && o->console_socket)
+		r = connect_console(p, o->console_socket, err);
+	return r;
+}
+
+/* ---- cleanup ---- */
+
+void create_plan_unwind(struct create_plan *p, const char *id)
+{
+	if (p->pid > 0) {
+		kill(p->pid, SIGKILL);
+		while (waitpid(p->pid, NULL, 0) < 0 && errno == EINTR)
+			;
+		p->pid = 0;
+	}
+	if (p->cg_created)
+		(void)cgroup_destroy(&p->cg, NULL);
+	p->cg_created = false;
+	if (p->dir_created)
+		(void)container_dir_remove(p->root_fd, id);
+	p->dir_created = false;
+}
+
+void create_plan_free(struct create_plan *p)
+{
+	closep(&p->sync_fd);
+	closep(&p->console_fd);
+	for (int t = 0; t < OCI_NS_MAX; t++)
+		closep(&p->ns_fds[t]);
+	closep(&p->cg_fd);
+	if (p->cg_resolved)
+		cgroup_free(&p->cg);
+	closep(&p->cg_root_fd);
+	closep(&p->dir_fd);
+	closep(&p->root_fd);
+	oci_config_free(p->config);
+	free(p->config_json);
+	p->config = NULL;
+	p->config_json = NULL;
+}
+
+int berth_container_create_plan(const struct berth_context *ctx, const struct berth_create_opts *o,
+				bool foreground, struct create_plan *p, struct berth_error *err)
+{
+	plan_init(p);
+	int r = container_id_validate(o->id, err);
+	if (r == 0)
+		r = load_config(p, o->bundle, err);
+	if (r == 0)
+		r = validate(p, o, foreground, err);
+	if (r == 0)
+		r = prepare(ctx, p, o, err);
+	if (r == 0)
+		r = create_spawn(p, o, foreground, err);
+	if (r == 0)
+		r = create_persist(p, o->id, p->pid, err);
+	if (r == 0 && o->pid_file) {
+		char buf[32];
+		int n = snprintf(buf, sizeof(buf), "%d", (int)p->pid);
+		r = write_file_atomic_at(AT_FDCWD, o->pid_file, buf, (size_t)n, 0644);
+		if (r < 0)
+			berth_error_setf_errno(err, r, "--pid-file: write '%s'", o->pid_file);
+	}
+	if (r < 0) {
+		create_plan_unwind(p, o->id);
+		create_plan_free(p);
+		return berth_error_prefix(err, "create \"%s\"", o->id);
+	}
+	return 0;
+}
+
+int berth_container_create(const struct berth_context *ctx, const struct berth_create_opts *opts,
+			   struct berth_error *err)
+{
+	struct create_plan p;
+	int r = berth_container_create_plan(ctx, opts, false, &p, err);
+	if (r < 0)
+		return r;
+	create_plan_free(&p);
+	return 0;
+}

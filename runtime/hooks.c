@@ -1,1 +1,103 @@
-/* placeholder: being written */
+/* OCI hooks: each runs with the state JSON on stdin, its own args and env, and an optional timeout. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "berth/cleanup.h"
+#include "berth/error.h"
+#include "berth/util.h"
+#include "lifecycle.h"
+
+static __attribute__((noreturn)) void hook_exec(const struct oci_hook *h, int stdin_fd)
+{
+	static char *const empty_env[] = { NULL };
+	char *const fallback_argv[] = { h->path, NULL };
+
+	if (dup2(stdin_fd, STDIN_FILENO) < 0)
+		_exit(126);
+	signal(SIGPIPE, SIG_DFL);
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	execve(h->path, h->args ? h->args : fallback_argv, h->env ? h->env : empty_env);
+	_exit(127);
+}
+
+/* Wait for @pid for at most @timeout seconds (0: forever). Returns the wait status or -ETIMEDOUT. */
+static int wait_with_timeout(pid_t pid, int timeout)
+{
+	int status;
+	if (timeout > 0) {
+		_cleanup_close_ int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
+		if (pfd >= 0) {
+			struct pollfd p = { .fd = pfd, .events = POLLIN };
+			int n;
+			do
+				n = poll(&p, 1, timeout * 1000);
+			while (n < 0 && errno == EINTR);
+			if (n == 0) {
+				kill(pid, SIGKILL);
+				while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+					;
+				return -ETIMEDOUT;
+			}
+		}
+	}
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return -errno;
+	return status;
+}
+
+static int run_one(const struct oci_hook *h, const char *state, size_t len, struct berth_error *err)
+{
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return berth_error_setf_errno(err, -errno, "pipe");
+	pid_t pid = fork();
+	if (pid < 0) {
+		int r = -errno;
+		close(p[0]);
+		close(p[1]);
+		return berth_error_setf_errno(err, r, "fork");
+	}
+	if (pid == 0) {
+		close(p[1]);
+		hook_exec(h, p[0]);
+	}
+	close(p[0]);
+	/* A hook need not read its stdin; EPIPE here is fine (SIGPIPE is ignored by the CLI). */
+	(void)write_all(p[1], state, len);
+	close(p[1]);
+
+	int status = wait_with_timeout(pid, h->has_timeout ? h->timeout : 0);
+	if (status == -ETIMEDOUT)
+		return berth_error_set(err, -ETIMEDOUT, "timed out after %d seconds", h->timeout);
+	if (status < 0)
+		return berth_error_setf_errno(err, status, "wait");
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return 0;
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 127)
+		return berth_error_set(err, -ENOEXEC, "could not be executed (exit status 127)");
+	if (WIFEXITED(status))
+		return berth_error_set(err, -ECANCELED, "exited with status %d", WEXITSTATUS(status));
+	return berth_error_set(err, -ECANCELED, "killed by signal %d", WTERMSIG(status));
+}
+
+int hooks_run(const struct oci_config *config, enum oci_hook_kind kind, const char *state_json, size_t state_len,
+	      struct berth_error *err)
+{
+	for (size_t i = 0; i < config->n_hooks[kind]; i++) {
+		const struct oci_hook *h = &config->hooks[kind][i];
+		int r = run_one(h, state_json, state_len, err);
+		if (r < 0)
+			return berth_error_prefix(err, "%s hook[%zu] (%s)", oci_hook_kind_name(kind), i, h->path);
+	}
+	return 0;
+}

@@ -1,1 +1,261 @@
-/* placeholder: being written */
+/* start, state, kill, delete and run: the commands that act on an existing container. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "berth/cgroups.h"
+#include "berth/cleanup.h"
+#include "berth/error.h"
+#include "berth/log.h"
+#include "berth/runtime.h"
+#include "berth/util.h"
+#include "create.h"
+#include "lifecycle.h"
+
+static const char *status_word(enum oci_status s)
+{
+	return oci_status_name(s);
+}
+
+static int state_json(const struct container *c, enum oci_status st, char **ret, size_t *ret_len,
+		      struct berth_error *err)
+{
+	int r = container_state_json(c->rec, st, ret, ret_len);
+	return r < 0 ? berth_error_setf_errno(err, r, "serialise state") : 0;
+}
+
+/* Run the hooks of @kind with the current state; failures are only logged (poststart, poststop). */
+static void run_hooks_warn(const struct container *c, enum oci_status st, enum oci_hook_kind kind)
+{
+	struct berth_error err = { 0 };
+	_cleanup_free_ char *json = NULL;
+	size_t len;
+	struct oci_config *config = NULL;
+	if (container_config(c, &config, &err) < 0) {
+		log_warn("%s hooks skipped: %s", oci_hook_kind_name(kind), err.msg);
+		return;
+	}
+	if (config->n_hooks[kind] && state_json(c, st, &json, &len, &err) == 0 &&
+	    hooks_run(config, kind, json, len, &err) < 0)
+		log_warn("%s", err.msg);
+	oci_config_free(config);
+}
+
+/* Wake the init blocked on exec.fifo; it holds the fifo open, so this never blocks. */
+static int release_init(const struct container *c, struct berth_error *err)
+{
+	_cleanup_close_ int fifo = openat(c->dir_fd, FIFO_FILE, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+	if (fifo < 0) {
+		if (errno == ENXIO)
+			return berth_error_set(err, -ESRCH, "container \"%s\": container not running", c->rec->id);
+		return berth_error_setf_errno(err, -errno, "open exec.fifo of \"%s\"", c->rec->id);
+	}
+	int r = write_all(fifo, "0", 1);
+	if (r < 0)
+		return berth_error_setf_errno(err, r, "start \"%s\": write exec.fifo", c->rec->id);
+	unlinkat(c->dir_fd, FIFO_FILE, 0);
+	return 0;
+}
+
+int berth_container_start(const struct berth_context *ctx, const char *id, struct berth_error *err)
+{
+	struct container c = { .root_fd = -EBADF, .dir_fd = -EBADF };
+	int r = container_load(ctx, id, &c, err);
+	if (r < 0)
+		return r;
+	enum oci_status st = container_status(ctx, &c);
+	if (st != OCI_STATUS_CREATED)
+		r = berth_error_set(err, st == OCI_STATUS_STOPPED ? -ESRCH : -EBUSY,
+				    "cannot start container \"%s\": it is %s, not created", id, status_word(st));
+	else
+		r = release_init(&c, err);
+	if (r == 0)
+		run_hooks_warn(&c, OCI_STATUS_RUNNING, OCI_HOOK_POSTSTART);
+	container_release(&c);
+	return r;
+}
+
+int berth_container_state(const struct berth_context *ctx, const char *id, char **ret_json, struct berth_error *err)
+{
+	struct container c = { .root_fd = -EBADF, .dir_fd = -EBADF };
+	int r = container_peek(ctx, id, &c, err);
+	if (r < 0)
+		return r;
+	size_t len;
+	r = state_json(&c, container_status(ctx, &c), ret_json, &len, err);
+	container_release(&c);
+	return r;
+}
+
+static int signal_container(const struct berth_context *ctx, const struct container *c, int sig, bool all,
+			    struct berth_error *err)
+{
+	if (all && c->rec->cgroup_path) {
+		struct cgroup cg = { 0 };
+		_cleanup_close_ int cg_root = -EBADF;
+		int r = container_cgroup(ctx, c->rec, &cg, &cg_root, err);
+		if (r < 0)
+			return r;
+		r = cgroup_signal_all(&cg, sig, err);
+		cgroup_free(&cg);
+		return r;
+	}
+	if (kill(c->rec->pid, sig) < 0) {
+		if (errno == ESRCH)
+			return berth_error_set(err, -ESRCH, "container \"%s\": no such process", c->rec->id);
+		return berth_error_setf_errno(err, -errno, "kill container \"%s\"", c->rec->id);
+	}
+	return 0;
+}
+
+int berth_container_kill(const struct berth_context *ctx, const char *id, int sig, bool all, struct berth_error *err)
+{
+	struct container c = { .root_fd = -EBADF, .dir_fd = -EBADF };
+	int r = container_load(ctx, id, &c, err);
+	if (r < 0)
+		return r;
+	if (container_status(ctx, &c) == OCI_STATUS_STOPPED && !all)
+		r = berth_error_set(err, -ESRCH, "container \"%s\": container not running", id);
+	else
+		r = signal_container(ctx, &c, sig, all, err);
+	container_release(&c);
+	return r;
+}
+
+/* Wait (bounded) for the init to be gone; it is not our child, so poll its pidfd. */
+static void wait_init_gone(const struct berth_record *rec)
+{
+	_cleanup_close_ int pfd = (int)syscall(SYS_pidfd_open, rec->pid, 0);
+	if (pfd >= 0) {
+		struct pollfd p = { .fd = pfd, .events = POLLIN };
+		(void)poll(&p, 1, 5000);
+		return;
+	}
+	for (int i = 0; i < 500 && container_init_alive(rec); i++)
+		usleep(10000);
+}
+
+/* Kill whatever is left, remove the cgroup berth made, run poststop, remove the state dir. */
+static int destroy(const struct berth_context *ctx, struct container *c, struct berth_error *err)
+{
+	struct cgroup cg = { 0 };
+	_cleanup_close_ int cg_root = -EBADF;
+	bool have_cg = c->rec->cgroup_path && container_cgroup(ctx, c->rec, &cg, &cg_root, NULL) == 0;
+	if (container_init_alive(c->rec)) {
+		if (have_cg) {
+			(void)cgroup_freeze(&cg, false, NULL);
+			(void)cgroup_signal_all(&cg, SIGKILL, NULL);
+		}
+		kill(c->rec->pid, SIGKILL);
+		wait_init_gone(c->rec);
+	}
+	int r = 0;
+	if (have_cg && c->rec->cgroup_owned)
+		r = cgroup_destroy(&cg, err);
+	if (have_cg)
+		cgroup_free(&cg);
+	if (r < 0)
+		return berth_error_prefix(err, "delete \"%s\"", c->rec->id);
+	run_hooks_warn(c, OCI_STATUS_STOPPED, OCI_HOOK_POSTSTOP);
+	r = container_dir_remove(c->root_fd, c->rec->id);
+	if (r < 0)
+		return berth_error_setf_errno(err, r, "delete \"%s\": remove state directory", c->rec->id);
+	return 0;
+}
+
+/* A state directory without a readable record: a create that crashed. --force removes it. */
+static int remove_orphan(const struct berth_context *ctx, const char *id, struct berth_error *err)
+{
+	_cleanup_close_ int root_fd = -EBADF;
+	if (container_id_validate(id, NULL) < 0 || state_root_open(ctx->root, false, &root_fd, NULL) < 0)
+		return -ENOENT;
+	if (faccessat(root_fd, id, F_OK, AT_SYMLINK_NOFOLLOW) < 0)
+		return -ENOENT;
+	int r = container_dir_remove(root_fd, id);
+	return r < 0 ? berth_error_setf_errno(err, r, "delete \"%s\": remove state directory", id) : 0;
+}
+
+int berth_container_delete(const struct berth_context *ctx, const char *id, bool force, struct berth_error *err)
+{
+	struct container c = { .root_fd = -EBADF, .dir_fd = -EBADF };
+	int r = container_load(ctx, id, &c, err);
+	if (r == -ENOENT && force && remove_orphan(ctx, id, err) == 0)
+		return 0;
+	if (r < 0)
+		return r;
+	enum oci_status st = container_status(ctx, &c);
+	if (!force && (st == OCI_STATUS_RUNNING || st == OCI_STATUS_PAUSED))
+		r = berth_error_set(err, -EBUSY, "cannot delete container \"%s\" that is not stopped: %s", id,
+				    status_word(st));
+	else
+		r = destroy(ctx, &c, err);
+	container_release(&c);
+	return r;
+}
+
+/* ---- run ---- */
+
+static const int forwarded[] = { SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGWINCH, SIGCONT };
+
+/* Forward signals to the init until it exits; return its exit code (128+N when killed by N). */
+static int wait_forwarding(pid_t pid, const sigset_t *set)
+{
+	for (;;) {
+		siginfo_t si;
+		int sig = sigwaitinfo(set, &si);
+		if (sig < 0)
+			continue;
+		if (sig != SIGCHLD) {
+			kill(pid, sig);
+			continue;
+		}
+		int status;
+		pid_t w;
+		while ((w = waitpid(-1, &status, WNOHANG)) > 0)
+			if (w == pid)
+				return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
+		if (w < 0 && errno == ECHILD)
+			return 255;
+	}
+}
+
+int berth_container_run(const struct berth_context *ctx, const struct berth_run_opts *opts, int *ret_status,
+			struct berth_error *err)
+{
+	sigset_t set, old;
+	sigemptyset(&set);
+	for (size_t i = 0; i < sizeof(forwarded) / sizeof(forwarded[0]); i++)
+		sigaddset(&set, forwarded[i]);
+	sigaddset(&set, SIGCHLD);
+	/* Blocked before clone3 so no signal is lost; the init unblocks its own mask. */
+	sigprocmask(SIG_BLOCK, &set, &old);
+
+	struct create_plan p;
+	int r = berth_container_create_plan(ctx, &opts->create, !opts->detach, &p, err);
+	if (r < 0)
+		goto out;
+	pid_t pid = p.pid;
+	create_plan_free(&p); /* drops the lock so start can take it */
+	r = berth_container_start(ctx, opts->create.id, err);
+	if (r < 0) {
+		(void)berth_container_delete(ctx, opts->create.id, true, NULL);
+		goto out;
+	}
+	*ret_status = 0;
+	if (opts->detach)
+		goto out;
+	*ret_status = wait_forwarding(pid, &set);
+	if (!opts->keep)
+		r = berth_container_delete(ctx, opts->create.id, true, err);
+out:
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	return r;
+}

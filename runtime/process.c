@@ -1,1 +1,247 @@
-/* placeholder: being written */
+/* The container process's identity and limits, applied by the init just before exec. */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/capability.h>
+#include <sys/ioctl.h>
+#include <sys/personality.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "berth/cleanup.h"
+#include "berth/error.h"
+#include "berth/util.h"
+#include "lifecycle.h"
+
+#define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+static bool is_executable(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0 && S_ISREG(st.st_mode) && access(path, X_OK) == 0;
+}
+
+static const char *env_path(char **env)
+{
+	for (char **e = env; e && *e; e++)
+		if (str_has_prefix(*e, "PATH="))
+			return *e + 5;
+	return DEFAULT_PATH;
+}
+
+int process_lookup_exec(const struct oci_process *p, char *ret_path, size_t size, struct berth_error *err)
+{
+	const char *name = p->args[0];
+	if (strchr(name, '/')) {
+		if (!is_executable(name))
+			return berth_error_set(err, -ENOENT, "exec: \"%s\": no such executable file", name);
+		snprintf(ret_path, size, "%s", name);
+		return 0;
+	}
+	const char *path = env_path(p->env);
+	while (*path) {
+		const char *colon = strchrnul(path, ':');
+		int dlen = (int)(colon - path);
+		char cand[PATH_MAX];
+		if (snprintf(cand, sizeof(cand), "%.*s/%s", dlen ? dlen : 1, dlen ? path : ".", name) <
+			    (int)sizeof(cand) &&
+		    is_executable(cand)) {
+			snprintf(ret_path, size, "%s", cand);
+			return 0;
+		}
+		path = *colon ? colon + 1 : colon;
+	}
+	return berth_error_set(err, -ENOENT, "exec: \"%s\": executable file not found in $PATH", name);
+}
+
+int process_apply_rlimits(const struct oci_process *p, struct berth_error *err)
+{
+	for (size_t i = 0; i < p->n_rlimits; i++) {
+		const struct oci_rlimit *rl = &p->rlimits[i];
+		struct rlimit lim = { .rlim_cur = rl->soft, .rlim_max = rl->hard };
+		if (setrlimit(rl->resource, &lim) < 0)
+			return berth_error_setf_errno(err, -errno, "process.rlimits[%zu]: set %s", i, rl->type);
+	}
+	return 0;
+}
+
+int process_apply_oom_score_adj(const struct oci_process *p, struct berth_error *err)
+{
+	if (!p->has_oom_score_adj)
+		return 0;
+	char buf[16];
+	int n = snprintf(buf, sizeof(buf), "%d", p->oom_score_adj);
+	int r = write_file_at(AT_FDCWD, "/proc/self/oom_score_adj", buf, (size_t)n, false, 0);
+	if (r < 0)
+		return berth_error_setf_errno(err, r, "process.oomScoreAdj: write %d", p->oom_score_adj);
+	return 0;
+}
+
+int process_apply_personality(const struct oci_linux *l, struct berth_error *err)
+{
+	if (!l || !l->has_personality || !l->personality_domain)
+		return 0;
+	unsigned long persona = strcmp(l->personality_domain, "LINUX32") == 0 ? PER_LINUX32 : PER_LINUX;
+	if (personality(persona) < 0)
+		return berth_error_setf_errno(err, -errno, "linux.personality: set %s", l->personality_domain);
+	return 0;
+}
+
+/* Fill @caps's @flag set from a list of names. */
+static int caps_set_list(cap_t caps, cap_flag_t flag, char **names, const char *field, struct berth_error *err)
+{
+	for (size_t i = 0; names && names[i]; i++) {
+		cap_value_t v;
+		if (cap_from_name(names[i], &v) < 0)
+			return berth_error_set(err, -EINVAL, "process.capabilities.%s[%zu]: unknown capability \"%s\"",
+					       field, i, names[i]);
+		if (!CAP_IS_SUPPORTED(v))
+			continue; /* named by the config but unknown to this kernel: like runc, skip it */
+		if (cap_set_flag(caps, flag, 1, &v, CAP_SET) < 0)
+			return berth_error_setf_errno(err, -errno, "process.capabilities.%s", field);
+	}
+	return 0;
+}
+
+static bool caps_list_has(char **names, cap_value_t v)
+{
+	for (size_t i = 0; names && names[i]; i++) {
+		cap_value_t c;
+		if (cap_from_name(names[i], &c) == 0 && c == v)
+			return true;
+	}
+	return false;
+}
+
+static int caps_drop_bounding(const struct oci_capabilities *c, struct berth_error *err)
+{
+	for (cap_value_t v = 0; v <= CAP_LAST_CAP || CAP_IS_SUPPORTED(v); v++) {
+		if (!CAP_IS_SUPPORTED(v))
+			break;
+		if (!caps_list_has(c->bounding, v) && prctl(PR_CAPBSET_DROP, v, 0, 0, 0) < 0 && errno != EINVAL)
+			return berth_error_setf_errno(err, -errno, "process.capabilities.bounding: drop %s",
+						      cap_to_name(v));
+	}
+	return 0;
+}
+
+static int caps_apply(const struct oci_capabilities *c, struct berth_error *err)
+{
+	cap_t caps = cap_init();
+	if (!caps)
+		return berth_error_setf_errno(err, -errno, "cap_init");
+	int r = caps_set_list(caps, CAP_EFFECTIVE, c->effective, "effective", err);
+	if (r == 0)
+		r = caps_set_list(caps, CAP_PERMITTED, c->permitted, "permitted", err);
+	if (r == 0)
+		r = caps_set_list(caps, CAP_INHERITABLE, c->inheritable, "inheritable", err);
+	if (r == 0 && cap_set_proc(caps) < 0)
+		r = berth_error_setf_errno(err, -errno, "process.capabilities: apply sets");
+	cap_free(caps);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; c->ambient && c->ambient[i]; i++) {
+		cap_value_t v;
+		if (cap_from_name(c->ambient[i], &v) < 0 || !CAP_IS_SUPPORTED(v))
+			continue;
+		if (cap_set_ambient(v, CAP_SET) < 0)
+			return berth_error_setf_errno(err, -errno, "process.capabilities.ambient[%zu]: raise %s", i,
+						      c->ambient[i]);
+	}
+	return 0;
+}
+
+static int set_user(const struct oci_user *u, struct berth_error *err)
+{
+	_Static_assert(sizeof(gid_t) == sizeof(uint32_t), "gid_t is 32-bit on Linux");
+	const gid_t *groups = (const gid_t *)u->additional_gids;
+	size_t n = u->n_additional_gids;
+	if (n > NGROUPS_MAX)
+		return berth_error_set(err, -E2BIG, "process.user.additionalGids: more than %d groups", NGROUPS_MAX);
+	/* setgroups is denied in a user namespace whose /proc/self/setgroups says "deny"; with no
+	 * additional gids there is nothing to lose, so only fail when some were asked for. */
+	if (setgroups(n, groups) < 0 && n > 0)
+		return berth_error_setf_errno(err, -errno, "process.user.additionalGids: setgroups");
+	if (setresgid(u->gid, u->gid, u->gid) < 0)
+		return berth_error_setf_errno(err, -errno, "process.user.gid: setgid %u", u->gid);
+	if (setresuid(u->uid, u->uid, u->uid) < 0)
+		return berth_error_setf_errno(err, -errno, "process.user.uid: setuid %u", u->uid);
+	return 0;
+}
+
+int process_apply_identity(const struct oci_process *p, struct berth_error *err)
+{
+	int r;
+	if (p->has_capabilities) {
+		r = caps_drop_bounding(&p->capabilities, err);
+		if (r < 0)
+			return r;
+		if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
+			return berth_error_setf_errno(err, -errno, "prctl(PR_SET_KEEPCAPS)");
+	}
+	r = set_user(&p->user, err);
+	if (r < 0)
+		return r;
+	if (p->has_capabilities) {
+		r = caps_apply(&p->capabilities, err);
+		if (r < 0)
+			return r;
+		(void)prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0);
+	}
+	umask(p->user.has_umask ? p->user.umask : 0022);
+	return 0;
+}
+
+/* Send @fd over the connected unix socket @sock with SCM_RIGHTS. */
+static int send_fd(int sock, int fd)
+{
+	char byte = 0;
+	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u = { 0 };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf) };
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	return sendmsg(sock, &mh, MSG_NOSIGNAL) < 0 ? -errno : 0;
+}
+
+int process_setup_terminal(const struct oci_process *p, int console_fd, struct berth_error *err)
+{
+	_cleanup_close_ int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (master < 0)
+		return berth_error_setf_errno(err, -errno, "process.terminal: open /dev/ptmx");
+	char name[64];
+	int unlock = 0;
+	if (ioctl(master, TIOCSPTLCK, &unlock) < 0 || ptsname_r(master, name, sizeof(name)) != 0)
+		return berth_error_setf_errno(err, -errno, "process.terminal: unlock pty");
+	_cleanup_close_ int slave = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (slave < 0)
+		return berth_error_setf_errno(err, -errno, "process.terminal: open %s", name);
+	if (p->has_console_size) {
+		struct winsize ws = { .ws_row = (unsigned short)p->console_height,
+				      .ws_col = (unsigned short)p->console_width };
+		(void)ioctl(slave, TIOCSWINSZ, &ws);
+	}
+	int r = send_fd(console_fd, master);
+	if (r < 0)
+		return berth_error_setf_errno(err, r, "send pty master to --console-socket");
+	if (setsid() < 0 || ioctl(slave, TIOCSCTTY, 0) < 0)
+		return berth_error_setf_errno(err, -errno, "process.terminal: make %s the controlling terminal", name);
+	for (int fd = 0; fd < 3; fd++)
+		if (dup2(slave, fd) < 0)
+			return berth_error_setf_errno(err, -errno, "process.terminal: dup2");
+	return 0;
+}

@@ -1,1 +1,211 @@
-/* placeholder: being written */
+/* The per-container state directory: creation, locking, the record, status derivation. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "berth/cgroups.h"
+#include "berth/cleanup.h"
+#include "berth/error.h"
+#include "berth/runtime.h"
+#include "berth/util.h"
+#include "lifecycle.h"
+
+#define RECORD_MAX (1u << 20)
+
+int state_root_open(const char *root, bool create, int *ret_fd, struct berth_error *err)
+{
+	if (!root)
+		root = BERTH_DEFAULT_ROOT;
+	if (create) {
+		int r = mkdir_p_at(AT_FDCWD, root, 0711);
+		if (r < 0)
+			return berth_error_setf_errno(err, r, "create state root '%s'", root);
+	}
+	int fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return berth_error_setf_errno(err, -errno, "open state root '%s'", root);
+	*ret_fd = fd;
+	return 0;
+}
+
+int container_dir_create(int root_fd, const char *id, int *ret_dir_fd, struct berth_error *err)
+{
+	if (mkdirat(root_fd, id, 0711) < 0) {
+		if (errno == EEXIST)
+			return berth_error_set(err, -EEXIST, "container \"%s\" already exists", id);
+		return berth_error_setf_errno(err, -errno, "create state directory for \"%s\"", id);
+	}
+	int fd = openat(root_fd, id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 || flock(fd, LOCK_EX) < 0) {
+		int r = -errno;
+		if (fd >= 0)
+			close(fd);
+		unlinkat(root_fd, id, AT_REMOVEDIR);
+		return berth_error_setf_errno(err, r, "open state directory for \"%s\"", id);
+	}
+	*ret_dir_fd = fd;
+	return 0;
+}
+
+/* Open (and lock) the directory; a directory unlinked while we waited counts as absent. */
+static int open_dir(int root_fd, const char *id, bool lock, int *ret_fd, struct berth_error *err)
+{
+	_cleanup_close_ int fd = openat(root_fd, id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno == ENOENT || errno == ENOTDIR)
+			return berth_error_set(err, -ENOENT, "container \"%s\" does not exist", id);
+		return berth_error_setf_errno(err, -errno, "open state of \"%s\"", id);
+	}
+	while (lock && flock(fd, LOCK_EX) < 0)
+		if (errno != EINTR)
+			return berth_error_setf_errno(err, -errno, "lock state of \"%s\"", id);
+	struct stat st;
+	if (fstat(fd, &st) < 0 || st.st_nlink == 0)
+		return berth_error_set(err, -ENOENT, "container \"%s\" does not exist", id);
+	*ret_fd = TAKE_FD(fd);
+	return 0;
+}
+
+static int load(const struct berth_context *ctx, const char *id, bool lock, struct container *ret,
+		struct berth_error *err)
+{
+	int r = container_id_validate(id, err);
+	if (r < 0)
+		return r;
+	_cleanup_close_ int root_fd = -EBADF;
+	_cleanup_close_ int dir_fd = -EBADF;
+	r = state_root_open(ctx->root, false, &root_fd, err);
+	if (r == -ENOENT)
+		return berth_error_set(err, -ENOENT, "container \"%s\" does not exist", id);
+	if (r < 0)
+		return r;
+	r = open_dir(root_fd, id, lock, &dir_fd, err);
+	if (r < 0)
+		return r;
+
+	_cleanup_free_ char *json = NULL;
+	size_t len;
+	r = read_file_at(dir_fd, STATE_FILE, RECORD_MAX, &json, &len);
+	if (r == -ENOENT) /* a create still in progress, or one that died before persisting */
+		return berth_error_set(err, -ENOENT, "container \"%s\" does not exist", id);
+	if (r < 0)
+		return berth_error_setf_errno(err, r, "read state of \"%s\"", id);
+	struct berth_record *rec = NULL;
+	r = berth_record_parse(json, len, &rec, err);
+	if (r < 0)
+		return berth_error_prefix(err, "state of \"%s\" is corrupt", id);
+	ret->root_fd = TAKE_FD(root_fd);
+	ret->dir_fd = TAKE_FD(dir_fd);
+	ret->rec = rec;
+	return 0;
+}
+
+int container_load(const struct berth_context *ctx, const char *id, struct container *ret, struct berth_error *err)
+{
+	return load(ctx, id, true, ret, err);
+}
+
+int container_peek(const struct berth_context *ctx, const char *id, struct container *ret, struct berth_error *err)
+{
+	return load(ctx, id, false, ret, err);
+}
+
+void container_release(struct container *c)
+{
+	if (!c)
+		return;
+	berth_record_free(c->rec);
+	c->rec = NULL;
+	closep(&c->dir_fd);
+	closep(&c->root_fd);
+}
+
+int container_save(int dir_fd, const struct berth_record *rec, struct berth_error *err)
+{
+	_cleanup_free_ char *json = NULL;
+	size_t len;
+	int r = berth_record_to_json(rec, &json, &len);
+	if (r < 0)
+		return berth_error_setf_errno(err, r, "serialise state");
+	r = write_file_atomic_at(dir_fd, STATE_FILE, json, len, 0600);
+	if (r < 0)
+		return berth_error_setf_errno(err, r, "write %s", STATE_FILE);
+	return 0;
+}
+
+bool container_init_alive(const struct berth_record *rec)
+{
+	uint64_t start;
+	char st = 0;
+	if (rec->pid <= 0 || proc_stat_info(rec->pid, &start, &st) < 0)
+		return false;
+	return start == rec->pid_start_time && st != 'Z' && st != 'X';
+}
+
+enum oci_status container_status(const struct berth_context *ctx, const struct container *c)
+{
+	if (!container_init_alive(c->rec))
+		return OCI_STATUS_STOPPED;
+	if (faccessat(c->dir_fd, FIFO_FILE, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+		return OCI_STATUS_CREATED;
+	if (c->rec->cgroup_path) {
+		struct cgroup cg = { 0 };
+		_cleanup_close_ int cg_root = -EBADF;
+		bool frozen = false;
+		if (container_cgroup(ctx, c->rec, &cg, &cg_root, NULL) == 0) {
+			if (cgroup_is_frozen(&cg, &frozen) < 0)
+				frozen = false;
+			cgroup_free(&cg);
+		}
+		if (frozen)
+			return OCI_STATUS_PAUSED;
+	}
+	return OCI_STATUS_RUNNING;
+}
+
+int container_dir_remove(int root_fd, const char *id)
+{
+	return rm_rf_at(root_fd, id);
+}
+
+int container_config(const struct container *c, struct oci_config **ret, struct berth_error *err)
+{
+	_cleanup_free_ char *json = NULL;
+	size_t len;
+	int r = read_file_at(c->dir_fd, CONFIG_FILE, BERTH_CONFIG_MAX, &json, &len);
+	if (r < 0)
+		return berth_error_setf_errno(err, r, "read saved config of \"%s\"", c->rec->id);
+	return oci_config_parse(json, len, ret, err);
+}
+
+int container_cgroup(const struct berth_context *ctx, const struct berth_record *rec, struct cgroup *cg,
+		     int *ret_root_fd, struct berth_error *err)
+{
+	const char *root = ctx->cgroup_root ? ctx->cgroup_root : BERTH_DEFAULT_CGROUP_ROOT;
+	_cleanup_close_ int fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return berth_error_setf_errno(err, -errno, "open cgroup root '%s'", root);
+	int r = cgroup_resolve(fd, rec->cgroup_path, rec->id, cg, err);
+	if (r < 0)
+		return r;
+	*ret_root_fd = TAKE_FD(fd);
+	return 0;
+}
+
+int container_state_json(const struct berth_record *rec, enum oci_status status, char **ret_json, size_t *ret_len)
+{
+	struct oci_state st = {
+		.id = rec->id,
+		.status = status,
+		.pid = status == OCI_STATUS_STOPPED ? 0 : rec->pid,
+		.bundle = rec->bundle,
+		.annotations = rec->annotations,
+		.n_annotations = rec->n_annotations,
+	};
+	return oci_state_to_json(&st, true, ret_json, ret_len);
+}

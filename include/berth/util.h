@@ -40,6 +40,8 @@ int fds_cloexec_from(int from);
 
 /* Start time (field 22 of /proc/<pid>/stat, clock ticks since boot). -ESRCH if the pid is gone. */
 int proc_start_time(pid_t pid, uint64_t *ret_start);
+/* Start time and the one-letter state ('R', 'S', 'Z', ...) of @pid. Either output may be NULL. */
+int proc_stat_info(pid_t pid, uint64_t *ret_start, char *ret_state);
 
 /* ---- strings ---- */
 

@@ -1,0 +1,46 @@
+/* runtime-internal: the state of one `create` while it runs (shared by create and run). */
+#pragma once
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "berth/cgroups.h"
+#include "berth/oci.h"
+
+struct berth_error;
+struct berth_context;
+struct berth_create_opts;
+
+struct create_plan {
+	struct oci_config *config;
+	char *config_json;
+	size_t config_len;
+	char bundle[PATH_MAX];
+	char rootfs[PATH_MAX];
+	int root_fd, dir_fd;
+	bool dir_created;
+	struct cgroup cg;
+	bool cg_resolved, cg_created;
+	int cg_root_fd, cg_fd;
+	int ns_fds[OCI_NS_MAX];
+	unsigned long clone_flags, unshare_flags;
+	bool new_userns, userns_any;
+	int console_fd;
+	int sync_fd; /* parent end */
+	pid_t pid;
+	uint64_t pid_start_time;
+};
+
+/* Run every phase of create; on success the plan holds the live init (p->pid), the locked state
+ * dir and the parsed config; release with create_plan_free(). On failure everything is undone. */
+int berth_container_create_plan(const struct berth_context *ctx, const struct berth_create_opts *o, bool foreground,
+				struct create_plan *p, struct berth_error *err);
+void create_plan_unwind(struct create_plan *p, const char *id);
+void create_plan_free(struct create_plan *p);
+
+/* spawn.c: clone3 the init, configure it from the parent, run the create-time hooks. */
+int create_spawn(struct create_plan *p, const struct berth_create_opts *o, bool foreground, struct berth_error *err);
+/* Write the record for pid @pid (0 before the init exists). */
+int create_persist(struct create_plan *p, const char *id, pid_t pid, struct berth_error *err);

@@ -1,0 +1,117 @@
+/* runtime-internal: the state directory, the parent/child sync channel, hooks, and the
+ * process set-up run in the container's init. Not part of the public API. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "berth/oci.h"
+
+struct berth_error;
+struct berth_context;
+struct cgroup;
+
+#define BERTH_DEFAULT_ROOT "/run/berth"
+#define BERTH_DEFAULT_CGROUP_ROOT "/sys/fs/cgroup"
+#define BERTH_CONFIG_MAX (4u << 20)
+#define STATE_FILE "state.json"
+#define CONFIG_FILE "config.json"
+#define FIFO_FILE "exec.fifo"
+
+/* ---- state directory (state.c) ---- */
+
+/* A container loaded from <root>/<id>, holding an flock on its directory. */
+struct container {
+	int root_fd;
+	int dir_fd;
+	struct berth_record *rec;
+};
+
+/* Open (and with @create, make) the state root. */
+int state_root_open(const char *root, bool create, int *ret_fd, struct berth_error *err);
+
+/* mkdir <root>/<id> exclusively and lock it. "container \"id\" already exists" on EEXIST. */
+int container_dir_create(int root_fd, const char *id, int *ret_dir_fd, struct berth_error *err);
+
+/* Open and lock <root>/<id> and read its record. "container \"id\" does not exist" when absent
+ * (also when the directory was removed while we waited for the lock). */
+int container_load(const struct berth_context *ctx, const char *id, struct container *ret, struct berth_error *err);
+/* The same without the lock: for readers (state, list); state.json is replaced atomically. */
+int container_peek(const struct berth_context *ctx, const char *id, struct container *ret, struct berth_error *err);
+void container_release(struct container *c);
+
+/* Write the record atomically. */
+int container_save(int dir_fd, const struct berth_record *rec, struct berth_error *err);
+
+/* Derive the status: stopped / created / paused / running (DESIGN.md section 3). */
+enum oci_status container_status(const struct berth_context *ctx, const struct container *c);
+
+/* true while pid is alive with the recorded start time (not a zombie). */
+bool container_init_alive(const struct berth_record *rec);
+
+/* Remove <root>/<id> entirely. */
+int container_dir_remove(int root_fd, const char *id);
+
+/* Read the config.json copy kept in the state dir. */
+int container_config(const struct container *c, struct oci_config **ret, struct berth_error *err);
+
+/* The container's cgroup (resolved from the record); *ret_root_fd must be closed by the caller. */
+int container_cgroup(const struct berth_context *ctx, const struct berth_record *rec, struct cgroup *cg,
+		     int *ret_root_fd, struct berth_error *err);
+
+/* Build the spec state JSON for @rec with @status. */
+int container_state_json(const struct berth_record *rec, enum oci_status status, char **ret_json, size_t *ret_len);
+
+/* ---- sync channel (sync.c): SOCK_SEQPACKET messages between create and the child ---- */
+
+enum sync_type {
+	SYNC_GO = 1,        /* parent -> child: continue (payload: optional state JSON) */
+	SYNC_ERROR,         /* child -> parent: payload is a struct berth_error */
+	SYNC_HOOKS,         /* child -> parent: mounts done, run prestart/createRuntime hooks */
+	SYNC_READY,         /* child -> parent: set up, blocked on exec.fifo next */
+};
+
+int sync_send(int fd, enum sync_type type, const void *payload, size_t len);
+/* Receive one message; *ret_payload is malloc'd (NUL-terminated) or NULL when empty. */
+int sync_recv(int fd, enum sync_type *ret_type, char **ret_payload, size_t *ret_len);
+/* Child side: report @err to the parent. */
+void sync_send_error(int fd, const struct berth_error *err);
+
+/* ---- hooks (hooks.c) ---- */
+
+/* Run every hook of @kind in order with @state_json on stdin; honours timeouts.
+ * Stops at the first failure with "<kind> hook[<i>] (<path>): <reason>". */
+int hooks_run(const struct oci_config *config, enum oci_hook_kind kind, const char *state_json, size_t state_len,
+	      struct berth_error *err);
+
+/* ---- the init process (child.c / process.c) ---- */
+
+struct child_args {
+	const struct oci_config *config;
+	const char *rootfs;
+	int sync_fd;
+	int state_dir_fd;        /* the locked state dir: exec.fifo is opened through it */
+	int console_fd;          /* connected --console-socket, or -1 */
+	int ns_fds[OCI_NS_MAX];  /* namespaces to join (setns in the child), -1 otherwise */
+	unsigned long unshare_flags; /* namespaces to create with unshare() in the child */
+	bool new_userns;         /* clone3 made a user namespace: become its root once mapped */
+	bool userns_any;         /* the container runs in a user namespace (new or joined) */
+	bool config_mount_ns_new; /* a new mount namespace: set up the root filesystem */
+	bool no_pivot;
+	bool no_new_keyring;
+	int preserve_fds;
+	bool foreground_tty;     /* run in the foreground with process.terminal and no console socket */
+};
+
+/* The container init's whole life; never returns. */
+__attribute__((noreturn)) void child_main(const struct child_args *a);
+
+/* process.c: pieces of the init's process set-up, each filling @err on failure. */
+int process_lookup_exec(const struct oci_process *p, char *ret_path, size_t size, struct berth_error *err);
+int process_apply_rlimits(const struct oci_process *p, struct berth_error *err);
+int process_apply_oom_score_adj(const struct oci_process *p, struct berth_error *err);
+int process_apply_personality(const struct oci_linux *l, struct berth_error *err);
+int process_apply_identity(const struct oci_process *p, struct berth_error *err);
+int process_setup_terminal(const struct oci_process *p, int console_fd, struct berth_error *err);
