@@ -1,0 +1,373 @@
+/* The berth command line: global options, the command table, dispatch, and the one place that
+ * prints errors. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "berth/cleanup.h"
+#include "berth/error.h"
+#include "berth/log.h"
+#include "berth/util.h"
+#include "berth/version.h"
+#include "cli/cli.h"
+
+static const char *const log_formats[] = {"text", "json", NULL};             /* enum berth_log_format */
+static const char *const rootless_modes[] = {"auto", "true", "false", NULL}; /* enum berth_rootless */
+
+static const struct cli_option global_options[] = {
+    {.name = "root",
+     .type = CLI_STRING,
+     .offset = offsetof(struct cli_global, root),
+     .metavar = "DIR",
+     .help = "directory for container state (default: " CLI_DEFAULT_ROOT ")"},
+    {.name = "log",
+     .type = CLI_STRING,
+     .offset = offsetof(struct cli_global, log),
+     .metavar = "FILE",
+     .help = "append log records (and errors) to FILE instead of stderr"},
+    {.name = "log-format",
+     .type = CLI_CHOICE,
+     .offset = offsetof(struct cli_global, log_format),
+     .choices = log_formats,
+     .help = "format of log records (default: text)"},
+    {.name = "debug",
+     .type = CLI_FLAG,
+     .offset = offsetof(struct cli_global, debug),
+     .help = "log debug records"},
+    {.name = "systemd-cgroup",
+     .type = CLI_FLAG,
+     .offset = offsetof(struct cli_global, systemd_cgroup),
+     .help = "manage cgroups through systemd"},
+    {.name = "criu",
+     .type = CLI_STRING,
+     .offset = offsetof(struct cli_global, criu),
+     .metavar = "PATH",
+     .help = "the criu binary for checkpoint and restore (default: " CLI_DEFAULT_CRIU ")"},
+    {.name = "rootless",
+     .type = CLI_CHOICE,
+     .offset = offsetof(struct cli_global, rootless),
+     .choices = rootless_modes,
+     .help = "rootless cgroup handling (default: auto)"},
+    {.name = "version",
+     .short_name = 'v',
+     .type = CLI_FLAG,
+     .offset = offsetof(struct cli_global, version),
+     .help = "print the version and exit"},
+};
+
+const struct cli_spec cli_global_spec = {
+    .synopsis = "[GLOBAL OPTIONS] COMMAND [OPTIONS] [ARGS...]",
+    .summary = "berth: an OCI container runtime.",
+    .description = "Global options go before the command. Every long option is also accepted with a\n"
+		   "single dash (-root DIR, -log=FILE), as Go's flag package parses them.",
+    .options = global_options,
+    .n_options = ARRAY_SIZE(global_options),
+    .arg_names = (const char *const[]){"COMMAND"},
+    .max_args = 1,
+    .stop_after = 1,
+};
+
+int cli_global_parse(int argc, char **argv, struct cli_global *out, struct berth_error *err)
+{
+	struct cli_global g = {
+	    .root = CLI_DEFAULT_ROOT,
+	    .criu = CLI_DEFAULT_CRIU,
+	    .log_format = BERTH_LOG_TEXT,
+	    .rootless = BERTH_ROOTLESS_AUTO,
+	};
+	struct cli_parsed parsed;
+	int r;
+
+	r = cli_parse(&cli_global_spec, argc, argv, &g, &parsed, err);
+	if (r < 0)
+		return r;
+	g.help = parsed.help;
+	if (parsed.n_args == 1) {
+		g.command = parsed.args[0];
+		/* The command's words start at its name, which is argv[rest - 1]. */
+		g.cmd_argc = argc - parsed.rest + 1;
+		g.cmd_argv = argv + parsed.rest - 1;
+	}
+	*out = g;
+	return 0;
+}
+
+int cli_fail(int r, struct berth_error *err)
+{
+	if (err && err->code == 0)
+		berth_error_set(err, r < 0 ? r : -EIO, "%s", strerror(r < 0 ? -r : EIO));
+	return CLI_EXIT_FAILURE;
+}
+
+int cli_absolute_path(const char *path, char **ret, struct berth_error *err)
+{
+	_cleanup_free_ char *cwd = NULL;
+	char *abs;
+
+	if (!path || path[0] == '/') {
+		*ret = NULL;
+		return 0;
+	}
+	cwd = getcwd(NULL, 0);
+	if (!cwd)
+		return berth_error_setf_errno(err, -errno, "cannot resolve the current directory for \"%s\"",
+					      path);
+	if (asprintf(&abs, "%s/%s", cwd, path) < 0)
+		return berth_error_set(err, -ENOMEM, "out of memory");
+	*ret = abs;
+	return 0;
+}
+
+int cli_parse_id(const struct cli_spec *spec, int argc, char **argv, struct id_cli *out,
+		 struct berth_error *err)
+{
+	struct id_cli cli = {0};
+	struct cli_parsed parsed;
+	int r;
+
+	r = cli_parse(spec, argc, argv, &cli, &parsed, err);
+	if (r < 0)
+		return r;
+	cli.help = parsed.help;
+	if (!cli.help) {
+		cli.id = parsed.args[0];
+		r = cli_check_id(cli.id, err);
+		if (r < 0)
+			return r;
+	}
+	*out = cli;
+	return 0;
+}
+
+void cli_create_normalize(struct berth_create_opts *opts)
+{
+	if (opts->bundle && !opts->bundle[0])
+		opts->bundle = NULL;
+	if (opts->pid_file && !opts->pid_file[0])
+		opts->pid_file = NULL;
+	if (opts->console_socket && !opts->console_socket[0])
+		opts->console_socket = NULL;
+}
+
+int cli_check_id(const char *id, struct berth_error *err)
+{
+	return container_id_validate(id, err) < 0 ? -EINVAL : 0;
+}
+
+/* ---- the command table ---- */
+
+static int cmd_help(const struct cli_env *env, int argc, char **argv, struct berth_error *err);
+
+static const struct cli_spec help_spec = {
+    .command = "help",
+    .synopsis = "[COMMAND]",
+    .summary = "Show the usage of berth, or of COMMAND.",
+    .arg_names = (const char *const[]){"COMMAND"},
+    .max_args = 1,
+};
+
+/* Commands without a spec are listed but not implemented yet: adding one is a spec, a run
+ * function, and filling in its row here. */
+const struct cli_command cli_commands[] = {
+    {"create", NULL, &cmd_create_spec, cmd_create},
+    {"start", NULL, &cmd_start_spec, cmd_start},
+    {"run", NULL, &cmd_run_spec, cmd_run},
+    {"state", NULL, &cmd_state_spec, cmd_state},
+    {"kill", NULL, &cmd_kill_spec, cmd_kill},
+    {"delete", NULL, &cmd_delete_spec, cmd_delete},
+    {"list", NULL, &cmd_list_spec, cmd_list},
+    {"exec", "Run a new process inside a container.", NULL, NULL},
+    {"ps", "List the processes of a container.", NULL, NULL},
+    {"pause", "Freeze every process of a container.", NULL, NULL},
+    {"resume", "Thaw a paused container.", NULL, NULL},
+    {"update", "Change the resource limits of a container.", NULL, NULL},
+    {"events", "Report a container's events and statistics.", NULL, NULL},
+    {"checkpoint", "Checkpoint a running container with CRIU.", NULL, NULL},
+    {"restore", "Restore a container from a checkpoint.", NULL, NULL},
+    {"spec", NULL, &cmd_spec_spec, cmd_spec},
+    {"features", NULL, &cmd_features_spec, cmd_features},
+    {"help", NULL, &help_spec, cmd_help},
+};
+const size_t cli_n_commands = ARRAY_SIZE(cli_commands);
+
+const struct cli_command *cli_command_find(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < cli_n_commands; i++) {
+		if (strcmp(cli_commands[i].name, name) == 0)
+			return &cli_commands[i];
+	}
+	return NULL;
+}
+
+static const char *command_summary(const struct cli_command *cmd)
+{
+	return cmd->spec ? cmd->spec->summary : cmd->summary;
+}
+
+static void print_global_usage(FILE *out)
+{
+	size_t i;
+
+	cli_usage(&cli_global_spec, out);
+	fprintf(out, "\nCommands:\n");
+	for (i = 0; i < cli_n_commands; i++)
+		fprintf(out, "  %-12s%s%s\n", cli_commands[i].name, command_summary(&cli_commands[i]),
+			cli_commands[i].run ? "" : " (not implemented yet)");
+	fprintf(out, "\nRun 'berth COMMAND --help' for the options of a command.\n");
+}
+
+static int not_implemented(const char *name, struct berth_error *err)
+{
+	berth_error_set(err, -ENOSYS, "command \"%s\" is not implemented yet", name);
+	return CLI_EXIT_FAILURE;
+}
+
+static int cmd_help(const struct cli_env *env, int argc, char **argv, struct berth_error *err)
+{
+	const struct cli_command *cmd;
+	struct cli_parsed parsed;
+
+	if (cli_parse(&help_spec, argc, argv, NULL, &parsed, err) < 0)
+		return CLI_EXIT_USAGE;
+	if (parsed.help || parsed.n_args == 0) {
+		print_global_usage(env->out);
+		return CLI_EXIT_OK;
+	}
+	cmd = cli_command_find(parsed.args[0]);
+	if (!cmd) {
+		berth_error_set(err, -EINVAL, "unknown command \"%s\"", parsed.args[0]);
+		return CLI_EXIT_USAGE;
+	}
+	if (!cmd->spec)
+		return not_implemented(cmd->name, err);
+	cli_usage(cmd->spec, env->out);
+	return CLI_EXIT_OK;
+}
+
+/* ---- running a command line ---- */
+
+static void print_version(FILE *out)
+{
+	fprintf(out, "berth version %s\nspec: %s\n", BERTH_VERSION, BERTH_OCI_VERSION);
+}
+
+/* The log goes to --log when given, else to stderr. Errors are printed by report() too, so
+ * they reach a caller that only reads the log (containerd) and a human at a terminal. */
+static int open_log(const struct cli_global *g, struct berth_error *err)
+{
+	int r = berth_log_open(g->log, g->log_format, g->debug ? BERTH_LOG_DEBUG : BERTH_LOG_WARN);
+
+	if (r < 0)
+		return berth_error_setf_errno(err, r, "cannot open log file \"%s\"",
+					      g->log ? g->log : "(stderr)");
+	return 0;
+}
+
+static void log_command_line(int argc, char **argv)
+{
+	char line[1024];
+	size_t n = 0;
+	int i;
+
+	if (!berth_log_enabled(BERTH_LOG_DEBUG))
+		return;
+	line[0] = '\0';
+	for (i = 0; i < argc && n < sizeof(line); i++)
+		n += (size_t)snprintf(line + n, sizeof(line) - n, "%s%s", i ? " " : "", argv[i]);
+	log_debug("command line: %s", line);
+}
+
+/* Print @err as "berth: <msg>" (and to the log file when there is one), with a pointer to the
+ * usage text for usage errors. Returns @status. */
+static int report(const struct berth_error *err, int status, const char *command, bool to_log)
+{
+	const char *msg = err->msg[0] ? err->msg : strerror(err->code < 0 ? -err->code : EIO);
+
+	fprintf(stderr, "berth: %s\n", msg);
+	if (to_log)
+		log_error("%s", msg);
+	if (status == CLI_EXIT_USAGE)
+		fprintf(stderr, "Run 'berth%s%s --help' for usage.\n", command ? " " : "",
+			command ? command : "");
+	return status;
+}
+
+static int dispatch(const struct cli_global *g, const struct cli_command *cmd, struct berth_error *err)
+{
+	const struct cli_env env = {
+	    .ctx =
+		{
+		    .root = g->root,
+		    .criu_path = g->criu,
+		    .systemd_cgroup = g->systemd_cgroup,
+		    .rootless = g->rootless,
+		    .cgroup_root = NULL,
+		},
+	    .out = stdout,
+	};
+
+	if (!cmd->run)
+		return not_implemented(cmd->name, err);
+	return cmd->run(&env, g->cmd_argc, g->cmd_argv, err);
+}
+
+/* stdout is buffered: a full disk or a closed pipe only shows when it is flushed. */
+static int flush_output(int status, bool to_log)
+{
+	struct berth_error err = {0};
+
+	int r = fflush(stdout) == 0 ? 0 : -errno;
+
+	if (r == 0 && !ferror(stdout))
+		return status;
+	berth_error_setf_errno(&err, r < 0 ? r : -EIO, "writing output");
+	return report(&err, status ? status : CLI_EXIT_FAILURE, NULL, to_log);
+}
+
+static int run_command(const struct cli_global *g, struct berth_error *err)
+{
+	const struct cli_command *cmd = cli_command_find(g->command);
+	bool to_log = g->log != NULL;
+	int status;
+
+	if (!cmd) {
+		berth_error_set(err, -EINVAL, "unknown command \"%s\"", g->command);
+		return report(err, CLI_EXIT_USAGE, NULL, to_log);
+	}
+	status = dispatch(g, cmd, err);
+	/* `help bogus` points at the global usage, not at help's own. */
+	if (status != CLI_EXIT_OK && err->code != 0)
+		report(err, status, cmd->spec == &help_spec ? NULL : cmd->name, to_log);
+	return flush_output(status, to_log);
+}
+
+int cli_main(int argc, char **argv)
+{
+	struct berth_error err = {0};
+	struct cli_global g;
+	int status;
+
+	if (cli_global_parse(argc, argv, &g, &err) < 0)
+		return report(&err, CLI_EXIT_USAGE, NULL, false);
+	if (g.help || g.version) {
+		if (g.help)
+			print_global_usage(stdout);
+		else
+			print_version(stdout);
+		return flush_output(CLI_EXIT_OK, false);
+	}
+	if (!g.command) {
+		berth_error_set(&err, -EINVAL, "no command given");
+		return report(&err, CLI_EXIT_USAGE, NULL, false);
+	}
+	if (open_log(&g, &err) < 0)
+		return report(&err, CLI_EXIT_FAILURE, NULL, false);
+	log_command_line(argc, argv);
+	status = run_command(&g, &err);
+	berth_log_close();
+	return status;
+}

@@ -1,0 +1,176 @@
+/* The berth command line: global options, the command table, and each command's split into
+ * "parse argv into a struct" (pure, unit-tested) and "execute" (drives the runtime API).
+ * Only cli/ prints; commands fill a struct berth_error and return an exit status. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "berth/runtime.h"
+#include "cli/args.h"
+
+struct berth_error;
+
+/* Exit statuses (runc's): a runtime failure, and a usage error the caller should fix. */
+enum { CLI_EXIT_OK = 0, CLI_EXIT_FAILURE = 1, CLI_EXIT_USAGE = 2 };
+
+#define CLI_DEFAULT_ROOT "/run/berth"
+#define CLI_DEFAULT_CRIU "criu"
+
+/* ---- global options (before the command) ---- */
+
+struct cli_global {
+	const char *root;
+	const char *log;
+	int log_format; /* enum berth_log_format */
+	bool debug;
+	bool systemd_cgroup;
+	const char *criu;
+	int rootless; /* enum berth_rootless */
+	bool version;
+	bool help;
+	const char *command; /* NULL when none was given */
+	int cmd_argc;        /* the command's words, cmd_argv[0] being its name */
+	char **cmd_argv;
+};
+
+extern const struct cli_spec cli_global_spec;
+
+/* Parse the global options of a full command line (argv[0] is the program) up to the command.
+ * Defaults: root /run/berth, criu "criu", text logs, rootless auto. -EINVAL: usage error. */
+int cli_global_parse(int argc, char **argv, struct cli_global *out, struct berth_error *err);
+
+/* Run a whole command line; returns the process exit status. */
+int cli_main(int argc, char **argv);
+
+/* ---- commands ---- */
+
+/* What every command runs with. */
+struct cli_env {
+	struct berth_context ctx;
+	FILE *out; /* stdout; usage text and command output */
+};
+
+struct cli_command {
+	const char *name;
+	const char *summary;         /* for `berth --help` */
+	const struct cli_spec *spec; /* NULL: not implemented yet */
+	/* Returns an exit status; when it fails it has filled @err, which cli_main prints. */
+	int (*run)(const struct cli_env *env, int argc, char **argv, struct berth_error *err);
+};
+
+/* The table `berth COMMAND` dispatches on, in the order `berth --help` lists it. */
+extern const struct cli_command cli_commands[];
+extern const size_t cli_n_commands;
+const struct cli_command *cli_command_find(const char *name);
+
+struct id_cli;
+
+/* Helpers shared by the commands (cli.c). */
+/* Map a runtime failure @r to exit status 1, making sure @err says something. */
+int cli_fail(int r, struct berth_error *err);
+/* Validate a container id argument as a usage error (exit 2). */
+int cli_check_id(const char *id, struct berth_error *err);
+/* Parse a command whose only argument is a container id (start, state). */
+int cli_parse_id(const struct cli_spec *spec, int argc, char **argv, struct id_cli *out,
+		 struct berth_error *err);
+/* As runc, an empty --bundle, --pid-file or --console-socket means "not given". */
+void cli_create_normalize(struct berth_create_opts *opts);
+/* *ret = @path made absolute against the current directory (malloc'd), or NULL when @path is
+ * NULL or already absolute. */
+int cli_absolute_path(const char *path, char **ret, struct berth_error *err);
+
+/* create, and run which takes the same options. */
+struct create_cli {
+	bool help;
+	struct berth_create_opts opts;
+};
+struct run_cli {
+	bool help;
+	struct berth_run_opts opts;
+};
+
+/* commands that take only an id: start, state */
+struct id_cli {
+	bool help;
+	const char *id;
+};
+
+struct kill_cli {
+	bool help;
+	bool all;
+	const char *id;
+	int signal; /* default SIGTERM */
+};
+
+struct delete_cli {
+	bool help;
+	bool force;
+	const char *id;
+};
+
+enum list_format { LIST_FORMAT_TABLE = 0, LIST_FORMAT_JSON };
+struct list_cli {
+	bool help;
+	int format; /* enum list_format */
+	bool quiet;
+};
+
+struct spec_cli {
+	bool help;
+	const char *bundle; /* default "." */
+	bool rootless;
+};
+
+struct features_cli {
+	bool help;
+};
+
+/* Each parse fills @out (zeroed first, then defaults) from argv[0..argc-1] where argv[0] is the
+ * command name; 0, or -EINVAL with a usage message in @err. With --help only out->help is
+ * meaningful. */
+int cmd_create_parse(int argc, char **argv, struct create_cli *out, struct berth_error *err);
+int cmd_run_parse(int argc, char **argv, struct run_cli *out, struct berth_error *err);
+int cmd_start_parse(int argc, char **argv, struct id_cli *out, struct berth_error *err);
+int cmd_state_parse(int argc, char **argv, struct id_cli *out, struct berth_error *err);
+int cmd_kill_parse(int argc, char **argv, struct kill_cli *out, struct berth_error *err);
+int cmd_delete_parse(int argc, char **argv, struct delete_cli *out, struct berth_error *err);
+int cmd_list_parse(int argc, char **argv, struct list_cli *out, struct berth_error *err);
+int cmd_spec_parse(int argc, char **argv, struct spec_cli *out, struct berth_error *err);
+int cmd_features_parse(int argc, char **argv, struct features_cli *out, struct berth_error *err);
+
+extern const struct cli_spec cmd_create_spec, cmd_run_spec, cmd_start_spec, cmd_state_spec, cmd_kill_spec,
+    cmd_delete_spec, cmd_list_spec, cmd_spec_spec, cmd_features_spec;
+
+int cmd_create(const struct cli_env *env, int argc, char **argv, struct berth_error *err);
+int cmd_run(const struct cli_env *env, int argc, char **argv, struct berth_error *err);
+int cmd_start(const struct cli_env *env, int argc, char **argv, struct berth_error *err);
+int cmd_state(const struct cli_env *env, int argc, char **argv, struct berth_error *err);
+int cmd_kill(const struct cli_env *env, int argc, char **argv, struct berth_error *err);
+int cmd_delete(const struct cli_env *env, int argc, char **argv, struct berth_error *err);
+int cmd_list(const struct cli_env *env, int argc, char **argv, struct berth_error *err);
+int cmd_spec(const struct cli_env *env, int argc, char **argv, struct berth_error *err);
+int cmd_features(const struct cli_env *env, int argc, char **argv, struct berth_error *err);
+
+/* The kernel's default descriptor ceiling (fs.nr_open); more cannot be open anyway. */
+#define CLI_PRESERVE_FDS_MAX 1048576
+
+/* The options create and run share, for a struct @T whose struct berth_create_opts is the
+ * member @M, so `run` lists them with its own offsets. */
+/* clang-format off */
+#define CLI_CREATE_OPTIONS(T, M)                                                                   \
+	{.name = "bundle", .short_name = 'b', .type = CLI_STRING, .offset = offsetof(T, M.bundle), \
+	 .metavar = "DIR", .help = "path to the bundle directory (default: the current directory)"}, \
+	{.name = "pid-file", .type = CLI_STRING, .offset = offsetof(T, M.pid_file),                \
+	 .metavar = "FILE", .help = "write the container's init pid to FILE"},                     \
+	{.name = "console-socket", .type = CLI_STRING, .offset = offsetof(T, M.console_socket),    \
+	 .metavar = "PATH", .help = "AF_UNIX socket that receives the terminal's master fd"},      \
+	{.name = "no-pivot", .type = CLI_FLAG, .offset = offsetof(T, M.no_pivot),                  \
+	 .help = "use MS_MOVE and chroot instead of pivot_root (for a ramdisk root)"},             \
+	{.name = "no-new-keyring", .type = CLI_FLAG, .offset = offsetof(T, M.no_new_keyring),      \
+	 .help = "keep the caller's session keyring instead of creating a new one"},               \
+	{.name = "preserve-fds", .type = CLI_INT, .offset = offsetof(T, M.preserve_fds),           \
+	 .metavar = "N", .help = "pass N more descriptors (3 .. 3+N-1) to the container",         \
+	 .min = 0, .max = CLI_PRESERVE_FDS_MAX}
+/* clang-format on */
