@@ -83,8 +83,9 @@ static int setup_pre_pivot(const struct child_args *a, const struct rootfs_opts 
 	    unshare(CLONE_NEWCGROUP) < 0)
 		return berth_error_setf_errno(err, -errno, "create the cgroup namespace");
 	r = set_names(c, err);
-	if (r == 0)
-		r = process_apply_oom_score_adj(&c->process, err);
+	/* Relative mount sources are relative to the bundle, as with runc. */
+	if (r == 0 && chdir(a->bundle) < 0)
+		r = berth_error_setf_errno(err, -errno, "chdir to the bundle '%s'", a->bundle);
 	if (r == 0 && a->config_mount_ns_new)
 		r = rootfs_prepare(c, ro, err);
 	if (r < 0)
@@ -179,8 +180,12 @@ void child_main(const struct child_args *a)
 {
 	struct berth_error err = { 0 };
 	const struct oci_config *c = a->config;
-	struct rootfs_opts ro = { .rootfs = a->rootfs, .no_pivot = a->no_pivot, .userns = a->userns_any,
-				  .new_cgroupns = oci_config_namespace(c, OCI_NS_CGROUP) != NULL };
+	int devnull = -EBADF;
+	struct rootfs_opts ro = { .rootfs = a->rootfs,
+				  .no_pivot = a->no_pivot,
+				  .userns = a->userns_any,
+				  .new_cgroupns = oci_config_namespace(c, OCI_NS_CGROUP) != NULL,
+				  .host_devnull_fd = &devnull };
 	char exec_path[PATH_MAX];
 	char *state = NULL;
 	size_t state_len = 0;

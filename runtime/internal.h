@@ -3,16 +3,25 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 struct berth_error;
 struct oci_config;
+struct oci_mount;
 
 struct rootfs_opts {
-	const char *rootfs;     /* absolute host path of root.path (already realpath'd) */
-	bool no_pivot;          /* --no-pivot: MS_MOVE + chroot instead of pivot_root */
-	bool userns;            /* the container has its own user namespace (no mknod: bind host devices) */
-	bool new_cgroupns;      /* a cgroup namespace was created (cgroup2 mounts show the container's cgroup) */
+	const char *rootfs; /* absolute host path of root.path (already realpath'd) */
+	bool no_pivot;      /* --no-pivot: MS_MOVE + chroot instead of pivot_root */
+	bool userns;        /* the container has its own user namespace (no mknod: bind host devices) */
+	bool new_cgroupns;  /* a cgroup namespace was created (cgroup2 mounts show the container's cgroup) */
+	bool legacy_api;    /* act as on a kernel without openat2(2) and the new mount API (tests) */
+	/* Optional, in/out. When set (the caller initialises *host_devnull_fd to -EBADF), rootfs_prepare
+	 * stores here a detached copy of the host's /dev/null mount (verified char 1:3) and
+	 * rootfs_finalize binds it over maskedPaths files and closes it. Without it, the container's
+	 * own /dev/null is used when it is the real device, and masking fails otherwise. */
+	int *host_devnull_fd;
 };
 
 /* Phase 1, in the child, inside the new mount namespace, before pivot_root:
@@ -28,3 +37,89 @@ int rootfs_pivot(const struct oci_config *config, const struct rootfs_opts *opts
 /* Phase 3, after pivot: sysctl, maskedPaths, readonlyPaths, root.readonly, rootfsPropagation
  * on the new root. */
 int rootfs_finalize(const struct oci_config *config, const struct rootfs_opts *opts, struct berth_error *err);
+
+/* ---- helpers shared by rootfs.c, mounts.c and devices.c (not for other runtime files) ---- */
+
+/* The state of one rootfs phase. */
+struct mount_ctx {
+	int rootfd;  /* O_PATH directory: the rootfs bind mount before pivot, "/" after */
+	bool legacy; /* no openat2 / open_tree / mount_setattr: mount(2) on /proc/self/fd/N */
+	bool userns; /* in a user namespace: no mknod, sysfs/cgroup2 may need a bind fallback */
+	bool new_cgroupns;
+};
+
+/* rootfs_resolve() flags. */
+#define ROOTFS_RESOLVE_MKDIR (1u << 0)       /* create missing directories (0755) */
+#define ROOTFS_RESOLVE_MKFILE (1u << 1)      /* like MKDIR, the last component as an empty file (0644) */
+#define ROOTFS_RESOLVE_NO_SYMLINKS (1u << 2) /* any symlink fails with -ELOOP */
+#define ROOTFS_RESOLVE_NO_XDEV (1u << 3)     /* crossing a mount point fails with -EXDEV */
+#define ROOTFS_RESOLVE_FALLBACK (1u << 4)    /* skip openat2: the component walk (old kernels, tests) */
+
+static inline unsigned int mount_ctx_resolve_flags(const struct mount_ctx *ctx)
+{
+	return ctx->legacy ? ROOTFS_RESOLVE_FALLBACK : 0;
+}
+
+/* Open @path as if @rootfd were "/": ".." stops at the root, absolute symlinks restart at it, and
+ * procfs magic links are refused (-ELOOP), like openat2(RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS),
+ * which is used when the kernel has it. @open_flags are open(2) flags without O_CREAT (O_CLOEXEC is
+ * added). A trailing symlink is followed. On success *ret_fd is owned by the caller. */
+int rootfs_resolve(int rootfd, const char *path, unsigned int flags, int open_flags, int *ret_fd);
+
+/* Lexically normalise an absolute path ("//a/./b/../c/" -> "/a/c"; ".." stops at "/").
+ * -EINVAL when @path is not absolute, -ENAMETOOLONG when @size is too small. */
+int rootfs_path_clean(const char *path, char *buf, size_t size);
+
+/* The mount id (statx STATX_MNT_ID) of the mount @fd is on. */
+int rootfs_mount_id(int fd, uint64_t *ret_id);
+
+/* mounts.c: mount config->mounts[@index] inside ctx->rootfd. @err reads
+ * "mounts[2] (/proc): mount proc: Operation not permitted". */
+int mounts_mount_entry(const struct mount_ctx *ctx, const struct oci_mount *m, size_t index,
+		       struct berth_error *err);
+
+/* The config's non-bind mount on /dev (usually a tmpfs) or NULL; *ret_readonly: it asks for "ro"
+ * (mounts_mount_entry mounts it writable so that devices can be created; devices_setup remounts it). */
+const struct oci_mount *mounts_find_dev(const struct oci_config *config, bool *ret_readonly);
+
+/* "rshared" -> MS_SHARED | MS_REC, ...; -EINVAL for anything else. */
+int mounts_propagation_flags(const char *name, unsigned long *ret_flags);
+
+struct bind_req {
+	int srcfd;                     /* O_PATH: what to bind */
+	int dstfd;                     /* O_PATH: where, resolved inside ctx->rootfd */
+	const char *path;              /* @dstfd's path inside the root: to find and verify the new mount */
+	bool recursive;                /* with the submounts of @srcfd */
+	uint64_t attr_set, attr_clr;   /* MOUNT_ATTR_* for the new top mount; locked flags are kept */
+	uint64_t rattr_set, rattr_clr; /* MOUNT_ATTR_* for the whole new tree */
+	bool idmap, idmap_recursive;   /* MOUNT_ATTR_IDMAP with @userns_fd */
+	int userns_fd;
+};
+
+/* Bind @req->srcfd onto @req->dstfd and check the new mount is what @req->path resolves to inside
+ * the root. *ret_mntfd (optional): O_PATH fd of the new mount. @err gets the failed step. */
+int mounts_bind(const struct mount_ctx *ctx, const struct bind_req *req, int *ret_mntfd,
+		struct berth_error *err);
+
+/* Attach the detached mount @treefd (open_tree/fsmount) on @dstfd and verify it like mounts_bind. */
+int mounts_attach(const struct mount_ctx *ctx, int treefd, int dstfd, const char *path, int *ret_mntfd,
+		  struct berth_error *err);
+
+/* Mount a filesystem (mount(2) with @flags/@data) on @dstfd, verified like mounts_bind. */
+int mounts_fs(const struct mount_ctx *ctx, const char *source, const char *type, unsigned long flags,
+	      const char *data, int dstfd, const char *path, int *ret_mntfd, struct berth_error *err);
+
+/* A fresh read-only tmpfs on @dstfd (maskedPaths directories). */
+int mounts_tmpfs_ro(const struct mount_ctx *ctx, int dstfd, const char *path, struct berth_error *err);
+
+/* Set/clear MOUNT_ATTR_* on the mount @mntfd (its whole tree with @recursive) without touching other
+ * flags; a flag the kernel locked is kept instead of failing. */
+int mounts_setattr(const struct mount_ctx *ctx, int mntfd, uint64_t set, uint64_t clr, bool recursive,
+		   struct berth_error *err);
+
+/* Apply MS_SHARED/MS_SLAVE/MS_PRIVATE/MS_UNBINDABLE (| MS_REC) to the mount @mntfd. */
+int mounts_propagate(const struct mount_ctx *ctx, int mntfd, unsigned long flags, struct berth_error *err);
+
+/* devices.c: when config has a /dev mount: default devices, /dev symlinks, /dev/ptmx; then
+ * linux.devices; then the /dev mount's deferred "ro". */
+int devices_setup(const struct mount_ctx *ctx, const struct oci_config *config, struct berth_error *err);

@@ -25,10 +25,10 @@ static const char *status_word(enum oci_status s)
 	return oci_status_name(s);
 }
 
-static int state_json(const struct container *c, enum oci_status st, char **ret, size_t *ret_len,
+static int state_json(const struct container *c, enum oci_status st, bool pretty, char **ret, size_t *ret_len,
 		      struct berth_error *err)
 {
-	int r = container_state_json(c->rec, st, ret, ret_len);
+	int r = container_state_json(c->rec, st, pretty, ret, ret_len);
 	return r < 0 ? berth_error_setf_errno(err, r, "serialise state") : 0;
 }
 
@@ -43,7 +43,7 @@ static void run_hooks_warn(const struct container *c, enum oci_status st, enum o
 		log_warn("%s hooks skipped: %s", oci_hook_kind_name(kind), err.msg);
 		return;
 	}
-	if (config->n_hooks[kind] && state_json(c, st, &json, &len, &err) == 0 &&
+	if (config->n_hooks[kind] && state_json(c, st, false, &json, &len, &err) == 0 &&
 	    hooks_run(config, kind, json, len, &err) < 0)
 		log_warn("%s", err.msg);
 	oci_config_free(config);
@@ -90,7 +90,7 @@ int berth_container_state(const struct berth_context *ctx, const char *id, char 
 	if (r < 0)
 		return r;
 	size_t len;
-	r = state_json(&c, container_status(ctx, &c), ret_json, &len, err);
+	r = state_json(&c, container_status(ctx, &c), true, ret_json, &len, err);
 	container_release(&c);
 	return r;
 }

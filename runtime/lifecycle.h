@@ -61,8 +61,9 @@ int container_config(const struct container *c, struct oci_config **ret, struct 
 int container_cgroup(const struct berth_context *ctx, const struct berth_record *rec, struct cgroup *cg,
 		     int *ret_root_fd, struct berth_error *err);
 
-/* Build the spec state JSON for @rec with @status. */
-int container_state_json(const struct berth_record *rec, enum oci_status status, char **ret_json, size_t *ret_len);
+/* Build the spec state JSON for @rec with @status (indented for people, compact for hooks). */
+int container_state_json(const struct berth_record *rec, enum oci_status status, bool pretty, char **ret_json,
+			 size_t *ret_len);
 
 /* ---- sync channel (sync.c): SOCK_SEQPACKET messages between create and the child ---- */
 
@@ -91,6 +92,7 @@ int hooks_run(const struct oci_config *config, enum oci_hook_kind kind, const ch
 struct child_args {
 	const struct oci_config *config;
 	const char *rootfs;
+	const char *bundle;
 	int sync_fd;
 	int state_dir_fd;        /* the locked state dir: exec.fifo is opened through it */
 	int console_fd;          /* connected --console-socket, or -1 */
@@ -111,7 +113,7 @@ __attribute__((noreturn)) void child_main(const struct child_args *a);
 /* process.c: pieces of the init's process set-up, each filling @err on failure. */
 int process_lookup_exec(const struct oci_process *p, char *ret_path, size_t size, struct berth_error *err);
 int process_apply_rlimits(const struct oci_process *p, struct berth_error *err);
-int process_apply_oom_score_adj(const struct oci_process *p, struct berth_error *err);
+int process_apply_oom_score_adj(const struct oci_process *p, pid_t pid, struct berth_error *err);
 int process_apply_personality(const struct oci_linux *l, struct berth_error *err);
 int process_apply_identity(const struct oci_process *p, struct berth_error *err);
 int process_setup_terminal(const struct oci_process *p, int console_fd, struct berth_error *err);

@@ -1,1 +1,843 @@
-/* placeholder: being written */
+/* The root filesystem phase of container setup: resolving paths inside the rootfs, preparing the
+ * rootfs (propagation, self bind, config mounts, /dev), pivot_root, and the finishing steps after
+ * it (sysctl, maskedPaths, readonlyPaths, root.readonly, rootfsPropagation).
+ *
+ * Everything here runs in the container's child process, inside its new mount namespace. Paths
+ * inside the rootfs are never built by string concatenation: they are resolved from a descriptor of
+ * the root with RESOLVE_IN_ROOT semantics, so a symlink in the image cannot point a mount outside
+ * (CVE-2021-30465). */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/magic.h>
+#include <linux/openat2.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "berth/cleanup.h"
+#include "berth/error.h"
+#include "berth/oci.h"
+#include "internal.h"
+
+#define WALK_MAX_DEPTH 256 /* directories below the root held open by the fallback walk */
+#define WALK_MAX_LINKS 40  /* as the kernel's MAXSYMLINKS */
+#define PROC_ROOT_INO 1
+
+/* ---- path helpers ---- */
+
+int rootfs_mount_id(int fd, uint64_t *ret_id)
+{
+	struct statx stx;
+
+	if (statx(fd, "", AT_EMPTY_PATH | AT_STATX_DONT_SYNC, STATX_MNT_ID, &stx) < 0)
+		return -errno;
+	if (!(stx.stx_mask & STATX_MNT_ID))
+		return -EOPNOTSUPP;
+	*ret_id = stx.stx_mnt_id;
+	return 0;
+}
+
+int rootfs_path_clean(const char *path, char *buf, size_t size)
+{
+	size_t len = 0;
+
+	if (!path || path[0] != '/')
+		return -EINVAL;
+	if (size < 2)
+		return -ENAMETOOLONG;
+	while (*path) {
+		size_t n;
+
+		path += strspn(path, "/");
+		n = strcspn(path, "/");
+		if (n == 0 || (n == 1 && path[0] == '.')) {
+			path += n;
+			continue;
+		}
+		if (n == 2 && path[0] == '.' && path[1] == '.') {
+			while (len > 0 && buf[len - 1] != '/')
+				len--;
+			if (len > 0)
+				len--; /* and the '/' before the dropped component */
+			path += n;
+			continue;
+		}
+		if (len + 1 + n + 1 > size)
+			return -ENAMETOOLONG;
+		buf[len++] = '/';
+		memcpy(buf + len, path, n);
+		len += n;
+		path += n;
+	}
+	if (len == 0)
+		buf[len++] = '/';
+	buf[len] = '\0';
+	return 0;
+}
+
+/* ---- the component walk (fallback for openat2, and the creator of missing components) ---- */
+
+struct walk {
+	int rootfd;
+	unsigned int flags;
+	int stack[WALK_MAX_DEPTH]; /* owned O_PATH descriptors of the components walked so far */
+	size_t depth;
+	unsigned int links;
+	uint64_t root_mnt;       /* for ROOTFS_RESOLVE_NO_XDEV; 0: no mount ids (Linux < 5.8) */
+	dev_t root_dev;          /* ... then the filesystem is compared instead */
+	char last[NAME_MAX + 1]; /* name of the top of the stack inside its parent */
+	char rest[2 * PATH_MAX]; /* what is left to walk */
+};
+
+static int walk_top(const struct walk *w)
+{
+	return w->depth ? w->stack[w->depth - 1] : w->rootfd;
+}
+
+static void walk_pop(struct walk *w)
+{
+	close(w->stack[--w->depth]);
+}
+
+static void walk_reset(struct walk *w)
+{
+	while (w->depth)
+		walk_pop(w);
+}
+
+/* Cut the next component off w->rest. Returns 1 with @name set, 0 at the end. */
+static int walk_next(struct walk *w, char *name, bool *ret_last)
+{
+	char *p = w->rest + strspn(w->rest, "/");
+	size_t n = strcspn(p, "/");
+
+	if (n == 0)
+		return 0;
+	if (n > NAME_MAX)
+		return -ENAMETOOLONG;
+	memcpy(name, p, n);
+	name[n] = '\0';
+	p += n;
+	memmove(w->rest, p, strlen(p) + 1);
+	*ret_last = w->rest[strspn(w->rest, "/")] == '\0';
+	return 1;
+}
+
+/* A symlink inside a procfs directory other than the procfs root is a magic link
+ * (/proc/<pid>/fd/N, exe, cwd, root, ns/...): jumping through one could leave the root, so it is
+ * refused as RESOLVE_NO_MAGICLINKS does. The procfs root only holds plain ones (self, mounts). */
+static bool walk_in_magic_dir(int dirfd)
+{
+	struct statfs sfs;
+	struct stat st;
+
+	if (fstatfs(dirfd, &sfs) < 0 || fstat(dirfd, &st) < 0)
+		return true;
+	return sfs.f_type == PROC_SUPER_MAGIC && st.st_ino != PROC_ROOT_INO;
+}
+
+/* Replace the symlink @fd (just opened below the top) by its target in w->rest. */
+static int walk_follow(struct walk *w, int fd)
+{
+	char target[PATH_MAX];
+	size_t rest_len = strlen(w->rest);
+	ssize_t n;
+
+	if (w->flags & ROOTFS_RESOLVE_NO_SYMLINKS)
+		return -ELOOP;
+	if (++w->links > WALK_MAX_LINKS || walk_in_magic_dir(walk_top(w)))
+		return -ELOOP;
+	n = readlinkat(fd, "", target, sizeof(target));
+	if (n < 0)
+		return -errno;
+	if (n == 0)
+		return -ENOENT;
+	if ((size_t)n >= sizeof(target) || (size_t)n + 1 + rest_len + 1 > sizeof(w->rest))
+		return -ENAMETOOLONG;
+	memmove(w->rest + n + 1, w->rest, rest_len + 1);
+	memcpy(w->rest, target, (size_t)n);
+	w->rest[n] = '/';
+	if (target[0] == '/')
+		walk_reset(w);
+	return 0;
+}
+
+static int walk_create(const struct walk *w, const char *name, bool last)
+{
+	int fd;
+
+	if (last && (w->flags & ROOTFS_RESOLVE_MKFILE)) {
+		fd = openat(walk_top(w), name, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
+		if (fd < 0)
+			return -errno;
+		close(fd);
+		return 0;
+	}
+	if (mkdirat(walk_top(w), name, 0755) < 0)
+		return -errno;
+	return 0;
+}
+
+/* O_PATH|O_NOFOLLOW open of @name below the top, creating it when asked. */
+static int walk_open(const struct walk *w, const char *name, bool last, int *ret_fd)
+{
+	for (int tries = 0; tries < 3; tries++) {
+		int fd = openat(walk_top(w), name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+		int r;
+
+		if (fd >= 0) {
+			*ret_fd = fd;
+			return 0;
+		}
+		if (errno != ENOENT || !(w->flags & (ROOTFS_RESOLVE_MKDIR | ROOTFS_RESOLVE_MKFILE)))
+			return -errno;
+		r = walk_create(w, name, last);
+		if (r < 0 && r != -EEXIST) /* EEXIST: created concurrently, open it */
+			return r;
+	}
+	return -ENOENT;
+}
+
+static int walk_step(struct walk *w, const char *name, bool last)
+{
+	_cleanup_close_ int fd = -EBADF;
+	struct stat st;
+	int r;
+
+	if (strcmp(name, ".") == 0)
+		return 0;
+	if (strcmp(name, "..") == 0) {
+		/* the stack, not the directory's "..": a directory moved out of the root cannot
+		 * take the walk with it */
+		if (w->depth)
+			walk_pop(w);
+		return 0;
+	}
+	r = walk_open(w, name, last, &fd);
+	if (r < 0)
+		return r;
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (S_ISLNK(st.st_mode))
+		return walk_follow(w, fd);
+	if (w->flags & ROOTFS_RESOLVE_NO_XDEV) {
+		uint64_t id = 0;
+
+		if (w->root_mnt ? (rootfs_mount_id(fd, &id) < 0 || id != w->root_mnt)
+				: st.st_dev != w->root_dev)
+			return -EXDEV;
+	}
+	if (!last && !S_ISDIR(st.st_mode))
+		return -ENOTDIR;
+	if (w->depth == WALK_MAX_DEPTH)
+		return -ENAMETOOLONG;
+	w->stack[w->depth++] = TAKE_FD(fd);
+	strcpy(w->last, name);
+	return 0;
+}
+
+/* Open the object the walk ended on with the caller's flags. A directory is reopened through
+ * itself; anything else through its parent, checked to be the same inode. */
+static int walk_finish(const struct walk *w, int open_flags, int *ret_fd)
+{
+	int top = walk_top(w);
+	struct stat st, st2;
+	int fd;
+
+	if (fstat(top, &st) < 0)
+		return -errno;
+	if (S_ISDIR(st.st_mode)) {
+		fd = openat(top, ".", open_flags | O_CLOEXEC);
+		if (fd < 0)
+			return -errno;
+		*ret_fd = fd;
+		return 0;
+	}
+	if (open_flags & O_DIRECTORY)
+		return -ENOTDIR;
+	fd = openat(w->depth >= 2 ? w->stack[w->depth - 2] : w->rootfd, w->last,
+		    open_flags | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st2) < 0 || st2.st_dev != st.st_dev || st2.st_ino != st.st_ino) {
+		close(fd);
+		return -EAGAIN;
+	}
+	*ret_fd = fd;
+	return 0;
+}
+
+static int walk_run(struct walk *w, int open_flags, int *ret_fd)
+{
+	char name[NAME_MAX + 1];
+	bool last = false;
+	int r;
+
+	if (w->flags & ROOTFS_RESOLVE_NO_XDEV) {
+		struct stat st;
+
+		if (fstat(w->rootfd, &st) < 0)
+			return -errno;
+		w->root_dev = st.st_dev;
+		if (rootfs_mount_id(w->rootfd, &w->root_mnt) < 0)
+			w->root_mnt = 0;
+	}
+	while ((r = walk_next(w, name, &last)) > 0) {
+		r = walk_step(w, name, last);
+		if (r < 0)
+			return r;
+	}
+	if (r < 0)
+		return r;
+	return walk_finish(w, open_flags, ret_fd);
+}
+
+static int resolve_walk(int rootfd, const char *path, unsigned int flags, int open_flags, int *ret_fd)
+{
+	_cleanup_free_ struct walk *w = calloc(1, sizeof(*w));
+	int r;
+
+	if (!w)
+		return -ENOMEM;
+	if (strlen(path) >= sizeof(w->rest))
+		return -ENAMETOOLONG;
+	w->rootfd = rootfd;
+	w->flags = flags;
+	strcpy(w->rest, path);
+	r = walk_run(w, open_flags, ret_fd);
+	walk_reset(w);
+	return r;
+}
+
+static int resolve_openat2(int rootfd, const char *path, unsigned int flags, int open_flags)
+{
+	struct open_how how = {
+	    .flags = (uint64_t)(open_flags | O_CLOEXEC),
+	    .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+	};
+
+	if (flags & ROOTFS_RESOLVE_NO_SYMLINKS)
+		how.resolve |= RESOLVE_NO_SYMLINKS;
+	if (flags & ROOTFS_RESOLVE_NO_XDEV)
+		how.resolve |= RESOLVE_NO_XDEV;
+	/* RESOLVE_IN_ROOT answers EAGAIN when a rename raced with ".." */
+	for (int i = 0; i < 32; i++) {
+		long fd = syscall(SYS_openat2, rootfd, path, &how, sizeof(how));
+
+		if (fd >= 0)
+			return (int)fd;
+		if (errno != EAGAIN)
+			return -errno;
+	}
+	return -EAGAIN;
+}
+
+int rootfs_resolve(int rootfd, const char *path, unsigned int flags, int open_flags, int *ret_fd)
+{
+	bool create = flags & (ROOTFS_RESOLVE_MKDIR | ROOTFS_RESOLVE_MKFILE);
+	int fd;
+
+	if (!path || !*path)
+		return -ENOENT;
+	if (!(flags & ROOTFS_RESOLVE_FALLBACK)) {
+		fd = resolve_openat2(rootfd, path, flags, open_flags);
+		if (fd >= 0) {
+			*ret_fd = fd;
+			return 0;
+		}
+		/* the walk is the fallback without openat2, and what creates missing components */
+		if (fd != -ENOSYS && !(fd == -ENOENT && create))
+			return fd;
+	}
+	return resolve_walk(rootfd, path, flags, open_flags, ret_fd);
+}
+
+/* ---- rootfs_prepare ---- */
+
+/* "/" becomes rslave (or rootfsPropagation) so nothing mounted for the container reaches the host,
+ * while host mounts still reach the container; this is runc's default. */
+static int set_root_propagation(const struct oci_config *config, struct berth_error *err)
+{
+	unsigned long flags = MS_SLAVE | MS_REC;
+	const char *name = config->has_linux ? config->linux_.rootfs_propagation : NULL;
+
+	if (name && mounts_propagation_flags(name, &flags) < 0)
+		return berth_error_set(err, -EINVAL, "linux.rootfsPropagation: unknown value '%s'", name);
+	if (mount(NULL, "/", NULL, flags, NULL) < 0)
+		return berth_error_setf_errno(err, -errno, "make / %s", name ? name : "rslave");
+	return 0;
+}
+
+/* Undo the octal escapes (\040 for a space) of a /proc/self/mountinfo field, in place. */
+static void mountinfo_unescape(char *s)
+{
+	char *out = s;
+
+	for (; *s; s++) {
+		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' && s[3] >= '0' &&
+		    s[3] <= '7') {
+			*out++ = (char)(((s[1] - '0') << 6) | ((s[2] - '0') << 3) | (s[3] - '0'));
+			s += 3;
+		} else {
+			*out++ = *s;
+		}
+	}
+	*out = '\0';
+}
+
+/* pivot_root(2) fails with EINVAL when the parent mount of the new root is shared, and a shared
+ * parent would also carry the rootfs bind to its peers: make the mount holding the rootfs private
+ * when it is shared (only with a shared rootfsPropagation; rslave already ended sharing). */
+static int make_parent_private(const char *rootfs, struct berth_error *err)
+{
+	_cleanup_fclose_ FILE *f = NULL;
+	_cleanup_free_ char *line = NULL;
+	_cleanup_close_ int fd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	size_t cap = 0;
+	uint64_t id;
+	int r;
+
+	if (fd < 0)
+		return berth_error_setf_errno(err, -errno, "open rootfs '%s'", rootfs);
+	r = rootfs_mount_id(fd, &id);
+	if (r == -EOPNOTSUPP)
+		return 0; /* no mount ids (Linux < 5.8): pivot_root reports a shared parent itself */
+	if (r < 0)
+		return berth_error_setf_errno(err, r, "mount id of rootfs '%s'", rootfs);
+	f = fopen("/proc/self/mountinfo", "re");
+	if (!f)
+		return berth_error_setf_errno(err, -errno, "open /proc/self/mountinfo");
+	while (getline(&line, &cap, f) > 0) {
+		char mp[PATH_MAX], *sep = strstr(line, " - ");
+		unsigned long long mid;
+
+		if (sscanf(line, "%llu %*u %*s %*s %4095s", &mid, mp) != 2 || mid != id)
+			continue;
+		if (!sep || !strstr(line, " shared:") || strstr(line, " shared:") > sep)
+			return 0;
+		mountinfo_unescape(mp);
+		if (mount(NULL, mp, NULL, MS_PRIVATE, NULL) < 0)
+			return berth_error_setf_errno(err, -errno, "make '%s' private", mp);
+		return 0;
+	}
+	return 0;
+}
+
+/* A detached copy of the host's /dev/null, checked to be the null device, for maskedPaths: the
+ * container's /dev/null may have been replaced by a symlink or a file (CVE-2025-31133). */
+static int stash_host_devnull(const struct rootfs_opts *opts)
+{
+	_cleanup_close_ int fd = -EBADF;
+	struct stat st;
+	int tree;
+
+	if (!opts->host_devnull_fd || opts->legacy_api)
+		return 0;
+	fd = open("/dev/null", O_PATH | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) < 0)
+		return 0; /* rootfs_finalize falls back to a verified container /dev/null */
+	if (!S_ISCHR(st.st_mode) || st.st_rdev != makedev(1, 3))
+		return 0;
+	tree = open_tree(fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+	if (tree < 0)
+		return 0;
+	if (*opts->host_devnull_fd >= 0)
+		close(*opts->host_devnull_fd);
+	*opts->host_devnull_fd = tree;
+	return 0;
+}
+
+static int mount_all(const struct mount_ctx *ctx, const struct oci_config *config, struct berth_error *err)
+{
+	for (size_t i = 0; i < config->n_mounts; i++) {
+		int r = mounts_mount_entry(ctx, &config->mounts[i], i, err);
+
+		if (r < 0)
+			return r;
+	}
+	return devices_setup(ctx, config, err);
+}
+
+int rootfs_prepare(const struct oci_config *config, const struct rootfs_opts *opts, struct berth_error *err)
+{
+	_cleanup_close_ int rootfd = -EBADF;
+	struct mount_ctx ctx;
+	int r;
+
+	r = set_root_propagation(config, err);
+	if (r < 0)
+		return r;
+	r = make_parent_private(opts->rootfs, err);
+	if (r < 0)
+		return r;
+	/* pivot_root needs the new root to be a mount point; MS_REC keeps what is mounted below */
+	if (mount(opts->rootfs, opts->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
+		return berth_error_setf_errno(err, -errno, "bind mount rootfs '%s'", opts->rootfs);
+	rootfd = open(opts->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd < 0)
+		return berth_error_setf_errno(err, -errno, "open rootfs '%s'", opts->rootfs);
+	ctx = (struct mount_ctx){
+	    .rootfd = rootfd,
+	    .legacy = opts->legacy_api,
+	    .userns = opts->userns,
+	    .new_cgroupns = opts->new_cgroupns,
+	};
+	r = mount_all(&ctx, config, err);
+	if (r < 0)
+		return r;
+	return stash_host_devnull(opts);
+}
+
+/* ---- rootfs_pivot ---- */
+
+/* --no-pivot (e.g. a ramdisk root, where pivot_root is impossible): move the rootfs over "/" and
+ * chroot into it. The old root stays reachable to a process that escapes the chroot. */
+static int move_root(struct berth_error *err)
+{
+	if (mount(".", "/", NULL, MS_MOVE, NULL) < 0)
+		return berth_error_setf_errno(err, -errno, "move rootfs to /");
+	if (chroot(".") < 0)
+		return berth_error_setf_errno(err, -errno, "chroot");
+	if (chdir("/") < 0)
+		return berth_error_setf_errno(err, -errno, "chdir /");
+	return 0;
+}
+
+/* pivot_root(".", "."): the old root ends up stacked on the new one, so no put_old directory is
+ * needed inside the image. "." is then ambiguous (the kernel keeps cwd on the new root), so the old
+ * root is reached through a descriptor opened before, as runc does. */
+static int pivot(int oldroot, int newroot, struct berth_error *err)
+{
+	if (syscall(SYS_pivot_root, ".", ".") < 0)
+		return berth_error_setf_errno(err, -errno, "pivot_root");
+	if (fchdir(oldroot) < 0)
+		return berth_error_setf_errno(err, -errno, "chdir to the old root");
+	/* the old root may share mounts with the host: make it a slave first so that detaching
+	 * it does not unmount anything there */
+	if (mount(NULL, ".", NULL, MS_SLAVE | MS_REC, NULL) < 0)
+		return berth_error_setf_errno(err, -errno, "make the old root rslave");
+	if (umount2(".", MNT_DETACH) < 0)
+		return berth_error_setf_errno(err, -errno, "detach the old root");
+	if (fchdir(newroot) < 0 || chdir("/") < 0)
+		return berth_error_setf_errno(err, -errno, "chdir /");
+	return 0;
+}
+
+int rootfs_pivot(const struct oci_config *config, const struct rootfs_opts *opts, struct berth_error *err)
+{
+	_cleanup_close_ int newroot = open(opts->rootfs, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+	_cleanup_close_ int oldroot = open("/", O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+
+	(void)config;
+	if (newroot < 0)
+		return berth_error_setf_errno(err, -errno, "open rootfs '%s'", opts->rootfs);
+	if (oldroot < 0)
+		return berth_error_setf_errno(err, -errno, "open /");
+	if (fchdir(newroot) < 0)
+		return berth_error_setf_errno(err, -errno, "chdir to rootfs '%s'", opts->rootfs);
+	if (opts->no_pivot)
+		return move_root(err);
+	return pivot(oldroot, newroot, err);
+}
+
+/* ---- rootfs_finalize ---- */
+
+/* "net.ipv4.ip_forward" -> "net/ipv4/ip_forward", with sysctl(8)'s rule for names holding a dot:
+ * in the dot form a '/' stands for a '.' ("net.ipv4.conf.eth0/100.forwarding"), and a key whose
+ * first separator is '/' is a path already ("net/ipv4/conf/eth0.100/forwarding"). Empty, "." and
+ * ".." components are refused. */
+static int sysctl_key_path(const char *key, char *buf, size_t size)
+{
+	bool dot_form = key[strcspn(key, "./")] == '.';
+	size_t len = strlen(key);
+
+	if (len == 0 || len >= size)
+		return -EINVAL;
+	for (size_t i = 0; i <= len; i++) {
+		char c = key[i];
+
+		if (dot_form && (c == '.' || c == '/'))
+			c = c == '.' ? '/' : '.';
+		buf[i] = c;
+	}
+	for (const char *p = buf;; p++) {
+		size_t n = strcspn(p, "/");
+
+		if (n == 0 || (n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.'))
+			return -EINVAL;
+		p += n;
+		if (*p == '\0')
+			return 0;
+	}
+}
+
+/* /proc/sys, checked to be on procfs: the sysctl writes must not be redirected to another
+ * filesystem by something the image or a hook mounted (CVE-2025-52881). */
+static int open_proc_sys(const struct mount_ctx *ctx, int *ret_fd, struct berth_error *err)
+{
+	_cleanup_close_ int fd = -EBADF;
+	struct statfs sfs;
+	int r;
+
+	r = rootfs_resolve(ctx->rootfd, "/proc/sys",
+			   mount_ctx_resolve_flags(ctx) | ROOTFS_RESOLVE_NO_SYMLINKS, O_PATH | O_DIRECTORY,
+			   &fd);
+	if (r < 0)
+		return berth_error_setf_errno(err, r, "linux.sysctl: open /proc/sys");
+	if (fstatfs(fd, &sfs) < 0)
+		return berth_error_setf_errno(err, -errno, "linux.sysctl: statfs /proc/sys");
+	if (sfs.f_type != PROC_SUPER_MAGIC)
+		return berth_error_set(err, -EXDEV,
+				       "linux.sysctl: /proc/sys is not on procfs (mount proc on /proc)");
+	*ret_fd = TAKE_FD(fd);
+	return 0;
+}
+
+static int write_sysctl(const struct mount_ctx *ctx, int sysfd, const struct oci_kv *kv,
+			struct berth_error *err)
+{
+	_cleanup_close_ int fd = -EBADF;
+	char rel[PATH_MAX];
+	struct statfs sfs;
+	struct stat st;
+	int r;
+
+	if (sysctl_key_path(kv->key, rel, sizeof(rel)) < 0)
+		return berth_error_set(err, -EINVAL, "linux.sysctl: invalid key '%s'", kv->key);
+	/* no symlink, no mount crossing below /proc/sys: the file opened is the kernel's own */
+	r = rootfs_resolve(sysfd, rel,
+			   mount_ctx_resolve_flags(ctx) | ROOTFS_RESOLVE_NO_SYMLINKS | ROOTFS_RESOLVE_NO_XDEV,
+			   O_WRONLY | O_NOCTTY, &fd);
+	if (r < 0)
+		return berth_error_setf_errno(err, r, "linux.sysctl '%s': open /proc/sys/%s", kv->key, rel);
+	if (fstatfs(fd, &sfs) < 0 || fstat(fd, &st) < 0)
+		return berth_error_setf_errno(err, -errno, "linux.sysctl '%s': stat", kv->key);
+	if (sfs.f_type != PROC_SUPER_MAGIC || !S_ISREG(st.st_mode))
+		return berth_error_set(err, -EXDEV, "linux.sysctl '%s': /proc/sys/%s is not a procfs file",
+				       kv->key, rel);
+	if (write(fd, kv->value, strlen(kv->value)) < 0)
+		return berth_error_setf_errno(err, -errno, "linux.sysctl '%s': write '%s'", kv->key,
+					      kv->value);
+	return 0;
+}
+
+static int write_sysctls(const struct mount_ctx *ctx, const struct oci_linux *lx, struct berth_error *err)
+{
+	_cleanup_close_ int sysfd = -EBADF;
+	int r;
+
+	if (lx->n_sysctl == 0)
+		return 0;
+	r = open_proc_sys(ctx, &sysfd, err);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < lx->n_sysctl; i++) {
+		r = write_sysctl(ctx, sysfd, &lx->sysctl[i], err);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* readonlyPaths entry: bind onto itself (with submounts), then the whole new tree read-only.
+ * A missing path is skipped. */
+static int readonly_path(const struct mount_ctx *ctx, const char *path, struct berth_error *err)
+{
+	_cleanup_close_ int fd = -EBADF, mntfd = -EBADF;
+	int r;
+
+	r = rootfs_resolve(ctx->rootfd, path, mount_ctx_resolve_flags(ctx), O_PATH, &fd);
+	if (r == -ENOENT)
+		return 0;
+	if (r < 0)
+		return berth_error_setf_errno(err, r, "readonlyPaths '%s': open", path);
+	if (ctx->legacy) {
+		/* mount(2) cannot make a tree read-only at once: the top mount, as runc does */
+		r = mounts_bind(ctx,
+				&(struct bind_req){.srcfd = fd, .dstfd = fd, .path = path, .recursive = true},
+				&mntfd, err);
+		if (r >= 0)
+			r = mounts_setattr(ctx, mntfd, MOUNT_ATTR_RDONLY, 0, false, err);
+	} else {
+		r = mounts_bind(ctx,
+				&(struct bind_req){.srcfd = fd,
+						   .dstfd = fd,
+						   .path = path,
+						   .recursive = true,
+						   .rattr_set = MOUNT_ATTR_RDONLY},
+				NULL, err);
+	}
+	if (r < 0)
+		return berth_error_prefix(err, "readonlyPaths '%s'", path);
+	return 0;
+}
+
+/* The container's /dev/null, if it really is the null device (char 1:3). */
+static int open_container_devnull(const struct mount_ctx *ctx, int *ret_fd, struct berth_error *err)
+{
+	_cleanup_close_ int fd = -EBADF;
+	struct stat st;
+	int r;
+
+	r = rootfs_resolve(ctx->rootfd, "/dev/null",
+			   mount_ctx_resolve_flags(ctx) | ROOTFS_RESOLVE_NO_SYMLINKS, O_PATH, &fd);
+	if (r < 0)
+		return berth_error_setf_errno(err, r, "maskedPaths: open /dev/null");
+	if (fstat(fd, &st) < 0)
+		return berth_error_setf_errno(err, -errno, "maskedPaths: stat /dev/null");
+	if (!S_ISCHR(st.st_mode) || st.st_rdev != makedev(1, 3))
+		return berth_error_set(err, -EPERM,
+				       "maskedPaths: /dev/null in the container is not the null device");
+	*ret_fd = TAKE_FD(fd);
+	return 0;
+}
+
+struct masker {
+	int devnull_fd; /* source of file masks: host clone (detached until first use) or verified */
+	bool owned;     /* devnull_fd belongs to this struct (container's /dev/null) */
+	bool detached;  /* devnull_fd is the host clone not attached anywhere yet */
+};
+
+/* Bind /dev/null over a masked file. The detached host clone is attached by the first mask; the
+ * next ones clone that mount, which works on every kernel with open_tree (cloning a detached mount
+ * needs a recent one). */
+static int mask_file(const struct mount_ctx *ctx, struct masker *mk, int fd, const char *path,
+		     struct berth_error *err)
+{
+	int r;
+
+	if (mk->devnull_fd < 0) {
+		r = open_container_devnull(ctx, &mk->devnull_fd, err);
+		if (r < 0)
+			return r;
+		mk->owned = true;
+	}
+	if (mk->detached) {
+		r = mounts_attach(ctx, mk->devnull_fd, fd, path, NULL, err);
+		if (r < 0)
+			return berth_error_prefix(err, "maskedPaths '%s'", path);
+		mk->detached = false;
+		return 0;
+	}
+	r = mounts_bind(ctx, &(struct bind_req){.srcfd = mk->devnull_fd, .dstfd = fd, .path = path}, NULL,
+			err);
+	if (r < 0)
+		return berth_error_prefix(err, "maskedPaths '%s'", path);
+	return 0;
+}
+
+/* maskedPaths entry: a directory gets an empty read-only tmpfs, anything else /dev/null. */
+static int mask_path(const struct mount_ctx *ctx, struct masker *mk, const char *path,
+		     struct berth_error *err)
+{
+	_cleanup_close_ int fd = -EBADF;
+	struct stat st;
+	int r;
+
+	r = rootfs_resolve(ctx->rootfd, path, mount_ctx_resolve_flags(ctx), O_PATH, &fd);
+	if (r == -ENOENT)
+		return 0;
+	if (r < 0)
+		return berth_error_setf_errno(err, r, "maskedPaths '%s': open", path);
+	if (fstat(fd, &st) < 0)
+		return berth_error_setf_errno(err, -errno, "maskedPaths '%s': stat", path);
+	if (S_ISDIR(st.st_mode)) {
+		r = mounts_tmpfs_ro(ctx, fd, path, err);
+		if (r < 0)
+			return berth_error_prefix(err, "maskedPaths '%s'", path);
+		return 0;
+	}
+	return mask_file(ctx, mk, fd, path, err);
+}
+
+static int mask_paths(const struct mount_ctx *ctx, const struct oci_linux *lx, const struct rootfs_opts *opts,
+		      struct berth_error *err)
+{
+	struct masker mk = {.devnull_fd = -EBADF};
+	int r = 0;
+
+	if (opts->host_devnull_fd && *opts->host_devnull_fd >= 0) {
+		mk.devnull_fd = *opts->host_devnull_fd;
+		mk.detached = true;
+	}
+	for (size_t i = 0; lx->masked_paths && lx->masked_paths[i]; i++) {
+		r = mask_path(ctx, &mk, lx->masked_paths[i], err);
+		if (r < 0)
+			break;
+	}
+	if (mk.owned)
+		close(mk.devnull_fd);
+	return r;
+}
+
+static int finalize_root(const struct mount_ctx *ctx, const struct oci_config *config,
+			 struct berth_error *err)
+{
+	const char *prop = config->has_linux ? config->linux_.rootfs_propagation : NULL;
+	unsigned long flags;
+	int r;
+
+	if (config->root_readonly) {
+		r = mounts_setattr(ctx, ctx->rootfd, MOUNT_ATTR_RDONLY, 0, false, err);
+		if (r < 0)
+			return berth_error_prefix(err, "root.readonly");
+	}
+	/* applied again now that "/" is the container's root: before pivot it was applied to the
+	 * host's "/" copy, which is not the mount the container ends up on */
+	if (prop) {
+		if (mounts_propagation_flags(prop, &flags) < 0)
+			return berth_error_set(err, -EINVAL, "linux.rootfsPropagation: unknown value '%s'",
+					       prop);
+		if (mount(NULL, "/", NULL, flags, NULL) < 0)
+			return berth_error_setf_errno(err, -errno, "linux.rootfsPropagation: make / %s",
+						      prop);
+	}
+	return 0;
+}
+
+static int finalize_linux(const struct mount_ctx *ctx, const struct oci_linux *lx,
+			  const struct rootfs_opts *opts, struct berth_error *err)
+{
+	int r;
+
+	/* sysctl first: readonlyPaths usually include /proc/sys */
+	r = write_sysctls(ctx, lx, err);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; lx->readonly_paths && lx->readonly_paths[i]; i++) {
+		r = readonly_path(ctx, lx->readonly_paths[i], err);
+		if (r < 0)
+			return r;
+	}
+	return mask_paths(ctx, lx, opts, err);
+}
+
+int rootfs_finalize(const struct oci_config *config, const struct rootfs_opts *opts, struct berth_error *err)
+{
+	_cleanup_close_ int rootfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	struct mount_ctx ctx = {
+	    .rootfd = rootfd,
+	    .legacy = opts->legacy_api,
+	    .userns = opts->userns,
+	    .new_cgroupns = opts->new_cgroupns,
+	};
+	int r = 0;
+
+	if (rootfd < 0)
+		r = berth_error_setf_errno(err, -errno, "open /");
+	if (r >= 0 && config->has_linux)
+		r = finalize_linux(&ctx, &config->linux_, opts, err);
+	if (r >= 0)
+		r = finalize_root(&ctx, config, err);
+	if (opts->host_devnull_fd && *opts->host_devnull_fd >= 0) {
+		close(*opts->host_devnull_fd);
+		*opts->host_devnull_fd = -EBADF;
+	}
+	return r;
+}

@@ -102,6 +102,7 @@ static void fill_child_args(const struct create_plan *p, const struct berth_crea
 	*a = (struct child_args){
 		.config = p->config,
 		.rootfs = p->rootfs,
+		.bundle = p->bundle,
 		.sync_fd = sync_fd,
 		.state_dir_fd = p->dir_fd,
 		.console_fd = p->console_fd,
@@ -146,6 +147,10 @@ static int configure_child(struct create_plan *p, bool into_cgroup, struct berth
 		if (r < 0)
 			return r;
 	}
+	/* From here (host root), as lowering the score needs CAP_SYS_RESOURCE in the initial user ns. */
+	r = process_apply_oom_score_adj(&p->config->process, p->pid, err);
+	if (r < 0)
+		return r;
 	r = cgroup_enter(&p->cg, p->pid, into_cgroup, err);
 	if (r < 0)
 		return r;

@@ -197,7 +197,8 @@ int container_cgroup(const struct berth_context *ctx, const struct berth_record 
 	return 0;
 }
 
-int container_state_json(const struct berth_record *rec, enum oci_status status, char **ret_json, size_t *ret_len)
+int container_state_json(const struct berth_record *rec, enum oci_status status, bool pretty, char **ret_json,
+			 size_t *ret_len)
 {
 	struct oci_state st = {
 		.id = rec->id,
@@ -207,5 +208,5 @@ int container_state_json(const struct berth_record *rec, enum oci_status status,
 		.annotations = rec->annotations,
 		.n_annotations = rec->n_annotations,
 	};
-	return oci_state_to_json(&st, true, ret_json, ret_len);
+	return oci_state_to_json(&st, pretty, ret_json, ret_len);
 }
