@@ -1,1 +1,125 @@
-/* placeholder: being written */
+/* `berth features`: the runtime-spec features document. It must describe what berth really
+ * does, not what the spec allows: containerd and others use it to decide what to ask for. */
+#include <errno.h>
+
+#include "berth/oci.h"
+#include "berth/version.h"
+#include "json_internal.h"
+
+/* The mount(2) flags and propagation options the runtime's mount code understands. */
+static const char *const mount_options[] = {
+    "ro",           "rw",
+    "suid",         "nosuid",
+    "dev",          "nodev",
+    "exec",         "noexec",
+    "sync",         "async",
+    "dirsync",      "remount",
+    "mand",         "nomand",
+    "atime",        "noatime",
+    "diratime",     "nodiratime",
+    "relatime",     "norelatime",
+    "strictatime",  "nostrictatime",
+    "bind",         "rbind",
+    "shared",       "rshared",
+    "private",      "rprivate",
+    "slave",        "rslave",
+    "unbindable",   "runbindable",
+    "rro",          "rrw",
+    "rnosuid",      "rsuid",
+    "rnodev",       "rdev",
+    "rnoexec",      "rexec",
+    "rnoatime",     "ratime",
+    "rrelatime",    "rnorelatime",
+    "rstrictatime", "rnostrictatime",
+    "idmap",        "ridmap",
+    "lazytime",     "nolazytime",
+    "silent",       "loud",
+};
+
+static const char *const namespaces[] = {"cgroup", "ipc", "mount", "network", "pid", "time", "user", "uts"};
+
+static void enabled(struct jgen *j, const char *key, bool on)
+{
+	jg_key(j, key);
+	jg_open(j);
+	jg_kbool(j, "enabled", on);
+	jg_close(j);
+}
+
+static void features_seccomp(struct jgen *j)
+{
+#ifdef BERTH_FEATURES_SECCOMP
+	jg_key(j, "seccomp");
+	jg_open(j);
+	jg_kbool(j, "enabled", true);
+	jg_kstrs(j, "actions", oci_seccomp_actions, oci_seccomp_n_actions);
+	jg_kstrs(j, "operators", oci_seccomp_ops, oci_seccomp_n_ops);
+	jg_kstrs(j, "archs", oci_seccomp_archs, oci_seccomp_n_archs);
+	jg_kstrs(j, "knownFlags", oci_seccomp_flags, oci_seccomp_n_flags);
+	jg_kstrs(j, "supportedFlags", oci_seccomp_flags, oci_seccomp_n_flags);
+	jg_close(j);
+#else
+	/* The runtime parses and validates linux.seccomp but does not load filters yet. Claiming
+	 * support would let callers believe a profile protects the container when nothing does.
+	 * Build with -DBERTH_FEATURES_SECCOMP once the runtime applies them. */
+	enabled(j, "seccomp", false);
+#endif
+}
+
+static void features_linux(struct jgen *j)
+{
+	jg_key(j, "linux");
+	jg_open(j);
+	jg_kstrs(j, "namespaces", namespaces, ARRAY_SIZE(namespaces));
+	jg_key(j, "capabilities");
+	jg_aopen(j);
+	for (int cap = 0; cap <= OCI_CAP_LAST; cap++)
+		jg_str(j, oci_capability_name(cap));
+	jg_aclose(j);
+	jg_key(j, "cgroup");
+	jg_open(j);
+	jg_kbool(j, "v1", true);
+	jg_kbool(j, "v2", true);
+	jg_kbool(j, "systemd", false);
+	jg_kbool(j, "systemdUser", false);
+	jg_kbool(j, "rdma", true);
+	jg_close(j);
+	features_seccomp(j);
+	enabled(j, "apparmor", false);
+	enabled(j, "selinux", false);
+	enabled(j, "intelRdt", false);
+	jg_key(j, "mountExtensions");
+	jg_open(j);
+	enabled(j, "idmap", true);
+	jg_close(j);
+	jg_close(j);
+}
+
+int oci_features_json(char **ret_json, size_t *ret_len)
+{
+	struct jgen j;
+	int r;
+
+	if (!ret_json)
+		return -EINVAL;
+	r = jgen_init(&j);
+	if (r < 0)
+		return r;
+	jg_open(&j);
+	jg_kstr(&j, "ociVersionMin", "1.0.0");
+	jg_kstr(&j, "ociVersionMax", BERTH_OCI_VERSION);
+	jg_key(&j, "hooks");
+	jg_aopen(&j);
+	for (int k = 0; k < OCI_HOOK_KIND_MAX; k++)
+		jg_str(&j, oci_hook_kind_name((enum oci_hook_kind)k));
+	jg_aclose(&j);
+	jg_kstrs(&j, "mountOptions", mount_options, ARRAY_SIZE(mount_options));
+	features_linux(&j);
+	jg_key(&j, "annotations");
+	jg_open(&j);
+	jg_kstr(&j, "io.github.berth.version", BERTH_VERSION);
+	jg_close(&j);
+	jg_close(&j);
+	/* Four spaces, as runc features prints it. */
+	return jgen_finish(&j, "    ", ret_json, ret_len);
+}

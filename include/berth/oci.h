@@ -75,6 +75,14 @@ struct oci_process {
 	char *exec_cpu_affinity_initial, *exec_cpu_affinity_final;
 };
 
+/* Capabilities berth knows by name: CAP_CHOWN (0) .. CAP_CHECKPOINT_RESTORE (40), the kernel's
+ * numbering. oci-specs resolves names itself so it does not depend on libcap. */
+#define OCI_CAP_LAST 40
+/* "CAP_CHOWN" -> 0; -1 for an unknown name. */
+int oci_capability_from_name(const char *name);
+/* 0 -> "CAP_CHOWN"; NULL outside 0..OCI_CAP_LAST. */
+const char *oci_capability_name(int cap);
+
 /* ---- mounts ---- */
 
 struct oci_id_mapping {
