@@ -73,13 +73,14 @@ int process_apply_rlimits(const struct oci_process *p, struct berth_error *err)
 	return 0;
 }
 
-int process_apply_oom_score_adj(const struct oci_process *p, struct berth_error *err)
+int process_apply_oom_score_adj(const struct oci_process *p, pid_t pid, struct berth_error *err)
 {
 	if (!p->has_oom_score_adj)
 		return 0;
-	char buf[16];
+	char buf[16], path[64];
 	int n = snprintf(buf, sizeof(buf), "%d", p->oom_score_adj);
-	int r = write_file_at(AT_FDCWD, "/proc/self/oom_score_adj", buf, (size_t)n, false, 0);
+	snprintf(path, sizeof(path), "/proc/%d/oom_score_adj", (int)pid);
+	int r = write_file_at(AT_FDCWD, path, buf, (size_t)n, false, 0);
 	if (r < 0)
 		return berth_error_setf_errno(err, r, "process.oomScoreAdj: write %d", p->oom_score_adj);
 	return 0;
