@@ -7,7 +7,8 @@
 
 #include "berth/error.h"
 
-static int vset(struct berth_error *err, int code, bool with_errno, const char *fmt, va_list ap)
+__attribute__((format(printf, 4, 0))) static int vset(struct berth_error *err, int code, bool with_errno,
+						      const char *fmt, va_list ap)
 {
 	if (!err)
 		return code;

@@ -171,23 +171,30 @@ static int destroy(const struct berth_context *ctx, struct container *c, struct 
 	return 0;
 }
 
-/* A state directory without a readable record: a create that crashed. --force removes it. */
-static int remove_orphan(const struct berth_context *ctx, const char *id, struct berth_error *err)
+/* A state directory without a readable record is a create that crashed: remove it. Like runc,
+ * --force makes deleting a container that does not exist a success (containerd relies on it). */
+static int delete_missing(const struct berth_context *ctx, const char *id, bool force, struct berth_error *err)
 {
 	_cleanup_close_ int root_fd = -EBADF;
-	if (container_id_validate(id, NULL) < 0 || state_root_open(ctx->root, false, &root_fd, NULL) < 0)
-		return -ENOENT;
-	if (faccessat(root_fd, id, F_OK, AT_SYMLINK_NOFOLLOW) < 0)
-		return -ENOENT;
-	int r = container_dir_remove(root_fd, id);
-	return r < 0 ? berth_error_setf_errno(err, r, "delete \"%s\": remove state directory", id) : 0;
+	if (container_id_validate(id, NULL) == 0 && state_root_open(ctx->root, false, &root_fd, NULL) == 0 &&
+	    faccessat(root_fd, id, F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
+		int r = container_dir_remove(root_fd, id);
+		if (r < 0)
+			return berth_error_setf_errno(err, r, "delete \"%s\": remove state directory", id);
+		return 0;
+	}
+	if (force) {
+		berth_error_clear(err);
+		return 0;
+	}
+	return -ENOENT;
 }
 
 int berth_container_delete(const struct berth_context *ctx, const char *id, bool force, struct berth_error *err)
 {
 	struct container c = { .root_fd = -EBADF, .dir_fd = -EBADF };
 	int r = container_load(ctx, id, &c, err);
-	if (r == -ENOENT && force && remove_orphan(ctx, id, err) == 0)
+	if (r == -ENOENT && delete_missing(ctx, id, force, err) == 0)
 		return 0;
 	if (r < 0)
 		return r;

@@ -29,6 +29,9 @@ struct cgroup {
 	char *v1[CGROUP_V1_MAX];
 	size_t n_v1;
 	bool has_unified; /* a cgroup2 tree exists (root itself, or "unified") */
+	/* Per v1 hierarchy: the path there when it differs from @path (a relative cgroupsPath on a
+	 * host where the caller sits in different cgroups per hierarchy); NULL means @path. */
+	char *v1_path[CGROUP_V1_MAX];
 };
 
 /* Inspect the mounts below @root_fd and fill @cg->layout, @cg->v1, @cg->has_unified.

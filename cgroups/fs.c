@@ -1,0 +1,176 @@
+/* Hierarchy iteration and cgroupfs file access shared by the cgroups module. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "berth/cleanup.h"
+#include "internal.h"
+
+/* cgroup.procs of a full pid space is a few MiB; anything larger is not a cgroupfs file. */
+#define CG_READ_MAX (64u << 20)
+
+size_t cg_hierarchies(const struct cgroup *cg, struct cg_hier out[CG_HIER_MAX])
+{
+	size_t n = 0;
+
+	if (cg->has_unified)
+		out[n++] = (struct cg_hier){
+		    .dir = cg->layout == CGROUP_LAYOUT_UNIFIED ? NULL : "unified",
+		    .path = cg->path,
+		    .unified = true,
+		};
+	for (size_t i = 0; i < cg->n_v1 && i < CGROUP_V1_MAX; i++)
+		out[n++] = (struct cg_hier){
+		    .dir = cg->v1[i],
+		    .path = cg->v1_path[i] ? cg->v1_path[i] : cg->path,
+		    .unified = false,
+		};
+	return n;
+}
+
+bool cg_find_unified(const struct cgroup *cg, struct cg_hier *ret)
+{
+	struct cg_hier h[CG_HIER_MAX];
+
+	if (cg_hierarchies(cg, h) == 0 || !h[0].unified)
+		return false;
+	*ret = h[0];
+	return true;
+}
+
+bool cg_find_v1(const struct cgroup *cg, const char *controller, struct cg_hier *ret)
+{
+	struct cg_hier h[CG_HIER_MAX];
+	size_t n = cg_hierarchies(cg, h);
+
+	for (size_t i = 0; i < n; i++) {
+		if (!h[i].unified && cg_controllers_overlap(h[i].dir, controller)) {
+			*ret = h[i];
+			return true;
+		}
+	}
+	return false;
+}
+
+int cg_relpath(const struct cg_hier *h, char *buf, size_t size)
+{
+	int n;
+
+	if (!h->path || h->path[0] != '/')
+		return -EINVAL;
+	if (h->dir)
+		n = snprintf(buf, size, "%s%s", h->dir, h->path);
+	else
+		n = snprintf(buf, size, ".%s", h->path);
+	if (n < 0 || (size_t)n >= size)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+int cg_open_hier(const struct cgroup *cg, const struct cg_hier *h)
+{
+	int fd = openat(cg->root_fd, h->dir ? h->dir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
+int cg_open(const struct cgroup *cg, const struct cg_hier *h)
+{
+	char rel[CG_RELPATH_MAX];
+	int r = cg_relpath(h, rel, sizeof(rel));
+	if (r < 0)
+		return r;
+	int fd = openat(cg->root_fd, rel, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
+/* read() until EOF or @size bytes; returns bytes read or -errno. */
+static ssize_t read_upto(int fd, char *buf, size_t size)
+{
+	size_t got = 0;
+
+	while (got < size) {
+		ssize_t n = read(fd, buf + got, size - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	return (ssize_t)got;
+}
+
+int cg_read(int dirfd, const char *name, char *buf, size_t size)
+{
+	_cleanup_close_ int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (size == 0)
+		return -EINVAL;
+	ssize_t n = read_upto(fd, buf, size - 1);
+	if (n < 0)
+		return (int)n;
+	if ((size_t)n == size - 1) {
+		char extra;
+		if (read_upto(fd, &extra, 1) > 0)
+			return -EFBIG;
+	}
+	while (n > 0 && buf[n - 1] == '\n')
+		n--;
+	buf[n] = '\0';
+	return (int)n;
+}
+
+int cg_read_alloc(int dirfd, const char *name, char **ret_buf)
+{
+	_cleanup_close_ int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
+	_cleanup_free_ char *buf = NULL;
+	size_t cap = 0, len = 0;
+
+	if (fd < 0)
+		return -errno;
+	for (;;) {
+		if (cap - len < 4096) {
+			if (cap >= CG_READ_MAX)
+				return -EFBIG;
+			size_t ncap = cap ? cap * 2 : 8192;
+			char *grown = realloc(buf, ncap + 1);
+			if (!grown)
+				return -ENOMEM;
+			buf = grown;
+			cap = ncap;
+		}
+		ssize_t n = read_upto(fd, buf + len, cap - len);
+		if (n < 0)
+			return (int)n;
+		len += (size_t)n;
+		if (len < cap)
+			break;
+	}
+	buf[len] = '\0';
+	*ret_buf = TAKE_PTR(buf);
+	return 0;
+}
+
+int cg_write(int dirfd, const char *name, const char *value, bool create)
+{
+	int flags = O_WRONLY | O_TRUNC | O_CLOEXEC | (create ? O_CREAT : 0);
+	_cleanup_close_ int fd = openat(dirfd, name, flags, 0644);
+	size_t len = strlen(value);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	do
+		n = write(fd, value, len);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -errno;
+	return (size_t)n == len ? 0 : -EIO;
+}

@@ -1,0 +1,150 @@
+/* The rtnetlink request/acknowledgement core every netns operation is built on. */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <libmnl/libmnl.h>
+#include <linux/netlink.h>
+
+#include "berth/error.h"
+#include "nl.h"
+
+int nl_open(struct nl_sock *nl, struct berth_error *err)
+{
+	int on = 1;
+
+	nl->buf = malloc(NL_RECV_SIZE);
+	if (!nl->buf)
+		return berth_error_set(err, -ENOMEM, "out of memory");
+	nl->mnl = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
+	if (!nl->mnl) {
+		int r = -errno;
+		nl_close(nl);
+		return berth_error_setf_errno(err, r, "open a netlink socket");
+	}
+	/* Best effort: without them (old kernels) errors simply carry no text, and the kernel
+	 * echoes the whole request in every error. */
+	mnl_socket_setsockopt(nl->mnl, NETLINK_EXT_ACK, &on, sizeof(on));
+	mnl_socket_setsockopt(nl->mnl, NETLINK_CAP_ACK, &on, sizeof(on));
+	if (mnl_socket_bind(nl->mnl, 0, MNL_SOCKET_AUTOPID) < 0) {
+		int r = -errno;
+		nl_close(nl);
+		return berth_error_setf_errno(err, r, "bind a netlink socket");
+	}
+	nl->portid = mnl_socket_get_portid(nl->mnl);
+	nl->seq = 0;
+	return 0;
+}
+
+void nl_close(struct nl_sock *nl)
+{
+	if (nl->mnl)
+		mnl_socket_close(nl->mnl);
+	nl->mnl = NULL;
+	free(nl->buf);
+	nl->buf = NULL;
+}
+
+static int ext_ack_attr(const struct nlattr *attr, void *data)
+{
+	const char **msg = data;
+
+	if (mnl_attr_get_type(attr) == NLMSGERR_ATTR_MSG && mnl_attr_validate(attr, MNL_TYPE_NUL_STRING) == 0)
+		*msg = mnl_attr_get_str(attr);
+	return MNL_CB_OK;
+}
+
+/* The NLMSGERR_ATTR_MSG text of an error reply, or NULL. The attributes follow struct nlmsgerr,
+ * after the echoed request unless the kernel capped it. */
+static const char *ext_ack_msg(const struct nlmsghdr *nlh)
+{
+	const struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);
+	size_t len = mnl_nlmsg_get_payload_len(nlh);
+	size_t off = sizeof(*e);
+	const char *msg = NULL;
+
+	if (!(nlh->nlmsg_flags & NLM_F_ACK_TLVS))
+		return NULL;
+	if (!(nlh->nlmsg_flags & NLM_F_CAPPED)) {
+		if (e->msg.nlmsg_len < sizeof(struct nlmsghdr))
+			return NULL;
+		off += MNL_ALIGN(e->msg.nlmsg_len - sizeof(struct nlmsghdr));
+	}
+	if (off >= len)
+		return NULL;
+	mnl_attr_parse_payload((const char *)e + off, len - off, ext_ack_attr, &msg);
+	return msg;
+}
+
+/* NLMSG_ERROR: error 0 is the acknowledgement, anything else the kernel's -errno. */
+static int handle_error(const struct nlmsghdr *nlh, struct berth_error *err)
+{
+	const struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);
+
+	if (mnl_nlmsg_get_payload_len(nlh) < sizeof(*e))
+		return berth_error_set(err, -EBADMSG, "truncated netlink error message");
+	if (e->error == 0)
+		return 0;
+	int code = e->error < 0 ? e->error : -e->error;
+	const char *msg = ext_ack_msg(nlh);
+	return berth_error_set(err, code, "%s%s%s", strerror(-code), msg ? ": " : "", msg ? msg : "");
+}
+
+/* Walk one datagram. *done is set once the exchange is over; *first_err keeps the first
+ * failure (kernel or callback). Returns -errno only for a malformed datagram. */
+static int walk_replies(struct nl_sock *nl, size_t len, nl_reply_fn cb, void *data, bool *done,
+			int *first_err, struct berth_error *err)
+{
+	int n = (int)len;
+
+	for (const struct nlmsghdr *nlh = (const struct nlmsghdr *)nl->buf; mnl_nlmsg_ok(nlh, n);
+	     nlh = mnl_nlmsg_next(nlh, &n)) {
+		int r = 0;
+		/* A reply to some earlier, abandoned request: not ours to interpret. */
+		if (!mnl_nlmsg_seq_ok(nlh, nl->seq) || !mnl_nlmsg_portid_ok(nlh, nl->portid))
+			continue;
+		if (nlh->nlmsg_type == NLMSG_ERROR) {
+			r = handle_error(nlh, err);
+			*done = true;
+		} else if (nlh->nlmsg_type == NLMSG_DONE) {
+			*done = true;
+		} else if (nlh->nlmsg_type == NLMSG_OVERRUN) {
+			r = berth_error_set(err, -EOVERFLOW, "netlink reply overrun");
+			*done = true;
+		} else if (nlh->nlmsg_type >= NLMSG_MIN_TYPE && cb && *first_err == 0) {
+			r = cb(nlh, data);
+		}
+		if (r < 0 && *first_err == 0)
+			*first_err = r;
+	}
+	if (n != 0 && !*done)
+		return berth_error_set(err, -EBADMSG, "malformed netlink reply");
+	return 0;
+}
+
+int nl_request(struct nl_sock *nl, struct nlmsghdr *nlh, nl_reply_fn cb, void *data, struct berth_error *err)
+{
+	bool done = false;
+	int first_err = 0;
+
+	nlh->nlmsg_flags |= NLM_F_REQUEST | NLM_F_ACK;
+	nlh->nlmsg_seq = ++nl->seq;
+	if (mnl_socket_sendto(nl->mnl, nlh, nlh->nlmsg_len) < 0)
+		return berth_error_setf_errno(err, -errno, "send a netlink request");
+	while (!done) {
+		ssize_t n = mnl_socket_recvfrom(nl->mnl, nl->buf, NL_RECV_SIZE);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return berth_error_setf_errno(err, -errno, "receive a netlink reply");
+		int r = walk_replies(nl, (size_t)n, cb, data, &done, &first_err, err);
+		if (r < 0)
+			return r;
+	}
+	if (first_err < 0 && err && err->code != first_err)
+		berth_error_set(err, first_err, "%s", strerror(-first_err));
+	return first_err;
+}

@@ -1,0 +1,43 @@
+/* netns module internals: one rtnetlink request/acknowledgement exchange over libmnl.
+ * Shared by the files of this module only; libmnl itself stays in the .c files. */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct berth_error;
+struct mnl_socket;
+struct nlmsghdr;
+
+/* An rtnetlink socket bound in the caller's current network namespace. */
+struct nl_sock {
+	struct mnl_socket *mnl;
+	uint32_t portid;
+	uint32_t seq;
+	char *buf; /* receive buffer of NL_RECV_SIZE bytes */
+};
+
+#define NL_SOCK_INIT                                                                                         \
+	{                                                                                                    \
+		.mnl = NULL, .buf = NULL                                                                     \
+	}
+
+/* Room for one datagram of replies; the kernel sizes dump replies to the reader's buffer. */
+#define NL_RECV_SIZE 32768
+
+/* Called for each reply message of a request other than the closing ACK/DONE (for example the
+ * answer to an RTM_GET*). Return 0 to go on or -errno; the first error is what nl_request
+ * returns, after the exchange has been read to its end. */
+typedef int (*nl_reply_fn)(const struct nlmsghdr *nlh, void *data);
+
+/* Open and bind a NETLINK_ROUTE socket with extended acknowledgements enabled. */
+int nl_open(struct nl_sock *nl, struct berth_error *err);
+
+/* Close the socket and free the buffer. Safe on an NL_SOCK_INIT value and twice. */
+void nl_close(struct nl_sock *nl);
+
+/* Send @nlh (NLM_F_REQUEST|NLM_F_ACK are added, the sequence number assigned) and read the
+ * replies until the kernel acknowledges, reports an error, or ends a dump. A kernel error is
+ * returned as -errno with @err holding strerror and the kernel's extended-ack text, if any, for
+ * the caller to prefix with what it was doing. */
+int nl_request(struct nl_sock *nl, struct nlmsghdr *nlh, nl_reply_fn cb, void *data, struct berth_error *err);
