@@ -123,6 +123,23 @@ struct spec_cli {
 	bool rootless;
 };
 
+struct exec_cli {
+	bool help;
+	struct berth_exec_opts opts;
+	struct cli_list env, gids, caps; /* raw repeatable options */
+	uint32_t *gid_values;            /* owned arrays the opts point into */
+	char **env_v, **caps_v;
+};
+void exec_cli_free(struct exec_cli *cli);
+
+enum ps_format { PS_FORMAT_TABLE = 0, PS_FORMAT_JSON };
+struct ps_cli {
+	bool help;
+	int format; /* enum ps_format */
+	const char *id;
+	char **ps_args; /* arguments for ps(1) in table format (NULL-terminated), or NULL: -ef */
+};
+
 struct features_cli {
 	bool help;
 };
@@ -139,9 +156,14 @@ int cmd_delete_parse(int argc, char **argv, struct delete_cli *out, struct berth
 int cmd_list_parse(int argc, char **argv, struct list_cli *out, struct berth_error *err);
 int cmd_spec_parse(int argc, char **argv, struct spec_cli *out, struct berth_error *err);
 int cmd_features_parse(int argc, char **argv, struct features_cli *out, struct berth_error *err);
+int cmd_exec_parse(int argc, char **argv, struct exec_cli *out, struct berth_error *err);
+int cmd_ps_parse(int argc, char **argv, struct ps_cli *out, struct berth_error *err);
+int cmd_pause_parse(int argc, char **argv, struct id_cli *out, struct berth_error *err);
+int cmd_resume_parse(int argc, char **argv, struct id_cli *out, struct berth_error *err);
 
 extern const struct cli_spec cmd_create_spec, cmd_run_spec, cmd_start_spec, cmd_state_spec, cmd_kill_spec,
-    cmd_delete_spec, cmd_list_spec, cmd_spec_spec, cmd_features_spec;
+    cmd_delete_spec, cmd_list_spec, cmd_spec_spec, cmd_features_spec, cmd_exec_spec, cmd_ps_spec, cmd_pause_spec,
+    cmd_resume_spec;
 
 int cmd_create(const struct cli_env *env, int argc, char **argv, struct berth_error *err);
 int cmd_run(const struct cli_env *env, int argc, char **argv, struct berth_error *err);
@@ -152,6 +174,10 @@ int cmd_delete(const struct cli_env *env, int argc, char **argv, struct berth_er
 int cmd_list(const struct cli_env *env, int argc, char **argv, struct berth_error *err);
 int cmd_spec(const struct cli_env *env, int argc, char **argv, struct berth_error *err);
 int cmd_features(const struct cli_env *env, int argc, char **argv, struct berth_error *err);
+int cmd_exec(const struct cli_env *env, int argc, char **argv, struct berth_error *err);
+int cmd_ps(const struct cli_env *env, int argc, char **argv, struct berth_error *err);
+int cmd_pause(const struct cli_env *env, int argc, char **argv, struct berth_error *err);
+int cmd_resume(const struct cli_env *env, int argc, char **argv, struct berth_error *err);
 
 /* The kernel's default descriptor ceiling (fs.nr_open); more cannot be open anyway. */
 #define CLI_PRESERVE_FDS_MAX 1048576

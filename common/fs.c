@@ -157,7 +157,8 @@ static int rm_children(int dfd, dev_t dev)
 		if (S_ISDIR(st.st_mode)) {
 			if (st.st_dev != dev) /* a mount point: never descend into it */
 				return -EBUSY;
-			int sub = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			int sub =
+			    openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 			if (sub < 0)
 				return -errno;
 			int r = rm_children(sub, dev);

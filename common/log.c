@@ -15,9 +15,9 @@ static struct {
 	bool own_fd;
 	enum berth_log_format format;
 	enum berth_log_level level;
-} log_state = { .fd = STDERR_FILENO, .format = BERTH_LOG_TEXT, .level = BERTH_LOG_WARN };
+} log_state = {.fd = STDERR_FILENO, .format = BERTH_LOG_TEXT, .level = BERTH_LOG_WARN};
 
-static const char *const level_names[] = { "error", "warning", "info", "debug" };
+static const char *const level_names[] = {"error", "warning", "info", "debug"};
 
 int berth_log_open(const char *path, enum berth_log_format fmt, enum berth_log_level level)
 {

@@ -56,8 +56,8 @@ static int load_config(struct create_plan *p, const char *bundle, struct berth_e
 
 	char root[PATH_MAX];
 	const char *rp = p->config->root_path;
-	if (snprintf(root, sizeof(root), "%s%s%s", rp[0] == '/' ? "" : p->bundle, rp[0] == '/' ? "" : "/", rp) >=
-	    (int)sizeof(root))
+	if (snprintf(root, sizeof(root), "%s%s%s", rp[0] == '/' ? "" : p->bundle, rp[0] == '/' ? "" : "/",
+		     rp) >= (int)sizeof(root))
 		return berth_error_set(err, -ENAMETOOLONG, "root.path: too long");
 	struct stat st;
 	if (!realpath(root, p->rootfs) || stat(p->rootfs, &st) < 0)
@@ -75,13 +75,15 @@ static int validate(struct create_plan *p, const struct berth_create_opts *o, bo
 		return berth_error_set(err, -EINVAL, "process: required to create a container");
 	const struct oci_namespace *user = oci_config_namespace(c, OCI_NS_USER);
 	if (user && !user->path && (!c->linux_.n_uid_mappings || !c->linux_.n_gid_mappings))
-		return berth_error_set(err, -EINVAL,
-				       "linux.uidMappings: required (with linux.gidMappings) for a new user namespace");
+		return berth_error_set(
+		    err, -EINVAL,
+		    "linux.uidMappings: required (with linux.gidMappings) for a new user namespace");
 	if (!oci_config_namespace(c, OCI_NS_MOUNT))
 		return berth_error_set(err, -EINVAL, "linux.namespaces: a mount namespace is required");
 	if (c->process.terminal && !o->console_socket && !foreground)
-		return berth_error_set(err, -EINVAL,
-				       "process.terminal: a detached container with a terminal needs --console-socket");
+		return berth_error_set(
+		    err, -EINVAL,
+		    "process.terminal: a detached container with a terminal needs --console-socket");
 	if (!c->process.terminal && o->console_socket)
 		return berth_error_set(err, -EINVAL, "--console-socket: given but process.terminal is false");
 	if (o->preserve_fds < 0 || o->preserve_fds > 1024)
@@ -101,7 +103,8 @@ static int open_namespaces(struct create_plan *p, struct berth_error *err)
 			continue;
 		p->ns_fds[ns->type] = open(ns->path, O_RDONLY | O_CLOEXEC);
 		if (p->ns_fds[ns->type] < 0)
-			return berth_error_setf_errno(err, -errno, "linux.namespaces[%zu]: open '%s'", i, ns->path);
+			return berth_error_setf_errno(err, -errno, "linux.namespaces[%zu]: open '%s'", i,
+						      ns->path);
 		if (ns->type == OCI_NS_USER)
 			user_path = true;
 	}
@@ -124,7 +127,7 @@ static int open_namespaces(struct create_plan *p, struct berth_error *err)
 
 static int connect_console(struct create_plan *p, const char *path, struct berth_error *err)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	if (strlen(path) >= sizeof(sa.sun_path))
 		return berth_error_set(err, -ENAMETOOLONG, "--console-socket: path '%s' is too long", path);
 	strcpy(sa.sun_path, path);

@@ -35,12 +35,13 @@ struct create_plan {
 
 /* Run every phase of create; on success the plan holds the live init (p->pid), the locked state
  * dir and the parsed config; release with create_plan_free(). On failure everything is undone. */
-int berth_container_create_plan(const struct berth_context *ctx, const struct berth_create_opts *o, bool foreground,
-				struct create_plan *p, struct berth_error *err);
+int berth_container_create_plan(const struct berth_context *ctx, const struct berth_create_opts *o,
+				bool foreground, struct create_plan *p, struct berth_error *err);
 void create_plan_unwind(struct create_plan *p, const char *id);
 void create_plan_free(struct create_plan *p);
 
 /* spawn.c: clone3 the init, configure it from the parent, run the create-time hooks. */
-int create_spawn(struct create_plan *p, const struct berth_create_opts *o, bool foreground, struct berth_error *err);
+int create_spawn(struct create_plan *p, const struct berth_create_opts *o, bool foreground,
+		 struct berth_error *err);
 /* Write the record for pid @pid (0 before the init exists). */
 int create_persist(struct create_plan *p, const char *id, pid_t pid, struct berth_error *err);

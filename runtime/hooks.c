@@ -16,8 +16,8 @@
 
 static __attribute__((noreturn)) void hook_exec(const struct oci_hook *h, int stdin_fd)
 {
-	static char *const empty_env[] = { NULL };
-	char *const fallback_argv[] = { h->path, NULL };
+	static char *const empty_env[] = {NULL};
+	char *const fallback_argv[] = {h->path, NULL};
 
 	if (dup2(stdin_fd, STDIN_FILENO) < 0)
 		_exit(126);
@@ -36,7 +36,7 @@ static int wait_with_timeout(pid_t pid, int timeout)
 	if (timeout > 0) {
 		_cleanup_close_ int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
 		if (pfd >= 0) {
-			struct pollfd p = { .fd = pfd, .events = POLLIN };
+			struct pollfd p = {.fd = pfd, .events = POLLIN};
 			int n;
 			do
 				n = poll(&p, 1, timeout * 1000);
@@ -90,14 +90,15 @@ static int run_one(const struct oci_hook *h, const char *state, size_t len, stru
 	return berth_error_set(err, -ECANCELED, "killed by signal %d", WTERMSIG(status));
 }
 
-int hooks_run(const struct oci_config *config, enum oci_hook_kind kind, const char *state_json, size_t state_len,
-	      struct berth_error *err)
+int hooks_run(const struct oci_config *config, enum oci_hook_kind kind, const char *state_json,
+	      size_t state_len, struct berth_error *err)
 {
 	for (size_t i = 0; i < config->n_hooks[kind]; i++) {
 		const struct oci_hook *h = &config->hooks[kind][i];
 		int r = run_one(h, state_json, state_len, err);
 		if (r < 0)
-			return berth_error_prefix(err, "%s hook[%zu] (%s)", oci_hook_kind_name(kind), i, h->path);
+			return berth_error_prefix(err, "%s hook[%zu] (%s)", oci_hook_kind_name(kind), i,
+						  h->path);
 	}
 	return 0;
 }

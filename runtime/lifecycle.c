@@ -18,6 +18,7 @@
 #include "berth/runtime.h"
 #include "berth/util.h"
 #include "create.h"
+#include "exec.h"
 #include "lifecycle.h"
 
 static const char *status_word(enum oci_status s)
@@ -35,7 +36,7 @@ static int state_json(const struct container *c, enum oci_status st, bool pretty
 /* Run the hooks of @kind with the current state; failures are only logged (poststart, poststop). */
 static void run_hooks_warn(const struct container *c, enum oci_status st, enum oci_hook_kind kind)
 {
-	struct berth_error err = { 0 };
+	struct berth_error err = {0};
 	_cleanup_free_ char *json = NULL;
 	size_t len;
 	struct oci_config *config = NULL;
@@ -55,7 +56,8 @@ static int release_init(const struct container *c, struct berth_error *err)
 	_cleanup_close_ int fifo = openat(c->dir_fd, FIFO_FILE, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
 	if (fifo < 0) {
 		if (errno == ENXIO)
-			return berth_error_set(err, -ESRCH, "container \"%s\": container not running", c->rec->id);
+			return berth_error_set(err, -ESRCH, "container \"%s\": container not running",
+					       c->rec->id);
 		return berth_error_setf_errno(err, -errno, "open exec.fifo of \"%s\"", c->rec->id);
 	}
 	int r = write_all(fifo, "0", 1);
@@ -67,14 +69,15 @@ static int release_init(const struct container *c, struct berth_error *err)
 
 int berth_container_start(const struct berth_context *ctx, const char *id, struct berth_error *err)
 {
-	struct container c = { .root_fd = -EBADF, .dir_fd = -EBADF };
+	struct container c = {.root_fd = -EBADF, .dir_fd = -EBADF};
 	int r = container_load(ctx, id, &c, err);
 	if (r < 0)
 		return r;
 	enum oci_status st = container_status(ctx, &c);
 	if (st != OCI_STATUS_CREATED)
 		r = berth_error_set(err, st == OCI_STATUS_STOPPED ? -ESRCH : -EBUSY,
-				    "cannot start container \"%s\": it is %s, not created", id, status_word(st));
+				    "cannot start container \"%s\": it is %s, not created", id,
+				    status_word(st));
 	else
 		r = release_init(&c, err);
 	if (r == 0)
@@ -83,9 +86,10 @@ int berth_container_start(const struct berth_context *ctx, const char *id, struc
 	return r;
 }
 
-int berth_container_state(const struct berth_context *ctx, const char *id, char **ret_json, struct berth_error *err)
+int berth_container_state(const struct berth_context *ctx, const char *id, char **ret_json,
+			  struct berth_error *err)
 {
-	struct container c = { .root_fd = -EBADF, .dir_fd = -EBADF };
+	struct container c = {.root_fd = -EBADF, .dir_fd = -EBADF};
 	int r = container_peek(ctx, id, &c, err);
 	if (r < 0)
 		return r;
@@ -99,7 +103,7 @@ static int signal_container(const struct berth_context *ctx, const struct contai
 			    struct berth_error *err)
 {
 	if (all && c->rec->cgroup_path) {
-		struct cgroup cg = { 0 };
+		struct cgroup cg = {0};
 		_cleanup_close_ int cg_root = -EBADF;
 		int r = container_cgroup(ctx, c->rec, &cg, &cg_root, err);
 		if (r < 0)
@@ -116,9 +120,10 @@ static int signal_container(const struct berth_context *ctx, const struct contai
 	return 0;
 }
 
-int berth_container_kill(const struct berth_context *ctx, const char *id, int sig, bool all, struct berth_error *err)
+int berth_container_kill(const struct berth_context *ctx, const char *id, int sig, bool all,
+			 struct berth_error *err)
 {
-	struct container c = { .root_fd = -EBADF, .dir_fd = -EBADF };
+	struct container c = {.root_fd = -EBADF, .dir_fd = -EBADF};
 	int r = container_load(ctx, id, &c, err);
 	if (r < 0)
 		return r;
@@ -135,7 +140,7 @@ static void wait_init_gone(const struct berth_record *rec)
 {
 	_cleanup_close_ int pfd = (int)syscall(SYS_pidfd_open, rec->pid, 0);
 	if (pfd >= 0) {
-		struct pollfd p = { .fd = pfd, .events = POLLIN };
+		struct pollfd p = {.fd = pfd, .events = POLLIN};
 		(void)poll(&p, 1, 5000);
 		return;
 	}
@@ -146,7 +151,7 @@ static void wait_init_gone(const struct berth_record *rec)
 /* Kill whatever is left, remove the cgroup berth made, run poststop, remove the state dir. */
 static int destroy(const struct berth_context *ctx, struct container *c, struct berth_error *err)
 {
-	struct cgroup cg = { 0 };
+	struct cgroup cg = {0};
 	_cleanup_close_ int cg_root = -EBADF;
 	bool have_cg = c->rec->cgroup_path && container_cgroup(ctx, c->rec, &cg, &cg_root, NULL) == 0;
 	if (container_init_alive(c->rec)) {
@@ -173,7 +178,8 @@ static int destroy(const struct berth_context *ctx, struct container *c, struct 
 
 /* A state directory without a readable record is a create that crashed: remove it. Like runc,
  * --force makes deleting a container that does not exist a success (containerd relies on it). */
-static int delete_missing(const struct berth_context *ctx, const char *id, bool force, struct berth_error *err)
+static int delete_missing(const struct berth_context *ctx, const char *id, bool force,
+			  struct berth_error *err)
 {
 	_cleanup_close_ int root_fd = -EBADF;
 	if (container_id_validate(id, NULL) == 0 && state_root_open(ctx->root, false, &root_fd, NULL) == 0 &&
@@ -190,9 +196,10 @@ static int delete_missing(const struct berth_context *ctx, const char *id, bool 
 	return -ENOENT;
 }
 
-int berth_container_delete(const struct berth_context *ctx, const char *id, bool force, struct berth_error *err)
+int berth_container_delete(const struct berth_context *ctx, const char *id, bool force,
+			   struct berth_error *err)
 {
-	struct container c = { .root_fd = -EBADF, .dir_fd = -EBADF };
+	struct container c = {.root_fd = -EBADF, .dir_fd = -EBADF};
 	int r = container_load(ctx, id, &c, err);
 	if (r == -ENOENT && delete_missing(ctx, id, force, err) == 0)
 		return 0;
@@ -210,38 +217,11 @@ int berth_container_delete(const struct berth_context *ctx, const char *id, bool
 
 /* ---- run ---- */
 
-static const int forwarded[] = { SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGWINCH, SIGCONT };
-
-/* Forward signals to the init until it exits; return its exit code (128+N when killed by N). */
-static int wait_forwarding(pid_t pid, const sigset_t *set)
-{
-	for (;;) {
-		siginfo_t si;
-		int sig = sigwaitinfo(set, &si);
-		if (sig < 0)
-			continue;
-		if (sig != SIGCHLD) {
-			kill(pid, sig);
-			continue;
-		}
-		int status;
-		pid_t w;
-		while ((w = waitpid(-1, &status, WNOHANG)) > 0)
-			if (w == pid)
-				return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
-		if (w < 0 && errno == ECHILD)
-			return 255;
-	}
-}
-
 int berth_container_run(const struct berth_context *ctx, const struct berth_run_opts *opts, int *ret_status,
 			struct berth_error *err)
 {
 	sigset_t set, old;
-	sigemptyset(&set);
-	for (size_t i = 0; i < sizeof(forwarded) / sizeof(forwarded[0]); i++)
-		sigaddset(&set, forwarded[i]);
-	sigaddset(&set, SIGCHLD);
+	exec_signal_set(&set);
 	/* Blocked before clone3 so no signal is lost; the init unblocks its own mask. */
 	sigprocmask(SIG_BLOCK, &set, &old);
 
@@ -259,7 +239,7 @@ int berth_container_run(const struct berth_context *ctx, const struct berth_run_
 	*ret_status = 0;
 	if (opts->detach)
 		goto out;
-	*ret_status = wait_forwarding(pid, &set);
+	*ret_status = exec_wait_forwarding(pid, &set);
 	if (!opts->keep)
 		r = berth_container_delete(ctx, opts->create.id, true, err);
 out:

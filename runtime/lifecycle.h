@@ -37,9 +37,11 @@ int container_dir_create(int root_fd, const char *id, int *ret_dir_fd, struct be
 
 /* Open and lock <root>/<id> and read its record. "container \"id\" does not exist" when absent
  * (also when the directory was removed while we waited for the lock). */
-int container_load(const struct berth_context *ctx, const char *id, struct container *ret, struct berth_error *err);
+int container_load(const struct berth_context *ctx, const char *id, struct container *ret,
+		   struct berth_error *err);
 /* The same without the lock: for readers (state, list); state.json is replaced atomically. */
-int container_peek(const struct berth_context *ctx, const char *id, struct container *ret, struct berth_error *err);
+int container_peek(const struct berth_context *ctx, const char *id, struct container *ret,
+		   struct berth_error *err);
 void container_release(struct container *c);
 
 /* Write the record atomically. */
@@ -68,10 +70,10 @@ int container_state_json(const struct berth_record *rec, enum oci_status status,
 /* ---- sync channel (sync.c): SOCK_SEQPACKET messages between create and the child ---- */
 
 enum sync_type {
-	SYNC_GO = 1,        /* parent -> child: continue (payload: optional state JSON) */
-	SYNC_ERROR,         /* child -> parent: payload is a struct berth_error */
-	SYNC_HOOKS,         /* child -> parent: mounts done, run prestart/createRuntime hooks */
-	SYNC_READY,         /* child -> parent: set up, blocked on exec.fifo next */
+	SYNC_GO = 1, /* parent -> child: continue (payload: optional state JSON) */
+	SYNC_ERROR,  /* child -> parent: payload is a struct berth_error */
+	SYNC_HOOKS,  /* child -> parent: mounts done, run prestart/createRuntime hooks */
+	SYNC_READY,  /* child -> parent: set up, blocked on exec.fifo next */
 };
 
 int sync_send(int fd, enum sync_type type, const void *payload, size_t len);
@@ -84,8 +86,8 @@ void sync_send_error(int fd, const struct berth_error *err);
 
 /* Run every hook of @kind in order with @state_json on stdin; honours timeouts.
  * Stops at the first failure with "<kind> hook[<i>] (<path>): <reason>". */
-int hooks_run(const struct oci_config *config, enum oci_hook_kind kind, const char *state_json, size_t state_len,
-	      struct berth_error *err);
+int hooks_run(const struct oci_config *config, enum oci_hook_kind kind, const char *state_json,
+	      size_t state_len, struct berth_error *err);
 
 /* ---- the init process (child.c / process.c) ---- */
 
@@ -94,17 +96,17 @@ struct child_args {
 	const char *rootfs;
 	const char *bundle;
 	int sync_fd;
-	int state_dir_fd;        /* the locked state dir: exec.fifo is opened through it */
-	int console_fd;          /* connected --console-socket, or -1 */
-	int ns_fds[OCI_NS_MAX];  /* namespaces to join (setns in the child), -1 otherwise */
+	int state_dir_fd;            /* the locked state dir: exec.fifo is opened through it */
+	int console_fd;              /* connected --console-socket, or -1 */
+	int ns_fds[OCI_NS_MAX];      /* namespaces to join (setns in the child), -1 otherwise */
 	unsigned long unshare_flags; /* namespaces to create with unshare() in the child */
-	bool new_userns;         /* clone3 made a user namespace: become its root once mapped */
-	bool userns_any;         /* the container runs in a user namespace (new or joined) */
-	bool config_mount_ns_new; /* a new mount namespace: set up the root filesystem */
+	bool new_userns;             /* clone3 made a user namespace: become its root once mapped */
+	bool userns_any;             /* the container runs in a user namespace (new or joined) */
+	bool config_mount_ns_new;    /* a new mount namespace: set up the root filesystem */
 	bool no_pivot;
 	bool no_new_keyring;
 	int preserve_fds;
-	bool foreground_tty;     /* run in the foreground with process.terminal and no console socket */
+	bool foreground_tty; /* run in the foreground with process.terminal and no console socket */
 };
 
 /* The container init's whole life; never returns. */
@@ -117,3 +119,7 @@ int process_apply_oom_score_adj(const struct oci_process *p, pid_t pid, struct b
 int process_apply_personality(const struct oci_linux *l, struct berth_error *err);
 int process_apply_identity(const struct oci_process *p, struct berth_error *err);
 int process_setup_terminal(const struct oci_process *p, int console_fd, struct berth_error *err);
+/* The last steps shared by the init and exec: terminal (when @console_fd >= 0), rlimits, cwd
+ * (created when missing with @create_cwd), the executable's path, then uid/gid/groups/caps/umask. */
+int process_prepare(const struct oci_process *p, int console_fd, bool create_cwd, char *exec_path,
+		    size_t size, struct berth_error *err);

@@ -13,7 +13,8 @@
 
 static int cmp_info(const void *a, const void *b)
 {
-	return strcmp(((const struct berth_container_info *)a)->id, ((const struct berth_container_info *)b)->id);
+	return strcmp(((const struct berth_container_info *)a)->id,
+		      ((const struct berth_container_info *)b)->id);
 }
 
 /* Move the fields of @c's record into @info (the record is left without them). */
@@ -32,15 +33,16 @@ static void take_info(const struct berth_context *ctx, struct container *c, stru
 	rec->n_annotations = 0;
 }
 
-int berth_container_list(const struct berth_context *ctx, struct berth_container_info **ret_infos, size_t *ret_n,
-			 struct berth_error *err)
+int berth_container_list(const struct berth_context *ctx, struct berth_container_info **ret_infos,
+			 size_t *ret_n, struct berth_error *err)
 {
 	*ret_infos = NULL;
 	*ret_n = 0;
 	const char *root = ctx->root ? ctx->root : BERTH_DEFAULT_ROOT;
 	_cleanup_closedir_ DIR *d = opendir(root);
 	if (!d)
-		return errno == ENOENT ? 0 : berth_error_setf_errno(err, -errno, "open state root '%s'", root);
+		return errno == ENOENT ? 0
+				       : berth_error_setf_errno(err, -errno, "open state root '%s'", root);
 
 	struct berth_container_info *infos = NULL;
 	size_t n = 0, cap = 0;
@@ -48,7 +50,7 @@ int berth_container_list(const struct berth_context *ctx, struct berth_container
 	while ((de = readdir(d))) {
 		if (de->d_name[0] == '.' || container_id_validate(de->d_name, NULL) < 0)
 			continue;
-		struct container c = { .root_fd = -EBADF, .dir_fd = -EBADF };
+		struct container c = {.root_fd = -EBADF, .dir_fd = -EBADF};
 		if (container_peek(ctx, de->d_name, &c, NULL) < 0)
 			continue; /* being created or deleted right now */
 		if (n == cap) {

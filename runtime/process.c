@@ -52,7 +52,7 @@ int process_lookup_exec(const struct oci_process *p, char *ret_path, size_t size
 		int dlen = (int)(colon - path);
 		char cand[PATH_MAX];
 		if (snprintf(cand, sizeof(cand), "%.*s/%s", dlen ? dlen : 1, dlen ? path : ".", name) <
-			    (int)sizeof(cand) &&
+			(int)sizeof(cand) &&
 		    is_executable(cand)) {
 			snprintf(ret_path, size, "%s", cand);
 			return 0;
@@ -66,9 +66,10 @@ int process_apply_rlimits(const struct oci_process *p, struct berth_error *err)
 {
 	for (size_t i = 0; i < p->n_rlimits; i++) {
 		const struct oci_rlimit *rl = &p->rlimits[i];
-		struct rlimit lim = { .rlim_cur = rl->soft, .rlim_max = rl->hard };
+		struct rlimit lim = {.rlim_cur = rl->soft, .rlim_max = rl->hard};
 		if (setrlimit(rl->resource, &lim) < 0)
-			return berth_error_setf_errno(err, -errno, "process.rlimits[%zu]: set %s", i, rl->type);
+			return berth_error_setf_errno(err, -errno, "process.rlimits[%zu]: set %s", i,
+						      rl->type);
 	}
 	return 0;
 }
@@ -92,17 +93,20 @@ int process_apply_personality(const struct oci_linux *l, struct berth_error *err
 		return 0;
 	unsigned long persona = strcmp(l->personality_domain, "LINUX32") == 0 ? PER_LINUX32 : PER_LINUX;
 	if (personality(persona) < 0)
-		return berth_error_setf_errno(err, -errno, "linux.personality: set %s", l->personality_domain);
+		return berth_error_setf_errno(err, -errno, "linux.personality: set %s",
+					      l->personality_domain);
 	return 0;
 }
 
 /* Fill @caps's @flag set from a list of names. */
-static int caps_set_list(cap_t caps, cap_flag_t flag, char **names, const char *field, struct berth_error *err)
+static int caps_set_list(cap_t caps, cap_flag_t flag, char **names, const char *field,
+			 struct berth_error *err)
 {
 	for (size_t i = 0; names && names[i]; i++) {
 		cap_value_t v;
 		if (cap_from_name(names[i], &v) < 0)
-			return berth_error_set(err, -EINVAL, "process.capabilities.%s[%zu]: unknown capability \"%s\"",
+			return berth_error_set(err, -EINVAL,
+					       "process.capabilities.%s[%zu]: unknown capability \"%s\"",
 					       field, i, names[i]);
 		if (!CAP_IS_SUPPORTED(v))
 			continue; /* named by the config but unknown to this kernel: like runc, skip it */
@@ -127,7 +131,8 @@ static int caps_drop_bounding(const struct oci_capabilities *c, struct berth_err
 	for (cap_value_t v = 0; v <= CAP_LAST_CAP || CAP_IS_SUPPORTED(v); v++) {
 		if (!CAP_IS_SUPPORTED(v))
 			break;
-		if (!caps_list_has(c->bounding, v) && prctl(PR_CAPBSET_DROP, v, 0, 0, 0) < 0 && errno != EINVAL)
+		if (!caps_list_has(c->bounding, v) && prctl(PR_CAPBSET_DROP, v, 0, 0, 0) < 0 &&
+		    errno != EINVAL)
 			return berth_error_setf_errno(err, -errno, "process.capabilities.bounding: drop %s",
 						      cap_to_name(v));
 	}
@@ -154,8 +159,8 @@ static int caps_apply(const struct oci_capabilities *c, struct berth_error *err)
 		if (cap_from_name(c->ambient[i], &v) < 0 || !CAP_IS_SUPPORTED(v))
 			continue;
 		if (cap_set_ambient(v, CAP_SET) < 0)
-			return berth_error_setf_errno(err, -errno, "process.capabilities.ambient[%zu]: raise %s", i,
-						      c->ambient[i]);
+			return berth_error_setf_errno(
+			    err, -errno, "process.capabilities.ambient[%zu]: raise %s", i, c->ambient[i]);
 	}
 	return 0;
 }
@@ -166,7 +171,8 @@ static int set_user(const struct oci_user *u, struct berth_error *err)
 	const gid_t *groups = (const gid_t *)u->additional_gids;
 	size_t n = u->n_additional_gids;
 	if (n > NGROUPS_MAX)
-		return berth_error_set(err, -E2BIG, "process.user.additionalGids: more than %d groups", NGROUPS_MAX);
+		return berth_error_set(err, -E2BIG, "process.user.additionalGids: more than %d groups",
+				       NGROUPS_MAX);
 	/* setgroups is denied in a user namespace whose /proc/self/setgroups says "deny"; with no
 	 * additional gids there is nothing to lose, so only fail when some were asked for. */
 	if (setgroups(n, groups) < 0 && n > 0)
@@ -205,12 +211,13 @@ int process_apply_identity(const struct oci_process *p, struct berth_error *err)
 static int send_fd(int sock, int fd)
 {
 	char byte = 0;
-	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+	struct iovec iov = {.iov_base = &byte, .iov_len = 1};
 	union {
 		char buf[CMSG_SPACE(sizeof(int))];
 		struct cmsghdr align;
-	} u = { 0 };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf) };
+	} u = {0};
+	struct msghdr mh = {
+	    .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf)};
 	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
 	cm->cmsg_level = SOL_SOCKET;
 	cm->cmsg_type = SCM_RIGHTS;
@@ -232,17 +239,48 @@ int process_setup_terminal(const struct oci_process *p, int console_fd, struct b
 	if (slave < 0)
 		return berth_error_setf_errno(err, -errno, "process.terminal: open %s", name);
 	if (p->has_console_size) {
-		struct winsize ws = { .ws_row = (unsigned short)p->console_height,
-				      .ws_col = (unsigned short)p->console_width };
+		struct winsize ws = {.ws_row = (unsigned short)p->console_height,
+				     .ws_col = (unsigned short)p->console_width};
 		(void)ioctl(slave, TIOCSWINSZ, &ws);
 	}
 	int r = send_fd(console_fd, master);
 	if (r < 0)
 		return berth_error_setf_errno(err, r, "send pty master to --console-socket");
 	if (setsid() < 0 || ioctl(slave, TIOCSCTTY, 0) < 0)
-		return berth_error_setf_errno(err, -errno, "process.terminal: make %s the controlling terminal", name);
+		return berth_error_setf_errno(err, -errno,
+					      "process.terminal: make %s the controlling terminal", name);
 	for (int fd = 0; fd < 3; fd++)
 		if (dup2(slave, fd) < 0)
 			return berth_error_setf_errno(err, -errno, "process.terminal: dup2");
 	return 0;
+}
+
+static int enter_cwd(const struct oci_process *p, bool create, struct berth_error *err)
+{
+	if (chdir(p->cwd) == 0)
+		return 0;
+	/* Like runc, a missing cwd of the container's init is created (inside the new root). */
+	if (create && errno == ENOENT && mkdir_p_at(AT_FDCWD, p->cwd, 0755) == 0 && chdir(p->cwd) == 0)
+		return 0;
+	return berth_error_setf_errno(err, -errno, "process.cwd: chdir to '%s'", p->cwd);
+}
+
+int process_prepare(const struct oci_process *p, int console_fd, bool create_cwd, char *exec_path,
+		    size_t size, struct berth_error *err)
+{
+	int r = 0;
+	if (p->terminal && console_fd >= 0) {
+		r = process_setup_terminal(p, console_fd, err);
+		if (r < 0)
+			return r;
+		close(console_fd);
+	}
+	r = process_apply_rlimits(p, err);
+	if (r == 0)
+		r = enter_cwd(p, create_cwd, err);
+	if (r == 0)
+		r = process_lookup_exec(p, exec_path, size, err);
+	if (r == 0)
+		r = process_apply_identity(p, err);
+	return r;
 }

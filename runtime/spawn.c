@@ -57,7 +57,8 @@ static int enter_child_namespaces(struct create_plan *p, struct saved_ns *s, str
 		return berth_error_setf_errno(err, -errno, "open /proc/self/ns/time");
 	if (time->path) {
 		if (setns(p->ns_fds[OCI_NS_TIME], CLONE_NEWTIME) < 0)
-			return berth_error_setf_errno(err, -errno, "join the time namespace '%s'", time->path);
+			return berth_error_setf_errno(err, -errno, "join the time namespace '%s'",
+						      time->path);
 		return 0;
 	}
 	/* A new time namespace: its offsets must be written before any process enters it. */
@@ -78,7 +79,7 @@ static void leave_child_namespaces(struct saved_ns *s)
 
 static pid_t do_clone3(struct create_plan *p, bool *ret_into_cgroup)
 {
-	struct clone_args ca = { .flags = p->clone_flags, .exit_signal = SIGCHLD };
+	struct clone_args ca = {.flags = p->clone_flags, .exit_signal = SIGCHLD};
 	if (p->cg_fd >= 0) {
 		ca.flags |= CLONE_INTO_CGROUP;
 		ca.cgroup = (uint64_t)p->cg_fd;
@@ -100,31 +101,32 @@ static void fill_child_args(const struct create_plan *p, const struct berth_crea
 {
 	const struct oci_namespace *mnt = oci_config_namespace(p->config, OCI_NS_MOUNT);
 	*a = (struct child_args){
-		.config = p->config,
-		.rootfs = p->rootfs,
-		.bundle = p->bundle,
-		.sync_fd = sync_fd,
-		.state_dir_fd = p->dir_fd,
-		.console_fd = p->console_fd,
-		.unshare_flags = p->unshare_flags,
-		.new_userns = p->new_userns,
-		.userns_any = p->userns_any,
-		.config_mount_ns_new = mnt && !mnt->path,
-		.no_pivot = o->no_pivot,
-		.no_new_keyring = o->no_new_keyring,
-		.preserve_fds = o->preserve_fds,
-		.foreground_tty = foreground && p->config->process.terminal && !o->console_socket,
+	    .config = p->config,
+	    .rootfs = p->rootfs,
+	    .bundle = p->bundle,
+	    .sync_fd = sync_fd,
+	    .state_dir_fd = p->dir_fd,
+	    .console_fd = p->console_fd,
+	    .unshare_flags = p->unshare_flags,
+	    .new_userns = p->new_userns,
+	    .userns_any = p->userns_any,
+	    .config_mount_ns_new = mnt && !mnt->path,
+	    .no_pivot = o->no_pivot,
+	    .no_new_keyring = o->no_new_keyring,
+	    .preserve_fds = o->preserve_fds,
+	    .foreground_tty = foreground && p->config->process.terminal && !o->console_socket,
 	};
 	memcpy(a->ns_fds, p->ns_fds, sizeof(a->ns_fds));
 }
 
-static int write_id_map(pid_t pid, const char *file, const struct oci_id_mapping *m, size_t n, struct berth_error *err)
+static int write_id_map(pid_t pid, const char *file, const struct oci_id_mapping *m, size_t n,
+			struct berth_error *err)
 {
 	char buf[4096], path[64];
 	size_t len = 0;
 	for (size_t i = 0; i < n && len < sizeof(buf); i++)
-		len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%u %u %u\n", m[i].container_id, m[i].host_id,
-					m[i].size);
+		len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%u %u %u\n", m[i].container_id,
+					m[i].host_id, m[i].size);
 	if (len >= sizeof(buf))
 		return berth_error_set(err, -E2BIG, "linux.%s: too many mappings", file);
 	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, file);
@@ -174,13 +176,17 @@ static int init_died(struct create_plan *p, struct berth_error *err)
 /* The init asks for the prestart/createRuntime hooks once its mounts are done. */
 static int run_parent_hooks(struct create_plan *p, const char *id, struct berth_error *err)
 {
-	struct berth_record rec = { .id = (char *)id, .bundle = p->bundle, .pid = p->pid };
+	struct berth_record rec = {.id = (char *)id, .bundle = p->bundle, .pid = p->pid};
 	rec.annotations = p->config->annotations;
 	rec.n_annotations = p->config->n_annotations;
 	_cleanup_free_ char *state = NULL;
 	size_t len = 0;
-	struct oci_state st = { .id = id, .status = OCI_STATUS_CREATING, .pid = p->pid, .bundle = p->bundle,
-				.annotations = rec.annotations, .n_annotations = rec.n_annotations };
+	struct oci_state st = {.id = id,
+			       .status = OCI_STATUS_CREATING,
+			       .pid = p->pid,
+			       .bundle = p->bundle,
+			       .annotations = rec.annotations,
+			       .n_annotations = rec.n_annotations};
 	int r = oci_state_to_json(&st, false, &state, &len);
 	if (r < 0)
 		return berth_error_setf_errno(err, r, "serialise state");
@@ -214,17 +220,20 @@ static int wait_ready(struct create_plan *p, const char *id, struct berth_error 
 			break;
 		case SYNC_ERROR:
 			if (len != sizeof(struct berth_error))
-				return berth_error_set(err, -EPROTO, "malformed error from the container init");
+				return berth_error_set(err, -EPROTO,
+						       "malformed error from the container init");
 			memcpy(err, payload, sizeof(*err));
 			err->msg[sizeof(err->msg) - 1] = '\0';
 			return err->code < 0 ? err->code : -EIO;
 		default:
-			return berth_error_set(err, -EPROTO, "unexpected message %d from the container init", (int)t);
+			return berth_error_set(err, -EPROTO, "unexpected message %d from the container init",
+					       (int)t);
 		}
 	}
 }
 
-int create_spawn(struct create_plan *p, const struct berth_create_opts *o, bool foreground, struct berth_error *err)
+int create_spawn(struct create_plan *p, const struct berth_create_opts *o, bool foreground,
+		 struct berth_error *err)
 {
 	int sv[2];
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
@@ -233,7 +242,7 @@ int create_spawn(struct create_plan *p, const struct berth_create_opts *o, bool 
 	struct child_args a;
 	fill_child_args(p, o, foreground, sv[1], &a);
 
-	struct saved_ns saved = { .pid_fd = -EBADF, .time_fd = -EBADF };
+	struct saved_ns saved = {.pid_fd = -EBADF, .time_fd = -EBADF};
 	int r = enter_child_namespaces(p, &saved, err);
 	bool into_cgroup = false;
 	if (r == 0) {
@@ -265,17 +274,17 @@ int create_persist(struct create_plan *p, const char *id, pid_t pid, struct bert
 	char created[48];
 	rfc3339_now(created, sizeof(created));
 	struct berth_record rec = {
-		.id = (char *)id,
-		.bundle = p->bundle,
-		.rootfs = p->rootfs,
-		.pid = pid,
-		.pid_start_time = p->pid_start_time,
-		.created = created,
-		.owner = geteuid() == 0 ? "root" : "",
-		.cgroup_path = p->cg_resolved ? p->cg.path : NULL,
-		.cgroup_owned = p->cg_created,
-		.annotations = p->config->annotations,
-		.n_annotations = p->config->n_annotations,
+	    .id = (char *)id,
+	    .bundle = p->bundle,
+	    .rootfs = p->rootfs,
+	    .pid = pid,
+	    .pid_start_time = p->pid_start_time,
+	    .created = created,
+	    .owner = geteuid() == 0 ? "root" : "",
+	    .cgroup_path = p->cg_resolved ? p->cg.path : NULL,
+	    .cgroup_owned = p->cg_created,
+	    .annotations = p->config->annotations,
+	    .n_annotations = p->config->n_annotations,
 	};
 	char ns_buf[OCI_NS_MAX][64];
 	for (size_t i = 0; i < p->config->linux_.n_namespaces; i++) {

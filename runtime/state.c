@@ -105,12 +105,14 @@ static int load(const struct berth_context *ctx, const char *id, bool lock, stru
 	return 0;
 }
 
-int container_load(const struct berth_context *ctx, const char *id, struct container *ret, struct berth_error *err)
+int container_load(const struct berth_context *ctx, const char *id, struct container *ret,
+		   struct berth_error *err)
 {
 	return load(ctx, id, true, ret, err);
 }
 
-int container_peek(const struct berth_context *ctx, const char *id, struct container *ret, struct berth_error *err)
+int container_peek(const struct berth_context *ctx, const char *id, struct container *ret,
+		   struct berth_error *err)
 {
 	return load(ctx, id, false, ret, err);
 }
@@ -154,7 +156,7 @@ enum oci_status container_status(const struct berth_context *ctx, const struct c
 	if (faccessat(c->dir_fd, FIFO_FILE, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
 		return OCI_STATUS_CREATED;
 	if (c->rec->cgroup_path) {
-		struct cgroup cg = { 0 };
+		struct cgroup cg = {0};
 		_cleanup_close_ int cg_root = -EBADF;
 		bool frozen = false;
 		if (container_cgroup(ctx, c->rec, &cg, &cg_root, NULL) == 0) {
@@ -201,12 +203,12 @@ int container_state_json(const struct berth_record *rec, enum oci_status status,
 			 size_t *ret_len)
 {
 	struct oci_state st = {
-		.id = rec->id,
-		.status = status,
-		.pid = status == OCI_STATUS_STOPPED ? 0 : rec->pid,
-		.bundle = rec->bundle,
-		.annotations = rec->annotations,
-		.n_annotations = rec->n_annotations,
+	    .id = rec->id,
+	    .status = status,
+	    .pid = status == OCI_STATUS_STOPPED ? 0 : rec->pid,
+	    .bundle = rec->bundle,
+	    .annotations = rec->annotations,
+	    .n_annotations = rec->n_annotations,
 	};
 	return oci_state_to_json(&st, pretty, ret_json, ret_len);
 }

@@ -15,10 +15,10 @@ int sync_send(int fd, enum sync_type type, const void *payload, size_t len)
 {
 	uint32_t t = (uint32_t)type;
 	struct iovec iov[2] = {
-		{ .iov_base = &t, .iov_len = sizeof(t) },
-		{ .iov_base = (void *)payload, .iov_len = len },
+	    {.iov_base = &t, .iov_len = sizeof(t)},
+	    {.iov_base = (void *)payload, .iov_len = len},
 	};
-	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = len ? 2 : 1 };
+	struct msghdr mh = {.msg_iov = iov, .msg_iovlen = len ? 2 : 1};
 	ssize_t n;
 	do
 		n = sendmsg(fd, &mh, MSG_NOSIGNAL);

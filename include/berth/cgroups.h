@@ -41,7 +41,8 @@ struct cgroup {
  *   NULL or ""         -> "/berth/<id>".
  * "..", empty components and paths over PATH_MAX are refused with -EINVAL naming linux.cgroupsPath.
  * @cg must be zeroed; release with cgroup_free(). */
-int cgroup_resolve(int root_fd, const char *cgroups_path, const char *id, struct cgroup *cg, struct berth_error *err);
+int cgroup_resolve(int root_fd, const char *cgroups_path, const char *id, struct cgroup *cg,
+		   struct berth_error *err);
 
 void cgroup_free(struct cgroup *cg);
 

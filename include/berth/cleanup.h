@@ -44,17 +44,17 @@ static inline void closedirp(DIR **d)
 #define _cleanup_closedir_ _cleanup_(closedirp)
 
 /* Hand ownership out of a cleanup-scoped variable. */
-#define TAKE_PTR(p)                                                                                \
-	({                                                                                         \
-		__typeof__(p) _tp = (p);                                                           \
-		(p) = NULL;                                                                        \
-		_tp;                                                                               \
+#define TAKE_PTR(p)                                                                                          \
+	({                                                                                                   \
+		__typeof__(p) _tp = (p);                                                                     \
+		(p) = NULL;                                                                                  \
+		_tp;                                                                                         \
 	})
-#define TAKE_FD(fd)                                                                                \
-	({                                                                                         \
-		int _tf = (fd);                                                                    \
-		(fd) = -EBADF;                                                                     \
-		_tf;                                                                               \
+#define TAKE_FD(fd)                                                                                          \
+	({                                                                                                   \
+		int _tf = (fd);                                                                              \
+		(fd) = -EBADF;                                                                               \
+		_tf;                                                                                         \
 	})
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))

@@ -7,21 +7,20 @@
 #define BERTH_ERROR_MSG_MAX 512
 
 struct berth_error {
-	int code;                       /* -errno, or 0 when no error is recorded */
-	char msg[BERTH_ERROR_MSG_MAX];  /* NUL-terminated; empty when code == 0 */
+	int code;                      /* -errno, or 0 when no error is recorded */
+	char msg[BERTH_ERROR_MSG_MAX]; /* NUL-terminated; empty when code == 0 */
 };
 
 /* Record an error and return @code (a negative errno) so callers can write
  * `return berth_error_set(err, -ENOENT, "...")`. @err may be NULL. */
 int berth_error_set(struct berth_error *err, int code, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 /* Like berth_error_set, with ": <strerror(-code)>" appended. */
 int berth_error_setf_errno(struct berth_error *err, int code, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 /* Prepend context ("create 'x': ") to an already recorded message. Returns err->code. */
-int berth_error_prefix(struct berth_error *err, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+int berth_error_prefix(struct berth_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 void berth_error_clear(struct berth_error *err);

@@ -18,8 +18,8 @@ void berth_log(enum berth_log_level level, const char *fmt, ...) __attribute__((
 #define log_error(...) berth_log(BERTH_LOG_ERROR, __VA_ARGS__)
 #define log_warn(...) berth_log(BERTH_LOG_WARN, __VA_ARGS__)
 #define log_info(...) berth_log(BERTH_LOG_INFO, __VA_ARGS__)
-#define log_debug(...)                                                                             \
-	do {                                                                                       \
-		if (berth_log_enabled(BERTH_LOG_DEBUG))                                            \
-			berth_log(BERTH_LOG_DEBUG, __VA_ARGS__);                                   \
+#define log_debug(...)                                                                                       \
+	do {                                                                                                 \
+		if (berth_log_enabled(BERTH_LOG_DEBUG))                                                      \
+			berth_log(BERTH_LOG_DEBUG, __VA_ARGS__);                                             \
 	} while (0)

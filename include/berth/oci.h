@@ -17,7 +17,7 @@ struct berth_error;
 /* ---- process ---- */
 
 struct oci_rlimit {
-	char *type; /* "RLIMIT_NOFILE" */
+	char *type;   /* "RLIMIT_NOFILE" */
 	int resource; /* resolved RLIMIT_* number */
 	uint64_t hard, soft;
 };
@@ -55,7 +55,7 @@ struct oci_process {
 	bool has_console_size;
 	uint32_t console_height, console_width;
 	struct oci_user user;
-	char **args; /* required, non-empty */
+	char **args;        /* required, non-empty */
 	char *command_line; /* windows; kept */
 	char **env;
 	char *cwd; /* required, absolute */
@@ -152,8 +152,8 @@ struct oci_time_offset {
 };
 
 struct oci_device {
-	char *path; /* required, absolute */
-	char type; /* 'c', 'u', 'b', 'p' */
+	char *path;           /* required, absolute */
+	char type;            /* 'c', 'u', 'b', 'p' */
 	int64_t major, minor; /* required unless type 'p' */
 	bool has_file_mode;
 	uint32_t file_mode;
@@ -163,7 +163,7 @@ struct oci_device {
 
 struct oci_device_cgroup {
 	bool allow;
-	char type; /* 'a', 'c', 'b'; 'a' when absent */
+	char type;                 /* 'a', 'c', 'b'; 'a' when absent */
 	bool has_major, has_minor; /* absent = wildcard */
 	int64_t major, minor;
 	char *access; /* subset of "rwm"; NULL = all */
@@ -215,8 +215,8 @@ struct oci_resources {
 
 	bool has_cpu;
 	struct {
-		bool has_shares, has_quota, has_burst, has_period, has_realtime_runtime,
-			has_realtime_period, has_idle;
+		bool has_shares, has_quota, has_burst, has_period, has_realtime_runtime, has_realtime_period,
+		    has_idle;
 		uint64_t shares, period, realtime_period, burst;
 		int64_t quota, realtime_runtime, idle;
 		char *cpus, *mems;
@@ -231,10 +231,9 @@ struct oci_resources {
 		uint16_t weight, leaf_weight;
 		struct oci_weight_device *weight_device;
 		size_t n_weight_device;
-		struct oci_throttle_device *throttle_read_bps, *throttle_write_bps,
-			*throttle_read_iops, *throttle_write_iops;
-		size_t n_throttle_read_bps, n_throttle_write_bps, n_throttle_read_iops,
-			n_throttle_write_iops;
+		struct oci_throttle_device *throttle_read_bps, *throttle_write_bps, *throttle_read_iops,
+		    *throttle_write_iops;
+		size_t n_throttle_read_bps, n_throttle_write_bps, n_throttle_read_iops, n_throttle_write_iops;
 	} block_io;
 
 	struct oci_hugepage_limit *hugepage_limits;
@@ -283,7 +282,7 @@ struct oci_seccomp {
 
 struct oci_net_device {
 	char *host_name; /* the map key */
-	char *name; /* optional new name */
+	char *name;      /* optional new name */
 };
 
 struct oci_linux {
@@ -320,7 +319,7 @@ struct oci_linux {
 
 struct oci_config {
 	char *oci_version; /* required */
-	char *root_path; /* root.path, required on Linux */
+	char *root_path;   /* root.path, required on Linux */
 	bool root_readonly;
 	char *hostname, *domainname;
 	bool has_process;
@@ -343,7 +342,8 @@ int oci_config_parse(const char *json, size_t len, struct oci_config **ret_confi
 
 /* Parse a single process object (as in `exec --process FILE`). Same error rules, paths start
  * at the document root ("args: ..."). *ret_process owned by the caller (oci_process_free). */
-int oci_process_parse(const char *json, size_t len, struct oci_process **ret_process, struct berth_error *err);
+int oci_process_parse(const char *json, size_t len, struct oci_process **ret_process,
+		      struct berth_error *err);
 
 void oci_config_free(struct oci_config *config);
 void oci_process_free(struct oci_process *process);
@@ -354,7 +354,13 @@ const char *oci_config_annotation(const struct oci_config *config, const char *k
 
 /* ---- the state document (runtime-spec "State") ---- */
 
-enum oci_status { OCI_STATUS_CREATING = 0, OCI_STATUS_CREATED, OCI_STATUS_RUNNING, OCI_STATUS_STOPPED, OCI_STATUS_PAUSED };
+enum oci_status {
+	OCI_STATUS_CREATING = 0,
+	OCI_STATUS_CREATED,
+	OCI_STATUS_RUNNING,
+	OCI_STATUS_STOPPED,
+	OCI_STATUS_PAUSED
+};
 const char *oci_status_name(enum oci_status status);
 
 struct oci_state {
@@ -378,10 +384,10 @@ struct berth_record {
 	char *rootfs; /* absolute rootfs path on the host */
 	pid_t pid;
 	uint64_t pid_start_time; /* from /proc/<pid>/stat, to detect pid reuse */
-	char *created; /* RFC 3339 */
-	char *owner; /* "" for root, as runc prints */
-	char *cgroup_path; /* as resolved at create ("/berth-test/x"); NULL when no cgroup */
-	bool cgroup_owned; /* berth created it and must remove it on delete */
+	char *created;           /* RFC 3339 */
+	char *owner;             /* "" for root, as runc prints */
+	char *cgroup_path;       /* as resolved at create ("/berth-test/x"); NULL when no cgroup */
+	bool cgroup_owned;       /* berth created it and must remove it on delete */
 	bool systemd_cgroup;
 	struct oci_kv *annotations;
 	size_t n_annotations;
@@ -416,7 +422,8 @@ struct oci_list_entry {
 	size_t n_annotations;
 };
 
-/* `list --format json`: an array like runc's (ociVersion, id, pid, status, bundle, rootfs, created, owner, annotations). */
+/* `list --format json`: an array like runc's (ociVersion, id, pid, status, bundle, rootfs, created, owner,
+ * annotations). */
 int oci_list_to_json(const struct oci_list_entry *entries, size_t n, char **ret_json, size_t *ret_len);
 /* `ps --format json`: a JSON array of pids. */
 int oci_pids_to_json(const pid_t *pids, size_t n, char **ret_json, size_t *ret_len);

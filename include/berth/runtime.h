@@ -42,7 +42,7 @@ int berth_container_start(const struct berth_context *ctx, const char *id, struc
 struct berth_run_opts {
 	struct berth_create_opts create;
 	bool detach; /* -d: return after start */
-	bool keep; /* --keep: do not delete after the container exits */
+	bool keep;   /* --keep: do not delete after the container exits */
 };
 
 /* run: create + start; in the foreground it forwards signals, waits, and sets *ret_status to the
@@ -73,6 +73,40 @@ struct berth_container_info {
 };
 
 /* list: every container under the root, sorted by id. Free with berth_container_info_free. */
-int berth_container_list(const struct berth_context *ctx, struct berth_container_info **ret_infos, size_t *ret_n,
-			 struct berth_error *err);
+int berth_container_list(const struct berth_context *ctx, struct berth_container_info **ret_infos,
+			 size_t *ret_n, struct berth_error *err);
 void berth_container_info_free(struct berth_container_info *infos, size_t n);
+
+/* pause / resume: freeze or thaw every process of the container (cgroup freezer). */
+int berth_container_pause(const struct berth_context *ctx, const char *id, struct berth_error *err);
+int berth_container_resume(const struct berth_context *ctx, const char *id, struct berth_error *err);
+
+/* ps: host pids of every process in the container's cgroup (sorted). *ret_pids malloc'd. */
+int berth_container_ps(const struct berth_context *ctx, const char *id, pid_t **ret_pids, size_t *ret_n,
+		       struct berth_error *err);
+
+struct berth_exec_opts {
+	const char *id;
+	const char
+	    *process_file; /* --process: a runtime-spec process JSON; else built from the fields below */
+	char **args;       /* the command (NULL-terminated) when no --process */
+	bool tty;          /* -t */
+	bool detach;       /* -d */
+	const char *pid_file;
+	const char *console_socket;
+	const char *cwd;           /* --cwd */
+	char **env;                /* -e NAME=VALUE, added to / overriding the container's env */
+	const char *user;          /* -u uid[:gid] */
+	uint32_t *additional_gids; /* --additional-gids */
+	size_t n_additional_gids;
+	char **caps;       /* --cap: added to every capability set */
+	bool no_new_privs; /* --no-new-privs */
+	int preserve_fds;
+	bool ignore_paused;
+};
+
+/* exec: run a new process inside a running container: every namespace, the cgroup, and the
+ * container's capabilities, rlimits, no_new_privs and seccomp unless overridden. In the
+ * foreground *ret_status is the process's exit code (128+N for a signal). */
+int berth_container_exec(const struct berth_context *ctx, const struct berth_exec_opts *opts, int *ret_status,
+			 struct berth_error *err);

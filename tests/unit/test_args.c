@@ -687,13 +687,60 @@ static void test_every_command_has_help(void **state)
 	}
 }
 
+/* exec: options before the id, the command after it passed through untouched (even "-c"). */
+static void test_exec_parse(void **state)
+{
+	char *shim[] = {"exec", "--process", "/tmp/p.json", "--detach", "--pid-file", "/b/e.pid", "c1", NULL};
+	char *cmd[] = {"exec", "-t", "-e", "A=1", "-e", "B=2", "-u", "1000:1000", "--cap", "CAP_KILL", "-g", "10",
+		       "c1", "sh", "-c", "echo -x", NULL};
+	char *dashdash[] = {"exec", "c1", "--", "ls", "-l", NULL};
+	char *none[] = {"exec", "c1", NULL};
+	char *badgid[] = {"exec", "-g", "x", "c1", "true", NULL};
+	struct exec_cli cli;
+	struct berth_error err = {0};
+
+	(void)state;
+	assert_int_equal(cmd_exec_parse(ARGC(shim) - 1, shim, &cli, &err), 0);
+	assert_string_equal(cli.opts.process_file, "/tmp/p.json");
+	assert_true(cli.opts.detach);
+	assert_string_equal(cli.opts.pid_file, "/b/e.pid");
+	assert_string_equal(cli.opts.id, "c1");
+	assert_null(cli.opts.args);
+	exec_cli_free(&cli);
+
+	assert_int_equal(cmd_exec_parse(ARGC(cmd) - 1, cmd, &cli, &err), 0);
+	assert_true(cli.opts.tty);
+	assert_string_equal(cli.opts.env[0], "A=1");
+	assert_string_equal(cli.opts.env[1], "B=2");
+	assert_null(cli.opts.env[2]);
+	assert_string_equal(cli.opts.user, "1000:1000");
+	assert_string_equal(cli.opts.caps[0], "CAP_KILL");
+	assert_int_equal(cli.opts.n_additional_gids, 1);
+	assert_int_equal(cli.opts.additional_gids[0], 10);
+	assert_string_equal(cli.opts.args[0], "sh");
+	assert_string_equal(cli.opts.args[1], "-c");
+	assert_string_equal(cli.opts.args[2], "echo -x");
+	assert_null(cli.opts.args[3]);
+	exec_cli_free(&cli);
+
+	assert_int_equal(cmd_exec_parse(ARGC(dashdash) - 1, dashdash, &cli, &err), 0);
+	assert_string_equal(cli.opts.args[0], "ls");
+	exec_cli_free(&cli);
+
+	assert_int_equal(cmd_exec_parse(ARGC(none) - 1, none, &cli, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "COMMAND"));
+	assert_int_equal(cmd_exec_parse(ARGC(badgid) - 1, badgid, &cli, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "--additional-gids"));
+}
+
 static void test_command_table(void **state)
 {
 	(void)state;
 	assert_non_null(cli_command_find("create"));
 	assert_non_null(cli_command_find("create")->run);
 	assert_non_null(cli_command_find("exec"));
-	assert_null(cli_command_find("exec")->run);
+	assert_non_null(cli_command_find("exec")->run);
+	assert_null(cli_command_find("update")->run);
 	assert_null(cli_command_find("restore")->run);
 	assert_null(cli_command_find("bogus"));
 	assert_null(cli_command_find("Create"));
@@ -733,7 +780,7 @@ static int run_main(int argc, char **argv, char *out, size_t size)
 static void test_main_statuses(void **state)
 {
 	char *unknown[] = {"berth", "frobnicate"};
-	char *exec[] = {"berth", "exec", "c1", "ls"};
+	char *exec[] = {"berth", "update", "c1"};
 	char *help[] = {"berth", "create", "--help"};
 	char *help_cmd[] = {"berth", "help", "kill"};
 	char *version[] = {"berth", "--version"};
@@ -746,7 +793,7 @@ static void test_main_statuses(void **state)
 	assert_int_equal(run_main(ARGC(unknown), unknown, out, sizeof(out)), 2);
 	assert_non_null(strstr(out, "berth: unknown command \"frobnicate\""));
 	assert_int_equal(run_main(ARGC(exec), exec, out, sizeof(out)), 1);
-	assert_non_null(strstr(out, "berth: command \"exec\" is not implemented yet\n"));
+	assert_non_null(strstr(out, "berth: command \"update\" is not implemented yet\n"));
 	assert_int_equal(run_main(ARGC(help), help, out, sizeof(out)), 0);
 	assert_non_null(strstr(out, "Usage: berth create [OPTIONS] ID"));
 	assert_non_null(strstr(out, "--console-socket PATH"));
@@ -767,7 +814,7 @@ static void test_main_statuses(void **state)
 static void test_main_logs_errors(void **state)
 {
 	char path[] = "/tmp/berth-test-log-XXXXXX";
-	char *argv[] = {"berth", "--log", path, "--log-format", "json", "exec", "c1"};
+	char *argv[] = {"berth", "--log", path, "--log-format", "json", "update", "c1"};
 	char out[4096], log[4096];
 	int fd = mkstemp(path);
 	ssize_t n;
@@ -779,7 +826,7 @@ static void test_main_logs_errors(void **state)
 	assert_true(n > 0);
 	log[n] = '\0';
 	assert_non_null(strstr(log, "\"level\":\"error\""));
-	assert_non_null(strstr(log, "command \\\"exec\\\" is not implemented yet"));
+	assert_non_null(strstr(log, "command \\\"update\\\" is not implemented yet"));
 	close(fd);
 	unlink(path);
 }
@@ -798,6 +845,7 @@ int main(void)
 	    cmocka_unit_test(test_int_and_choice),
 	    cmocka_unit_test(test_list_option),
 	    cmocka_unit_test(test_help),
+	    cmocka_unit_test(test_exec_parse),
 	    cmocka_unit_test(test_containerd_restore_and_exec_lines),
 	    cmocka_unit_test(test_global_containerd_prefix),
 	    cmocka_unit_test(test_global_defaults_and_flags),

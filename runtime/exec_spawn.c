@@ -1,0 +1,168 @@
+/* The exec'd process: cloned into the container's cgroup (and pid/time namespaces via the
+ * parent's *_for_children), it joins the other namespaces through the init's pidfd, shapes itself
+ * like the container's process and execs. Its sync socket is close-on-exec, so the parent learns
+ * of a successful exec from EOF and of a failure from an error message. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/sched.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "berth/cgroups.h"
+#include "berth/cleanup.h"
+#include "berth/error.h"
+#include "berth/runtime.h"
+#include "berth/util.h"
+#include "exec.h"
+#include "lifecycle.h"
+
+static int child_setup(const struct exec_plan *x, const struct berth_exec_opts *o, int sync_fd, char *path,
+		       size_t size, struct berth_error *err)
+{
+	enum sync_type t;
+	int r = sync_recv(sync_fd, &t, NULL, NULL);
+	if (r < 0 || t != SYNC_GO)
+		return berth_error_set(err, r < 0 ? r : -EPROTO, "wait for the runtime");
+	/* One call joins them all, in the order the kernel needs (user first). */
+	if (x->child_ns && setns(x->pidfd, (int)x->child_ns) < 0)
+		return berth_error_setf_errno(err, -errno, "join the namespaces of the container (0x%lx)",
+					      x->child_ns);
+	if (x->userns && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0))
+		return berth_error_setf_errno(err, -errno, "become root in the container's user namespace");
+	(void)o;
+	return process_prepare(&x->proc, x->console_fd, false, path, size, err);
+}
+
+static __attribute__((noreturn)) void exec_child(const struct exec_plan *x, const struct berth_exec_opts *o,
+						 int sync_fd)
+{
+	struct berth_error err = {0};
+	char path[PATH_MAX];
+	sigset_t none;
+	sigemptyset(&none);
+	signal(SIGPIPE, SIG_DFL);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+
+	if (child_setup(x, o, sync_fd, path, sizeof(path), &err) < 0)
+		goto fail;
+	if (x->proc.no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
+		berth_error_setf_errno(&err, -errno, "no_new_privs");
+		goto fail;
+	}
+	/* Only stdio and --preserve-fds reach the process (CVE-2024-21626 class). */
+	fds_cloexec_from(3 + o->preserve_fds);
+	prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
+	static char *const empty_env[] = {NULL};
+	execve(path, x->proc.args, x->proc.env ? x->proc.env : empty_env);
+	berth_error_setf_errno(&err, -errno, "exec '%s'", path);
+fail:
+	sync_send_error(sync_fd, &err);
+	_exit(1);
+}
+
+/* Enter the pid/time namespaces for our children only; @saved lets us return. */
+static int enter_parent_ns(const struct exec_plan *x, int *saved_pid, int *saved_time,
+			   struct berth_error *err)
+{
+	if (!x->parent_ns)
+		return 0;
+	*saved_pid = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
+	*saved_time = open("/proc/self/ns/time", O_RDONLY | O_CLOEXEC);
+	if (*saved_pid < 0 || *saved_time < 0)
+		return berth_error_setf_errno(err, -errno, "open own namespaces");
+	if (setns(x->pidfd, (int)x->parent_ns) < 0)
+		return berth_error_setf_errno(err, -errno, "join the pid namespace of the container");
+	return 0;
+}
+
+static void leave_parent_ns(int *saved_pid, int *saved_time)
+{
+	if (*saved_pid >= 0)
+		(void)setns(*saved_pid, CLONE_NEWPID);
+	if (*saved_time >= 0)
+		(void)setns(*saved_time, CLONE_NEWTIME);
+	closep(saved_pid);
+	closep(saved_time);
+}
+
+static pid_t clone_into(const struct exec_plan *x, bool *ret_into_cgroup)
+{
+	struct clone_args ca = {.exit_signal = SIGCHLD};
+	if (x->cg_fd >= 0) {
+		ca.flags = CLONE_INTO_CGROUP;
+		ca.cgroup = (uint64_t)x->cg_fd;
+	}
+	*ret_into_cgroup = x->cg_fd >= 0;
+	pid_t pid = (pid_t)syscall(SYS_clone3, &ca, sizeof(ca));
+	if (pid < 0 && x->cg_fd >= 0) {
+		ca.flags = 0;
+		ca.cgroup = 0;
+		*ret_into_cgroup = false;
+		pid = (pid_t)syscall(SYS_clone3, &ca, sizeof(ca));
+	}
+	return pid;
+}
+
+/* Wait for the child's verdict: EOF means the exec succeeded. */
+static int wait_exec(struct exec_plan *x, struct berth_error *err)
+{
+	enum sync_type t;
+	_cleanup_free_ char *payload = NULL;
+	size_t len = 0;
+	int r = sync_recv(x->sync_fd, &t, &payload, &len);
+	if (r == -EPIPE)
+		return 0;
+	if (r < 0)
+		return berth_error_setf_errno(err, r, "read from the exec'd process");
+	if (t != SYNC_ERROR || len != sizeof(struct berth_error))
+		return berth_error_set(err, -EPROTO, "unexpected message %d from the exec'd process", (int)t);
+	memcpy(err, payload, sizeof(*err));
+	err->msg[sizeof(err->msg) - 1] = '\0';
+	return err->code < 0 ? err->code : -EIO;
+}
+
+int exec_spawn(struct exec_plan *x, const struct berth_exec_opts *o, struct berth_error *err)
+{
+	int sv[2];
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+		return berth_error_setf_errno(err, -errno, "socketpair");
+	x->sync_fd = sv[0];
+	_cleanup_close_ int saved_pid = -EBADF, saved_time = -EBADF;
+	int r = enter_parent_ns(x, &saved_pid, &saved_time, err);
+	bool into_cgroup = false;
+	if (r == 0) {
+		x->pid = clone_into(x, &into_cgroup);
+		if (x->pid == 0) {
+			close(sv[0]);
+			exec_child(x, o, sv[1]);
+		}
+		if (x->pid < 0)
+			r = berth_error_setf_errno(err, -errno, "clone3 the exec'd process");
+	}
+	leave_parent_ns(&saved_pid, &saved_time);
+	close(sv[1]);
+	if (r < 0) {
+		x->pid = 0;
+		return r;
+	}
+	if (x->cg_resolved)
+		r = cgroup_enter(&x->cg, x->pid, into_cgroup, err);
+	if (r == 0) {
+		r = sync_send(x->sync_fd, SYNC_GO, NULL, 0);
+		if (r < 0)
+			berth_error_setf_errno(err, r, "signal the exec'd process");
+	}
+	if (r == 0)
+		r = wait_exec(x, err);
+	return r;
+}
