@@ -121,5 +121,9 @@ int process_apply_identity(const struct oci_process *p, struct berth_error *err)
 int process_setup_terminal(const struct oci_process *p, int console_fd, struct berth_error *err);
 /* The last steps shared by the init and exec: terminal (when @console_fd >= 0), rlimits, cwd
  * (created when missing with @create_cwd), the executable's path, then uid/gid/groups/caps/umask. */
+/* When @p's env has no HOME, *ret_env = a copy with HOME added from the container's /etc/passwd
+ * (call after entering the root); otherwise *ret_env is left alone. The copy (and its last
+ * entry) are leaked on purpose: the caller execs right after. */
+int process_env_with_home(const struct oci_process *p, char ***ret_env);
 int process_prepare(const struct oci_process *p, int console_fd, bool create_cwd, char *exec_path,
 		    size_t size, struct berth_error *err);

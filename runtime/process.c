@@ -284,3 +284,52 @@ int process_prepare(const struct oci_process *p, int console_fd, bool create_cwd
 		r = process_apply_identity(p, err);
 	return r;
 }
+
+/* HOME from the container's /etc/passwd entry for @uid, or "/" (what runc does when the
+ * configured env has no HOME). */
+static void home_of(uid_t uid, char *buf, size_t size)
+{
+	snprintf(buf, size, "/");
+	_cleanup_fclose_ FILE *f = fopen("/etc/passwd", "re");
+	char line[1024];
+	while (f && fgets(line, sizeof(line), f)) {
+		char *fields[7] = {0};
+		char *tok = line;
+		int n = 0;
+		/* strtok would merge empty fields; walk the colons by hand. */
+		for (; n < 7 && tok; n++) {
+			fields[n] = tok;
+			tok = strchr(tok, ':');
+			if (tok)
+				*tok++ = '\0';
+		}
+		if (n >= 6 && fields[2] && (uid_t)strtoul(fields[2], NULL, 10) == uid && fields[2][0] &&
+		    fields[5][0]) {
+			snprintf(buf, size, "%s", fields[5]);
+			return;
+		}
+	}
+}
+
+int process_env_with_home(const struct oci_process *p, char ***ret_env)
+{
+	size_t n = 0;
+	for (; p->env && p->env[n]; n++)
+		if (str_has_prefix(p->env[n], "HOME="))
+			return 0; /* already there: *ret_env untouched */
+	char home[PATH_MAX];
+	home_of(p->user.uid, home, sizeof(home));
+	char **env = calloc(n + 2, sizeof(char *));
+	char *entry = malloc(strlen(home) + 6);
+	if (!env || !entry) {
+		free(env);
+		free(entry);
+		return -ENOMEM;
+	}
+	if (n)
+		memcpy(env, p->env, n * sizeof(char *));
+	sprintf(entry, "HOME=%s", home);
+	env[n] = entry;
+	*ret_env = env;
+	return 0;
+}
