@@ -107,6 +107,12 @@ static int open_namespaces(struct create_plan *p, struct berth_error *err)
 		if (p->ns_fds[ns->type] < 0)
 			return berth_error_setf_errno(err, -errno, "linux.namespaces[%zu]: open '%s'", i,
 						      ns->path);
+		/* Say so now, instead of a bare EINVAL from setns() in the init later. */
+		int type = ioctl(p->ns_fds[ns->type], NS_GET_NSTYPE);
+		if (type < 0 || (unsigned long)type != oci_ns_clone_flag(ns->type))
+			return berth_error_set(err, -EINVAL,
+					       "linux.namespaces[%zu]: '%s' is not a %s namespace", i,
+					       ns->path, oci_ns_type_name(ns->type));
 		if (ns->type == OCI_NS_USER)
 			user_path = true;
 	}
