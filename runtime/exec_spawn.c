@@ -63,7 +63,10 @@ static __attribute__((noreturn)) void exec_child(const struct exec_plan *x, cons
 	fds_cloexec_from(3 + o->preserve_fds);
 	prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
 	static char *const empty_env[] = {NULL};
-	execve(path, x->proc.args, x->proc.env ? x->proc.env : empty_env);
+	char **env = x->proc.env ? x->proc.env : (char **)empty_env;
+	(void)process_env_with_home(&x->proc, &env);
+	execve(path, x->proc.args, env);
+
 	berth_error_setf_errno(&err, -errno, "exec '%s'", path);
 fail:
 	sync_send_error(sync_fd, &err);

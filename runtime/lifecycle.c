@@ -50,9 +50,22 @@ static void run_hooks_warn(const struct container *c, enum oci_status st, enum o
 	oci_config_free(config);
 }
 
+/* The init holds exec.fifo open read-write and close-on-exec. Once it has exec'd the user
+ * process (or died), no reader is left and our write end reports POLLERR: that is how start
+ * knows the process runs before poststart hooks, as the spec requires. */
+static void wait_exec_done(int fifo)
+{
+	/* No events asked for: poll sleeps until POLLERR (no reader left), which is always reported. */
+	struct pollfd p = { .fd = fifo, .events = 0 };
+	while (poll(&p, 1, -1) < 0 && errno == EINTR)
+		;
+}
+
+
 /* Wake the init blocked on exec.fifo; it holds the fifo open, so this never blocks. */
 static int release_init(const struct container *c, struct berth_error *err)
 {
+
 	_cleanup_close_ int fifo = openat(c->dir_fd, FIFO_FILE, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
 	if (fifo < 0) {
 		if (errno == ENXIO)
@@ -64,7 +77,9 @@ static int release_init(const struct container *c, struct berth_error *err)
 	if (r < 0)
 		return berth_error_setf_errno(err, r, "start \"%s\": write exec.fifo", c->rec->id);
 	unlinkat(c->dir_fd, FIFO_FILE, 0);
+	wait_exec_done(fifo);
 	return 0;
+
 }
 
 int berth_container_start(const struct berth_context *ctx, const char *id, struct berth_error *err)

@@ -1,0 +1,68 @@
+#!/bin/bash
+# install-deps.sh [--minimal] [--bench] [--all]: install what berth needs from Debian 12's archive.
+#   (default)   build dependencies + everything the test suite (tests/run-all.sh) uses
+#   --minimal   build dependencies + what scripts/first-run.sh needs (busybox-static, jq)
+#   --bench     also runc, crun and hyperfine for bench/run.sh
+#   --all       everything above
+# Idempotent: packages already installed are not touched, and `apt-get update` runs only
+# (once) when something is missing. Non-interactive; needs root.
+set -euo pipefail
+
+build=(cmake make gcc clang pkg-config libseccomp-dev libcap-dev libyajl-dev libmnl-dev
+	libarchive-dev libcmocka-dev criu)
+first_run=(busybox-static jq)
+# Test layers: integration (busybox rootfs, jq, iproute2, /usr/bin/time, unshare/nsenter),
+# formatting and lint checks, containerd layer, vm layer (qemu, kernel unpacking, initramfs).
+test=(busybox-static jq iproute2 time util-linux procps psmisc file clang-format shellcheck
+	containerd runc umoci skopeo qemu-system-x86 cpio kmod xz-utils)
+bench=(runc crun hyperfine time busybox-static)
+
+want=("${build[@]}")
+mode=full
+for arg in "$@"; do
+	case "$arg" in
+	--minimal) mode=minimal ;;
+	--bench) want+=("${bench[@]}") ;;
+	--all) want+=("${test[@]}" "${bench[@]}") ;;
+	-h | --help)
+		sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'
+		exit 0
+		;;
+	*)
+		echo "$0: unknown option '$arg' (see --help)" >&2
+		exit 2
+		;;
+	esac
+done
+if [ "$mode" = minimal ]; then
+	want+=("${first_run[@]}")
+else
+	want+=("${test[@]}")
+fi
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "$0: must run as root (sudo $0 $*)" >&2
+	exit 1
+fi
+
+installed() {
+	[ "$(dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null)" = installed ]
+}
+
+missing=()
+declare -A seen=()
+for pkg in "${want[@]}"; do
+	[ -n "${seen[$pkg]:-}" ] && continue
+	seen[$pkg]=1
+	installed "$pkg" || missing+=("$pkg")
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+	echo "install-deps: all ${#seen[@]} packages already installed"
+	exit 0
+fi
+
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+apt-get install -y -q --no-install-recommends "${missing[@]}" </dev/null

@@ -1,0 +1,147 @@
+#!/bin/bash
+# tests/run-all.sh: the whole test suite, as root on Debian 12 (the README's test command; .ci/run
+# calls it). Steps:
+#   1. install dependencies (scripts/install-deps.sh; skip with BERTH_SKIP_DEPS=1)
+#   2. lint: clang-format --dry-run --Werror on every .c/.h, shellcheck on every shell script
+#   3. build/ (RelWithDebInfo, -Werror) and ctest: every layer the machine supports
+#   4. build-asan/ (-DBERTH_SANITIZE=ON) and ctest of the unit and integration layers, with
+#      leak detection; any sanitizer report fails the run
+# Prints one summary line and exits non-zero if any step failed.
+# BERTH_SKIP_ASAN=1 skips step 4 (for a quick local run; CI never sets it).
+# BERTH_CTEST_ARGS adds arguments to both ctest runs (e.g. "-R lifecycle").
+set -uo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$repo" || exit 1
+jobs=$(nproc 2>/dev/null || echo 2)
+start_time=$SECONDS
+results=()
+failed=0
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "run-all: the integration tests need root: sudo $0" >&2
+	exit 1
+fi
+
+step() { printf '\n======== %s\n' "$*"; }
+
+# record NAME STATUS [DETAIL]
+record() {
+	local name=$1 status=$2 detail=${3:-}
+	if [ "$status" -eq 0 ]; then
+		results+=("$name: ok${detail:+ ($detail)}")
+	else
+		results+=("$name: FAILED${detail:+ ($detail)}")
+		failed=1
+	fi
+}
+
+# A rootfs cache shared by all integration tests of this run (built once by the first test).
+BERTH_TEST_CACHE=$(mktemp -d /tmp/berth-test-cache.XXXXXX)
+export BERTH_TEST_CACHE
+asan_logs=$(mktemp -d /tmp/berth-asan.XXXXXX)
+chmod 0755 "$BERTH_TEST_CACHE"
+# shellcheck disable=SC2317 # called by the trap
+cleanup() {
+	# Each test removes its own /berth-test/<id> cgroups. The shared, empty /berth-test parent
+	# stays: another test run on the same machine may be creating a cgroup below it right now.
+	rm -rf --one-file-system "$BERTH_TEST_CACHE" "$asan_logs"
+}
+trap cleanup EXIT
+
+# ---------------------------------------------------------------- 1. dependencies
+if [ -z "${BERTH_SKIP_DEPS:-}" ]; then
+	step "dependencies"
+	scripts/install-deps.sh
+	record deps $?
+fi
+
+# ---------------------------------------------------------------- 2. lint
+step "clang-format"
+if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+	mapfile -t sources < <(git ls-files --cached --others --exclude-standard -- '*.c' '*.h')
+else
+	mapfile -t sources < <(find . -path './build*' -prune -o \( -name '*.c' -o -name '*.h' \) -print)
+fi
+if [ ${#sources[@]} -gt 0 ]; then
+	clang-format --dry-run --Werror "${sources[@]}"
+	record clang-format $? "${#sources[@]} files"
+else
+	record clang-format 0 "no sources"
+fi
+
+step "shellcheck"
+mapfile -t scripts < <(ls scripts/*.sh tests/run-all.sh tests/integration/*.sh bench/*.sh tests/vm/*.sh .ci/run 2>/dev/null)
+shellcheck -x "${scripts[@]}"
+record shellcheck $? "${#scripts[@]} scripts"
+
+# ---------------------------------------------------------------- 3. normal build + every layer
+# ctest_step NAME BUILD-DIR [CTEST-ARGS...]: run ctest, record pass/fail/skip counts.
+ctest_step() {
+	local name=$1 dir=$2 log rc total passed failed_n skipped
+	shift 2
+	log=$dir/run-all-ctest.log
+	# shellcheck disable=SC2086
+	ctest --test-dir "$dir" --output-on-failure --timeout 600 -j "$jobs" "$@" ${BERTH_CTEST_ARGS:-} 2>&1 | tee "$log"
+	rc=${PIPESTATUS[0]}
+	total=$(grep -cE '^ *[0-9]+/[0-9]+ Test +#' "$log")
+	passed=$(grep -cE '^ *[0-9]+/[0-9]+ Test +#.* Passed ' "$log")
+	skipped=$(grep -cE '^ *[0-9]+/[0-9]+ Test +#.*\*\*\*Skipped' "$log")
+	failed_n=$((total - passed - skipped))
+	if [ "$total" -eq 0 ]; then
+		rc=1
+	fi
+	record "$name" "$rc" "$passed passed, $failed_n failed, $skipped skipped"
+}
+
+step "build (build/)"
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBERTH_WERROR=ON &&
+	cmake --build build -j "$jobs"
+build_rc=$?
+record build $build_rc
+if [ $build_rc -eq 0 ]; then
+	step "ctest (build/): all layers"
+	ctest_step tests build
+fi
+
+# ---------------------------------------------------------------- 4. sanitizer build
+if [ -z "${BERTH_SKIP_ASAN:-}" ]; then
+	step "build (build-asan/, AddressSanitizer + UndefinedBehaviorSanitizer)"
+	cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DBERTH_SANITIZE=ON -DBERTH_WERROR=ON &&
+		cmake --build build-asan -j "$jobs"
+	asan_rc=$?
+	record build-asan $asan_rc
+	if [ $asan_rc -eq 0 ]; then
+		step "ctest (build-asan/): unit + integration"
+		# Reports go to files as well as failing the process: a report from a process whose stderr
+		# nobody reads (a container's init before exec, a hook runner) must still fail the run.
+		# The container's init execs, and exec does not run the leak check; berth itself does.
+		export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:halt_on_error=1:detect_stack_use_after_return=1:strict_string_checks=1:check_initialization_order=1:log_path=$asan_logs/asan"
+		export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:log_path=$asan_logs/ubsan"
+		export LSAN_OPTIONS="log_path=$asan_logs/lsan"
+		ctest_step tests-asan build-asan -L '^(unit|integration)$'
+		unset ASAN_OPTIONS UBSAN_OPTIONS LSAN_OPTIONS
+		reports=$(find "$asan_logs" -type f | sort)
+		if [ -n "$reports" ]; then
+			step "sanitizer reports"
+			for r in $reports; do
+				printf -- '---- %s\n' "$r"
+				head -n 80 "$r"
+			done
+			record sanitizer-reports 1 "$(wc -l <<<"$reports") report files"
+		else
+			record sanitizer-reports 0 "none"
+		fi
+	fi
+fi
+
+# ---------------------------------------------------------------- summary
+elapsed=$((SECONDS - start_time))
+step "summary"
+printf '  %s\n' "${results[@]}"
+if [ $failed -eq 0 ]; then
+	printf 'run-all: PASSED in %dm%02ds: %s\n' $((elapsed / 60)) $((elapsed % 60)) "$(IFS=';'; echo "${results[*]}")"
+else
+	printf 'run-all: FAILED in %dm%02ds: %s\n' $((elapsed / 60)) $((elapsed % 60)) "$(IFS=';'; echo "${results[*]}")"
+fi
+exit $failed
