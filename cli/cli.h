@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "berth/runtime.h"
@@ -140,6 +141,28 @@ struct ps_cli {
 	char **ps_args; /* arguments for ps(1) in table format (NULL-terminated), or NULL: -ef */
 };
 
+struct update_cli {
+	bool help;
+	const char *id;
+	const char *resources; /* --resources FILE|- */
+	const char *memory, *memory_reservation, *memory_swap, *pids_limit, *cpu_quota, *cpu_period,
+	    *cpu_shares, *cpu_rt_period, *cpu_rt_runtime, *cpuset_cpus, *cpuset_mems, *blkio_weight;
+	struct oci_resources flags_res; /* built from the flags; strings point into argv */
+};
+
+struct events_cli {
+	bool help;
+	bool stats;
+	const char *interval;
+	uint64_t interval_ms;
+	const char *id;
+};
+
+/* "64m" -> 67108864; -1 allowed (unlimited). */
+int cli_parse_bytes(const char *s, int64_t *ret);
+/* "500ms", "5s", "1m", "2h" -> milliseconds (> 0). */
+int cli_parse_duration_ms(const char *s, uint64_t *ret);
+
 struct features_cli {
 	bool help;
 };
@@ -156,14 +179,16 @@ int cmd_delete_parse(int argc, char **argv, struct delete_cli *out, struct berth
 int cmd_list_parse(int argc, char **argv, struct list_cli *out, struct berth_error *err);
 int cmd_spec_parse(int argc, char **argv, struct spec_cli *out, struct berth_error *err);
 int cmd_features_parse(int argc, char **argv, struct features_cli *out, struct berth_error *err);
+int cmd_update_parse(int argc, char **argv, struct update_cli *out, struct berth_error *err);
+int cmd_events_parse(int argc, char **argv, struct events_cli *out, struct berth_error *err);
 int cmd_exec_parse(int argc, char **argv, struct exec_cli *out, struct berth_error *err);
 int cmd_ps_parse(int argc, char **argv, struct ps_cli *out, struct berth_error *err);
 int cmd_pause_parse(int argc, char **argv, struct id_cli *out, struct berth_error *err);
 int cmd_resume_parse(int argc, char **argv, struct id_cli *out, struct berth_error *err);
 
 extern const struct cli_spec cmd_create_spec, cmd_run_spec, cmd_start_spec, cmd_state_spec, cmd_kill_spec,
-    cmd_delete_spec, cmd_list_spec, cmd_spec_spec, cmd_features_spec, cmd_exec_spec, cmd_ps_spec, cmd_pause_spec,
-    cmd_resume_spec;
+    cmd_delete_spec, cmd_list_spec, cmd_spec_spec, cmd_features_spec, cmd_exec_spec, cmd_ps_spec,
+    cmd_pause_spec, cmd_resume_spec, cmd_update_spec, cmd_events_spec;
 
 int cmd_create(const struct cli_env *env, int argc, char **argv, struct berth_error *err);
 int cmd_run(const struct cli_env *env, int argc, char **argv, struct berth_error *err);
@@ -174,6 +199,8 @@ int cmd_delete(const struct cli_env *env, int argc, char **argv, struct berth_er
 int cmd_list(const struct cli_env *env, int argc, char **argv, struct berth_error *err);
 int cmd_spec(const struct cli_env *env, int argc, char **argv, struct berth_error *err);
 int cmd_features(const struct cli_env *env, int argc, char **argv, struct berth_error *err);
+int cmd_update(const struct cli_env *env, int argc, char **argv, struct berth_error *err);
+int cmd_events(const struct cli_env *env, int argc, char **argv, struct berth_error *err);
 int cmd_exec(const struct cli_env *env, int argc, char **argv, struct berth_error *err);
 int cmd_ps(const struct cli_env *env, int argc, char **argv, struct berth_error *err);
 int cmd_pause(const struct cli_env *env, int argc, char **argv, struct berth_error *err);

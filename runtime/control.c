@@ -77,3 +77,41 @@ int berth_container_ps(const struct berth_context *ctx, const char *id, pid_t **
 	container_release(&c);
 	return r;
 }
+
+int berth_container_update(const struct berth_context *ctx, const char *id, const struct oci_resources *res,
+			   struct berth_error *err)
+{
+	struct container c = {.root_fd = -EBADF, .dir_fd = -EBADF};
+	struct cgroup cg = {0};
+	_cleanup_close_ int cg_root = -EBADF;
+	int r = load_with_cgroup(ctx, id, &c, &cg, &cg_root, err);
+	if (r < 0)
+		return r;
+	if (container_status(ctx, &c) == OCI_STATUS_STOPPED)
+		r = berth_error_set(err, -ESRCH, "container \"%s\": container not running", id);
+	if (r == 0)
+		r = cgroup_enable_controllers(&cg, res, err);
+	if (r == 0)
+		r = cgroup_apply_resources(&cg, res, true, err);
+	cgroup_free(&cg);
+	container_release(&c);
+	return r < 0 ? berth_error_prefix(err, "update \"%s\"", id) : 0;
+}
+
+int berth_container_stats(const struct berth_context *ctx, const char *id, struct cgroup_stats *ret,
+			  struct berth_error *err)
+{
+	struct container c = {.root_fd = -EBADF, .dir_fd = -EBADF};
+	struct cgroup cg = {0};
+	_cleanup_close_ int cg_root = -EBADF;
+	int r = load_with_cgroup(ctx, id, &c, &cg, &cg_root, err);
+	if (r < 0)
+		return r;
+	if (container_status(ctx, &c) == OCI_STATUS_STOPPED)
+		r = berth_error_set(err, -ESRCH, "container \"%s\": container not running", id);
+	else
+		r = cgroup_stats_read(&cg, ret, err);
+	cgroup_free(&cg);
+	container_release(&c);
+	return r;
+}

@@ -159,6 +159,15 @@ static int setup_cgroup(const struct berth_context *ctx, struct create_plan *p, 
 	r = cgroup_create(&p->cg, &p->cg_created, err);
 	if (r < 0)
 		return r;
+	const struct oci_linux *l = &p->config->linux_;
+	if (l->has_resources) {
+		r = cgroup_enable_controllers(&p->cg, &l->resources, err);
+		if (r == 0)
+			r = cgroup_apply_resources(&p->cg, &l->resources, false, err);
+		if (r < 0)
+			return r;
+	}
+
 	p->cg_fd = cgroup_open_unified(&p->cg, NULL); /* optional: CLONE_INTO_CGROUP when present */
 	return 0;
 }

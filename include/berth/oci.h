@@ -427,3 +427,26 @@ struct oci_list_entry {
 int oci_list_to_json(const struct oci_list_entry *entries, size_t n, char **ret_json, size_t *ret_len);
 /* `ps --format json`: a JSON array of pids. */
 int oci_pids_to_json(const pid_t *pids, size_t n, char **ret_json, size_t *ret_len);
+
+/* ---- for the modules above oci-specs, which may not include yajl ---- */
+
+/* Parse a linux.resources object on its own (`update --resources`); errors name "resources.<path>".
+ * *ret owned by the caller (oci_resources_free). */
+int oci_resources_parse(const char *json, size_t len, struct oci_resources **ret, struct berth_error *err);
+void oci_resources_free(struct oci_resources *res);
+
+/* An incremental compact JSON writer. Errors are sticky and reported by oci_json_finish, which
+ * also frees the writer (*ret_json malloc'd, NUL-terminated). */
+struct oci_json;
+struct oci_json *oci_json_new(void);
+void oci_json_open(struct oci_json *j);
+void oci_json_close(struct oci_json *j);
+void oci_json_array_open(struct oci_json *j);
+void oci_json_array_close(struct oci_json *j);
+void oci_json_key(struct oci_json *j, const char *key);
+void oci_json_str(struct oci_json *j, const char *s);
+void oci_json_uint(struct oci_json *j, uint64_t v);
+void oci_json_int(struct oci_json *j, int64_t v);
+void oci_json_bool(struct oci_json *j, bool v);
+int oci_json_finish(struct oci_json *j, char **ret_json, size_t *ret_len);
+void oci_json_free(struct oci_json *j);

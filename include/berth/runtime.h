@@ -110,3 +110,13 @@ struct berth_exec_opts {
  * foreground *ret_status is the process's exit code (128+N for a signal). */
 int berth_container_exec(const struct berth_context *ctx, const struct berth_exec_opts *opts, int *ret_status,
 			 struct berth_error *err);
+
+struct cgroup_stats;
+
+/* update: write @res into the container's cgroup (memory.checkBeforeUpdate honoured). */
+int berth_container_update(const struct berth_context *ctx, const char *id, const struct oci_resources *res,
+			   struct berth_error *err);
+
+/* stats: one snapshot of the container's cgroup statistics. */
+int berth_container_stats(const struct berth_context *ctx, const char *id, struct cgroup_stats *ret,
+			  struct berth_error *err);
