@@ -1,6 +1,10 @@
 /* `berth features`: the runtime-spec features document. It must describe what berth really
  * does, not what the spec allows: containerd and others use it to decide what to ask for. */
 #include <errno.h>
+#include <linux/seccomp.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "berth/oci.h"
 #include "berth/version.h"
@@ -46,17 +50,68 @@ static void enabled(struct jgen *j, const char *key, bool on)
 	jg_close(j);
 }
 
+#ifdef BERTH_FEATURES_SECCOMP
+/* Architectures libseccomp learned in 2.6; the runtime refuses them on an older build. */
+static bool seccomp_arch_supported(const char *name)
+{
+#ifndef BERTH_SECCOMP_ARCHS_2_6
+	static const char *const newer[] = {"SCMP_ARCH_LOONGARCH64", "SCMP_ARCH_M68K", "SCMP_ARCH_SH",
+					    "SCMP_ARCH_SHEB"};
+	for (size_t i = 0; i < ARRAY_SIZE(newer); i++)
+		if (strcmp(name, newer[i]) == 0)
+			return false;
+#else
+	(void)name;
+#endif
+	return true;
+}
+
+/* The runtime hands the flags to seccomp(2) itself, so what counts is the running kernel: with no
+ * program, a flag it knows fails on the copy (EFAULT), an unknown one with EINVAL. Nothing loads. */
+static bool seccomp_flag_supported(const char *name)
+{
+	static const struct {
+		const char *name;
+		unsigned long flag;
+	} flags[] = {
+	    {"SECCOMP_FILTER_FLAG_TSYNC", 1UL << 0},
+	    {"SECCOMP_FILTER_FLAG_LOG", 1UL << 1},
+	    {"SECCOMP_FILTER_FLAG_SPEC_ALLOW", 1UL << 2},
+	    /* only valid with NEW_LISTENER (1 << 3) */
+	    {"SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV", 1UL << 5 | 1UL << 3},
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(flags); i++)
+		if (strcmp(name, flags[i].name) == 0)
+			return syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags[i].flag, NULL) < 0 &&
+			       errno == EFAULT;
+	return false;
+}
+
+/* The subset of @all that @ok accepts. */
+static void kstrs_if(struct jgen *j, const char *key, const char *const *all, size_t n,
+		     bool (*ok)(const char *))
+{
+	jg_key(j, key);
+	jg_aopen(j);
+	for (size_t i = 0; i < n; i++)
+		if (ok(all[i]))
+			jg_str(j, all[i]);
+	jg_aclose(j);
+}
+#endif
+
 static void features_seccomp(struct jgen *j)
 {
 #ifdef BERTH_FEATURES_SECCOMP
+	/* runtime/seccomp.c implements every action and operator of the spec. */
 	jg_key(j, "seccomp");
 	jg_open(j);
 	jg_kbool(j, "enabled", true);
 	jg_kstrs(j, "actions", oci_seccomp_actions, oci_seccomp_n_actions);
 	jg_kstrs(j, "operators", oci_seccomp_ops, oci_seccomp_n_ops);
-	jg_kstrs(j, "archs", oci_seccomp_archs, oci_seccomp_n_archs);
+	kstrs_if(j, "archs", oci_seccomp_archs, oci_seccomp_n_archs, seccomp_arch_supported);
 	jg_kstrs(j, "knownFlags", oci_seccomp_flags, oci_seccomp_n_flags);
-	jg_kstrs(j, "supportedFlags", oci_seccomp_flags, oci_seccomp_n_flags);
+	kstrs_if(j, "supportedFlags", oci_seccomp_flags, oci_seccomp_n_flags, seccomp_flag_supported);
 	jg_close(j);
 #else
 	/* The runtime parses and validates linux.seccomp but does not load filters yet. Claiming

@@ -20,6 +20,7 @@
 #include "berth/util.h"
 #include "internal.h"
 #include "lifecycle.h"
+#include "seccomp.h"
 
 #ifndef KEYCTL_JOIN_SESSION_KEYRING
 #define KEYCTL_JOIN_SESSION_KEYRING 1
@@ -65,12 +66,40 @@ static int set_names(const struct oci_config *c, struct berth_error *err)
 	return 0;
 }
 
-/* Everything before pivot_root: namespaces, names, mounts, and the create-time hooks. */
-static int setup_pre_pivot(const struct child_args *a, const struct rootfs_opts *ro, char **ret_state,
-			   size_t *ret_state_len, struct berth_error *err)
+/* Compile linux.seccomp (or take it from the cache under the state root) while `create` still
+ * listens for errors, and connect to its listenerPath: both are host paths, so this runs before any
+ * namespace is joined. The state dir descriptor is done with then and must not reach the container. */
+static int prepare_seccomp(const struct child_args *a, struct seccomp_plan *sp, struct berth_error *err)
+{
+	const struct oci_config *c = a->config;
+	int r = 0;
+	if (c->has_linux && c->linux_.has_seccomp) {
+		_cleanup_close_ int root_fd = openat(a->state_dir_fd, "..", O_PATH | O_DIRECTORY | O_CLOEXEC);
+		r = seccomp_plan_prepare(&c->linux_.seccomp, root_fd, sp, err);
+	}
+	close(a->state_dir_fd);
+	return r;
+}
+
+/* Loading a filter needs no_new_privs or CAP_SYS_ADMIN. With no_new_privs it goes in just before
+ * exec, so profiles need not allow the runtime's own syscalls; without, before the identity change
+ * can drop CAP_SYS_ADMIN, as runc does. */
+static int load_seccomp(const struct child_args *a, struct seccomp_plan *sp, bool before_identity,
+			const char *state, size_t state_len, struct berth_error *err)
+{
+	if (!sp->prog || before_identity == a->config->process.no_new_privileges)
+		return 0;
+	return seccomp_plan_install(sp, &a->config->linux_.seccomp, state, state_len, err);
+}
+
+/* Everything before pivot_root: seccomp, namespaces, names, mounts, and the create-time hooks. */
+static int setup_pre_pivot(const struct child_args *a, const struct rootfs_opts *ro, struct seccomp_plan *sp,
+			   char **ret_state, size_t *ret_state_len, struct berth_error *err)
 {
 	const struct oci_config *c = a->config;
 	int r = wait_go(a->sync_fd, NULL, NULL, err);
+	if (r == 0)
+		r = prepare_seccomp(a, sp, err);
 	if (r < 0)
 		return r;
 	r = join_namespaces(a, err);
@@ -110,7 +139,7 @@ static int enter_cwd(const struct oci_process *p, struct berth_error *err)
 	return berth_error_setf_errno(err, -errno, "process.cwd: chdir to '%s'", p->cwd);
 }
 
-/* After pivot_root: finish the root filesystem and shape the process. */
+/* After pivot_root: finish the root filesystem and shape the process (but for its identity). */
 static int setup_post_pivot(const struct child_args *a, const struct rootfs_opts *ro, char *exec_path,
 			    size_t exec_size, struct berth_error *err)
 {
@@ -139,8 +168,6 @@ static int setup_post_pivot(const struct child_args *a, const struct rootfs_opts
 		r = enter_cwd(p, err);
 	if (r == 0)
 		r = process_lookup_exec(p, exec_path, exec_size, err);
-	if (r == 0)
-		r = process_apply_identity(p, err);
 	return r;
 }
 
@@ -189,6 +216,7 @@ void child_main(const struct child_args *a)
 	char exec_path[PATH_MAX];
 	char *state = NULL;
 	size_t state_len = 0;
+	struct seccomp_plan sp = SECCOMP_PLAN_INIT;
 
 	reset_signals();
 	/* Die with `create` while it still supervises us; cleared before it lets go. */
@@ -199,9 +227,10 @@ void child_main(const struct child_args *a)
 		berth_error_setf_errno(&err, -errno, "open exec.fifo");
 		die(a->sync_fd, &err);
 	}
-	close(a->state_dir_fd);
-	if (setup_pre_pivot(a, &ro, &state, &state_len, &err) < 0 ||
-	    setup_post_pivot(a, &ro, exec_path, sizeof(exec_path), &err) < 0)
+	if (setup_pre_pivot(a, &ro, &sp, &state, &state_len, &err) < 0 ||
+	    setup_post_pivot(a, &ro, exec_path, sizeof(exec_path), &err) < 0 ||
+	    load_seccomp(a, &sp, true, state, state_len, &err) < 0 ||
+	    process_apply_identity(&c->process, &err) < 0)
 		die(a->sync_fd, &err);
 
 	prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
@@ -213,15 +242,21 @@ void child_main(const struct child_args *a)
 	if (wait_for_start(fifo_fd, &err) < 0 ||
 	    hooks_run(c, OCI_HOOK_START_CONTAINER, state ? state : "", state_len, &err) < 0)
 		die(-1, &err);
-	free(state);
 	if (c->process.no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
 		berth_error_setf_errno(&err, -errno, "process.noNewPrivileges");
 		die(-1, &err);
 	}
-	/* No descriptor of the runtime may reach the container (CVE-2024-21626 class). */
+	/* No descriptor of the runtime may reach the container (CVE-2024-21626 class). Done before
+	 * the filter is loaded, which could refuse the syscalls this needs. */
 	fds_cloexec_from(3 + a->preserve_fds);
+	if (load_seccomp(a, &sp, false, state, state_len, &err) < 0)
+		die(-1, &err);
+	free(state);
 	static char *const empty_env[] = { NULL };
-	execve(exec_path, c->process.args, c->process.env ? c->process.env : empty_env);
+	char **env = c->process.env ? c->process.env : (char **)empty_env;
+	(void)process_env_with_home(&c->process, &env);
+	execve(exec_path, c->process.args, env);
+
 	berth_error_setf_errno(&err, -errno, "exec '%s'", exec_path);
 	die(-1, &err);
 }

@@ -39,6 +39,9 @@ void exec_plan_free(struct exec_plan *x)
 	closep(&x->cg_fd);
 	closep(&x->console_fd);
 	closep(&x->sync_fd);
+	seccomp_plan_release(&x->seccomp);
+	free(x->state_json);
+
 	if (x->cg_resolved)
 		cgroup_free(&x->cg);
 	closep(&x->cg_root_fd);
@@ -197,8 +200,17 @@ static int open_container(const struct berth_context *ctx, struct exec_plan *x,
 			x->child_ns |= oci_ns_clone_flag(t);
 	}
 	x->userns = x->c.rec->ns_paths[OCI_NS_USER] != NULL;
+	/* runc applies the container's filter to exec'd processes too. */
+	if (x->config->has_linux && x->config->linux_.has_seccomp) {
+		r = seccomp_plan_prepare(&x->config->linux_.seccomp, x->c.root_fd, &x->seccomp, err);
+		if (r == 0)
+			r = container_state_json(x->c.rec, OCI_STATUS_RUNNING, false, &x->state_json, &x->state_len);
+		if (r < 0)
+			return r;
+	}
 	if (x->c.rec->cgroup_path) {
 		r = container_cgroup(ctx, x->c.rec, &x->cg, &x->cg_root_fd, err);
+
 		if (r < 0)
 			return r;
 		x->cg_resolved = true;
@@ -245,7 +257,9 @@ int berth_container_exec(const struct berth_context *ctx, const struct berth_exe
 			      .cg_root_fd = -EBADF,
 			      .cg_fd = -EBADF,
 			      .console_fd = -EBADF,
-			      .sync_fd = -EBADF};
+			      .sync_fd = -EBADF,
+			      .seccomp = SECCOMP_PLAN_INIT};
+
 	sigset_t set, old;
 	exec_signal_set(&set);
 	sigprocmask(SIG_BLOCK, &set, &old);

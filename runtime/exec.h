@@ -8,6 +8,8 @@
 #include "berth/cgroups.h"
 #include "berth/oci.h"
 #include "lifecycle.h"
+#include "seccomp.h"
+
 
 struct berth_error;
 struct berth_exec_opts;
@@ -24,7 +26,11 @@ struct exec_plan {
 	struct cgroup cg;
 	bool cg_resolved;
 	int cg_root_fd, cg_fd;
+	struct seccomp_plan seccomp; /* the container's filter, compiled (or cached) before the clone */
+	char *state_json;            /* for a seccomp listener */
+	size_t state_len;
 	int console_fd;
+
 	int sync_fd;
 	pid_t pid;
 };

@@ -42,7 +42,17 @@ static int child_setup(const struct exec_plan *x, const struct berth_exec_opts *
 	return process_prepare(&x->proc, x->console_fd, false, path, size, err);
 }
 
-static __attribute__((noreturn)) void exec_child(const struct exec_plan *x, const struct berth_exec_opts *o,
+/* As in the init: with no_new_privs the filter goes in last; without, before the identity change
+ * can drop the CAP_SYS_ADMIN loading it needs. */
+static int load_seccomp(struct exec_plan *x, bool before_identity, struct berth_error *err)
+{
+	if (!x->seccomp.prog || before_identity == x->proc.no_new_privileges)
+		return 0;
+	return seccomp_plan_install(&x->seccomp, &x->config->linux_.seccomp, x->state_json, x->state_len, err);
+}
+
+
+static __attribute__((noreturn)) void exec_child(struct exec_plan *x, const struct berth_exec_opts *o,
 						 int sync_fd)
 {
 	struct berth_error err = {0};
@@ -53,14 +63,19 @@ static __attribute__((noreturn)) void exec_child(const struct exec_plan *x, cons
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 
-	if (child_setup(x, o, sync_fd, path, sizeof(path), &err) < 0)
+	if (child_setup(x, o, sync_fd, path, sizeof(path), &err) < 0 || load_seccomp(x, true, &err) < 0 ||
+	    process_apply_identity(&x->proc, &err) < 0)
 		goto fail;
 	if (x->proc.no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
 		berth_error_setf_errno(&err, -errno, "no_new_privs");
 		goto fail;
 	}
-	/* Only stdio and --preserve-fds reach the process (CVE-2024-21626 class). */
+	/* Only stdio and --preserve-fds reach the process (CVE-2024-21626 class); before the filter,
+	 * which could refuse the syscalls this needs. */
 	fds_cloexec_from(3 + o->preserve_fds);
+	if (load_seccomp(x, false, &err) < 0)
+		goto fail;
+
 	prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
 	static char *const empty_env[] = {NULL};
 	char **env = x->proc.env ? x->proc.env : (char **)empty_env;

@@ -119,8 +119,10 @@ int process_apply_oom_score_adj(const struct oci_process *p, pid_t pid, struct b
 int process_apply_personality(const struct oci_linux *l, struct berth_error *err);
 int process_apply_identity(const struct oci_process *p, struct berth_error *err);
 int process_setup_terminal(const struct oci_process *p, int console_fd, struct berth_error *err);
-/* The last steps shared by the init and exec: terminal (when @console_fd >= 0), rlimits, cwd
- * (created when missing with @create_cwd), the executable's path, then uid/gid/groups/caps/umask. */
+/* Steps shared by the init and exec: terminal (when @console_fd >= 0), rlimits, cwd (created
+ * when missing with @create_cwd), the executable's path. The identity (process_apply_identity)
+ * comes after, once the caller has loaded a seccomp filter that needs CAP_SYS_ADMIN. */
+
 /* When @p's env has no HOME, *ret_env = a copy with HOME added from the container's /etc/passwd
  * (call after entering the root); otherwise *ret_env is left alone. The copy (and its last
  * entry) are leaked on purpose: the caller execs right after. */

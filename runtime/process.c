@@ -280,9 +280,8 @@ int process_prepare(const struct oci_process *p, int console_fd, bool create_cwd
 		r = enter_cwd(p, create_cwd, err);
 	if (r == 0)
 		r = process_lookup_exec(p, exec_path, size, err);
-	if (r == 0)
-		r = process_apply_identity(p, err);
 	return r;
+
 }
 
 /* HOME from the container's /etc/passwd entry for @uid, or "/" (what runc does when the

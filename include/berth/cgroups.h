@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 struct berth_error;
@@ -75,3 +76,147 @@ int cgroup_signal_all(const struct cgroup *cg, int sig, struct berth_error *err)
 /* Remove the cgroup directory from every hierarchy. Lingering processes are killed and
  * waited for; EBUSY is retried with a bounded back-off. A missing directory is not an error. */
 int cgroup_destroy(const struct cgroup *cg, struct berth_error *err);
+
+/* ---- resource limits (linux.resources) ---- */
+
+struct oci_resources;
+struct oci_device_cgroup;
+struct bpf_insn;
+
+/* Make the cgroup2 controllers that @res needs usable in the container's cgroup: write
+ * "+<controller>" to cgroup.subtree_control of the hierarchy root and of every ancestor on the
+ * way down (never of the leaf itself). On a pure v2 host every controller the root offers among
+ * cpu cpuset io memory hugetlb pids rdma misc is enabled (as runc does, so statistics and later
+ * updates work); on a hybrid host only those @res needs and no v1 hierarchy provides. Levels that
+ * already have a controller are not written. @res may be NULL. A controller the root does not
+ * offer is skipped here and reported by cgroup_apply_resources() naming the field.
+ * Errors: -errno with @err naming the cgroup.subtree_control that could not be written. */
+int cgroup_enable_controllers(const struct cgroup *cg, const struct oci_resources *res,
+			      struct berth_error *err);
+
+/* Write every field of @res that is set into the container's cgroup files, through descriptors
+ * below cg->root_fd (nothing outside the cgroup directories is written). Each controller is
+ * applied in its v1 hierarchy when one exists, else in the unified hierarchy when the controller
+ * is enabled there. Device rules go to the v1 devices hierarchy when there is one, else into an
+ * eBPF program on the unified directory (cgroup_devices_bpf_apply). Rules are an allowlist
+ * evaluated like runc: the last rule that matches a device and access wins, and what no rule
+ * matches is denied; an empty list leaves device access unchanged.
+ * @is_update: apply memory.checkBeforeUpdate (refuse a limit below the current usage).
+ * Fields runc treats as "unset" when 0 (memory limit/swap, cpu shares/quota/period, blockIO
+ * weight) are not written when 0. Errors: -errno with @err starting with the field
+ * ("linux.resources.memory.limit: write memory.max: Invalid argument"); fields written before
+ * the failure stay written. */
+int cgroup_apply_resources(const struct cgroup *cg, const struct oci_resources *res, bool is_update,
+			   struct berth_error *err);
+
+/* runc's conversions, exposed for tests and for callers that report effective values.
+ * cpu.shares (2..262144) -> cpu.weight (1..10000); 0 for shares 0 (unset). */
+uint64_t cgroup_cpu_shares_to_weight(uint64_t shares);
+/* blkio weight (10..1000) -> io.weight (1..10000); 0 for weight 0 (unset). */
+uint64_t cgroup_blkio_weight_to_io_weight(uint64_t weight);
+/* memory+swap (v1 semantics, OCI memory.swap; 0 = unset) -> memory.swap.max. Returns 1 with
+ * *ret_swap to write (-1 for "max", else the swap-only amount; 0 when swap equals the limit, i.e.
+ * no swap), 0 when memory.swap.max is to be left alone. -EINVAL with @err naming
+ * linux.resources.memory.swap when swap < limit or swap is set without a limit. */
+int cgroup_memory_swap_to_v2(int64_t swap, int64_t limit, int64_t *ret_swap, struct berth_error *err);
+
+/* ---- cgroup v2 device control: an eBPF BPF_PROG_TYPE_CGROUP_DEVICE program ---- */
+
+/* Name the programs berth attaches carry (bpf_prog_info.name), to find and replace only ours. */
+#define CGROUP_DEVICES_BPF_NAME "berth_devices"
+/* At most this many device rules (a bound on program size). */
+#define CGROUP_DEVICES_BPF_MAX_RULES 4096
+
+/* Translate @rules into a program: evaluated from the last rule back to the first, the first
+ * (i.e. last listed) rule that matches the device decides each requested access bit; bits no
+ * rule matches are denied. *ret_insns is malloc'd (free()), *ret_n instructions.
+ * Errors: -EINVAL naming linux.resources.devices[i] (major/minor over 2^32-1), -E2BIG for more
+ * than CGROUP_DEVICES_BPF_MAX_RULES rules, -ENOMEM. */
+int cgroup_devices_bpf_build(const struct oci_device_cgroup *rules, size_t n, struct bpf_insn **ret_insns,
+			     size_t *ret_n, struct berth_error *err);
+
+/* Build and load the program for @rules, attach it to the cgroup2 directory @cgroup_fd with
+ * BPF_CGROUP_DEVICE and BPF_F_ALLOW_MULTI, then detach the programs named
+ * CGROUP_DEVICES_BPF_NAME that were attached there before (so an update replaces ours and never
+ * touches programs others attached). Needs CAP_SYS_ADMIN (or CAP_BPF + CAP_NET_ADMIN).
+ * Errors: -errno with @err naming the bpf(2) step (the verifier's last line for a rejected load). */
+int cgroup_devices_bpf_apply(int cgroup_fd, const struct oci_device_cgroup *rules, size_t n,
+			     struct berth_error *err);
+
+/* Count berth's device programs attached directly to @cgroup_fd (0 when none). */
+int cgroup_devices_bpf_count(int cgroup_fd, size_t *ret_n, struct berth_error *err);
+
+/* Detach berth's device programs from @cgroup_fd (device access is then unrestricted by us). */
+int cgroup_devices_bpf_detach(int cgroup_fd, struct berth_error *err);
+
+/* ---- statistics ---- */
+
+#define CGROUP_STATS_MAX_DEVICES 32
+#define CGROUP_STATS_MAX_HUGEPAGES 8
+#define CGROUP_STATS_MAX_RAW 96
+
+/* A usage counter as runc reports it. limit is UINT64_MAX for "max" on v2, the kernel's value
+ * (e.g. 9223372036854771712) on v1. */
+struct cgroup_usage {
+	uint64_t usage, max_usage, limit, failcnt;
+};
+
+struct cgroup_stat_kv {
+	char key[48];
+	uint64_t value;
+};
+
+struct cgroup_io_device {
+	uint32_t major, minor;
+	uint64_t read_bytes, write_bytes, read_ios, write_ios;
+};
+
+struct cgroup_hugetlb_stat {
+	char page_size[16]; /* "2MB" */
+	struct cgroup_usage usage;
+};
+
+/* Statistics of a container's cgroup, from whichever hierarchy has each controller.
+ * has_* tells which parts could be read; everything else is 0. */
+struct cgroup_stats {
+	bool has_memory, has_cpu, has_pids, has_io, has_hugetlb;
+	struct {
+		struct cgroup_usage usage; /* memory.current / usage_in_bytes */
+		/* memory+swap, as runc reports it on both versions: v1 memsw.*, v2 memory.* plus
+		 * memory.swap.* (limit UINT64_MAX when either is "max") */
+		struct cgroup_usage swap;
+		uint64_t swap_only;         /* swap alone: v2 memory.swap.current, v1 memsw - usage */
+		struct cgroup_usage kernel; /* v1 memory.kmem.* only */
+		uint64_t cache, rss;        /* memory.stat: v2 file/anon, v1 cache/rss */
+		uint64_t oom, oom_kill;     /* v2 memory.events oom/oom_kill; v1 oom_control oom_kill */
+		bool under_oom;             /* v1 oom_control */
+		/* memory.stat verbatim (the first CGROUP_STATS_MAX_RAW keys) */
+		struct cgroup_stat_kv raw[CGROUP_STATS_MAX_RAW];
+		size_t n_raw;
+	} memory;
+	struct {
+		uint64_t usage_total, usage_user, usage_system;    /* nanoseconds */
+		uint64_t nr_periods, nr_throttled, throttled_time; /* throttled_time in ns */
+	} cpu;
+	struct {
+		uint64_t current, limit; /* limit 0 = no limit ("max") */
+	} pids;
+	struct {
+		struct cgroup_io_device dev[CGROUP_STATS_MAX_DEVICES];
+		size_t n;
+	} io;
+	struct {
+		struct cgroup_hugetlb_stat page[CGROUP_STATS_MAX_HUGEPAGES];
+		size_t n;
+	} hugetlb;
+};
+
+/* Read the statistics of the container's cgroup into *@ret (zeroed first). A controller whose
+ * files are missing leaves its has_* false; a file that exists but cannot be parsed is an error.
+ * Errors: -errno / -EBADMSG with @err naming the file. */
+int cgroup_stats_read(const struct cgroup *cg, struct cgroup_stats *ret, struct berth_error *err);
+
+/* How many times the OOM killer killed a process in the cgroup (v2 memory.events oom_kill, v1
+ * memory.oom_control oom_kill): a caller polls it and reports an "oom" event when it grows.
+ * -ENOENT without a memory controller for the cgroup. */
+int cgroup_oom_count(const struct cgroup *cg, uint64_t *ret);

@@ -455,7 +455,22 @@ static void test_features(void **state)
 	assert_true(YAJL_IS_TRUE(get(doc, "linux", "cgroup", "v2", yajl_t_any)));
 	assert_true(YAJL_IS_FALSE(get(doc, "linux", "cgroup", "systemd", yajl_t_any)));
 	assert_true(YAJL_IS_TRUE(get(doc, "linux", "cgroup", "rdma", yajl_t_any)));
-	assert_true(YAJL_IS_FALSE(get(doc, "linux", "seccomp", "enabled", yajl_t_any)));
+	/* seccomp: every action and operator; archs of this libseccomp; flags of this kernel */
+	assert_true(YAJL_IS_TRUE(get(doc, "linux", "seccomp", "enabled", yajl_t_any)));
+	v = get(doc, "linux", "seccomp", "actions", yajl_t_array);
+	assert_int_equal(v->u.array.len, 9);
+	assert_true(array_has(v, "SCMP_ACT_NOTIFY") && array_has(v, "SCMP_ACT_KILL_PROCESS"));
+	v = get(doc, "linux", "seccomp", "operators", yajl_t_array);
+	assert_int_equal(v->u.array.len, 7);
+	assert_true(array_has(v, "SCMP_CMP_MASKED_EQ"));
+	v = get(doc, "linux", "seccomp", "archs", yajl_t_array);
+	assert_true(array_has(v, "SCMP_ARCH_X86_64") && array_has(v, "SCMP_ARCH_AARCH64"));
+	v = get(doc, "linux", "seccomp", "knownFlags", yajl_t_array);
+	assert_int_equal(v->u.array.len, 4);
+	assert_true(array_has(v, "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"));
+	v = get(doc, "linux", "seccomp", "supportedFlags", yajl_t_array);
+	assert_non_null(v);
+	assert_true(v->u.array.len <= 4);
 	assert_true(YAJL_IS_FALSE(get(doc, "linux", "apparmor", "enabled", yajl_t_any)));
 	assert_true(YAJL_IS_FALSE(get(doc, "linux", "intelRdt", "enabled", yajl_t_any)));
 	{

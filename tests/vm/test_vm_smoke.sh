@@ -1,0 +1,156 @@
+#!/bin/bash
+# tests/vm/test_vm_smoke.sh: one boot of Debian's 6.1 kernel under QEMU (tests/vm/run-vm.sh) that
+# checks the VM layer itself and what berth does on a pure cgroup v2 system today:
+#   - the kernel is 6.1, cgroup2 offers the memory controller, the CRIU modules load and
+#     `criu check` passes;
+#   - a busybox container with linux.cgroupsPath "/berth-vm/c1" and a 64 MiB memory limit gets
+#     the cgroup /sys/fs/cgroup/berth-vm/c1 (its init inside), sees that cgroup as / (cgroup
+#     namespace and cgroup2 mount), and delete removes it;
+#   - whether memory.max was applied is reported as a known gap (XFAIL/XPASS), not asserted:
+#     berth does not write resource limits yet.
+# The same file runs twice: on the host (ctest: builds the bundle, boots the VM with this file as
+# the guest's test) and in the guest (BERTH_VM_GUEST is set there).
+# Host environment: BERTH (the binary, ctest sets it), BERTH_VM_DIR (prepare.sh's cache, default
+# build/vm), BERTH_VM_KEEP=1 keeps the results directory. Exit: 0 pass, 1 fail, 2 VM error
+# (stall, timeout, no status), 77 skipped (no root, no QEMU or kernel package).
+set -uo pipefail
+
+CG_PATH=/berth-vm/c1
+MEM_LIMIT=67108864
+
+host_main() {
+	local here repo vm_dir results berth guest_berth rc start
+	here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+	repo=$(cd "$here/../.." && pwd)
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "SKIP: VM tests need root"
+		exit 77
+	fi
+	for c in jq qemu-system-x86_64; do
+		command -v "$c" >/dev/null 2>&1 || { echo "SKIP: $c is not installed"; exit 77; }
+	done
+	berth=${BERTH:-$repo/build/cli/berth}
+	[ -x "$berth" ] || { echo "FAIL: BERTH=$berth is not an executable file"; exit 1; }
+	berth=$(realpath "$berth")
+	vm_dir=${BERTH_VM_DIR:-$repo/build/vm}
+	start=${EPOCHREALTIME/./}
+
+	results=$(mktemp -d /tmp/berth-vm-smoke.XXXXXX) || exit 1
+	# shellcheck disable=SC2064 # expand now
+	[ -n "${BERTH_VM_KEEP:-}" ] || trap "rm -rf --one-file-system '$results'" EXIT
+
+	# The bundle goes through the results share; the guest copies it to its tmpfs.
+	bash "$repo/scripts/make-rootfs.sh" "$results/bundle/rootfs" || { echo "FAIL: make-rootfs.sh"; exit 1; }
+	"$berth" spec -b "$results/bundle" || { echo "FAIL: berth spec"; exit 1; }
+	# shellcheck disable=SC2016 # expanded by the container's shell
+	local script='echo "cgroup=$(cat /proc/self/cgroup)"
+echo "cgroupfs=$(stat -f -c %t /sys/fs/cgroup)"
+echo "procs=$(ls /sys/fs/cgroup/cgroup.procs)"
+echo "memory.max=$(cat /sys/fs/cgroup/memory.max 2>&1)"'
+	if ! jq --arg cg "$CG_PATH" --argjson mem "$MEM_LIMIT" --arg script "$script" '
+		.process.terminal = false
+		| .process.args = ["sh", "-c", $script]
+		| .linux.cgroupsPath = $cg
+		| .linux.resources.memory.limit = $mem' \
+		"$results/bundle/config.json" >"$results/bundle/config.json.new"; then
+		echo "FAIL: jq could not edit config.json"
+		exit 1
+	fi
+	mv "$results/bundle/config.json.new" "$results/bundle/config.json"
+
+	# The guest sees the host's / (read-only) but has its own /tmp and /run.
+	guest_berth=$berth
+	case "$berth" in
+	/tmp/* | /run/*)
+		cp "$berth" "$results/berth"
+		guest_berth=/berth-results/berth
+		;;
+	esac
+
+	bash "$here/run-vm.sh" "$(realpath "${BASH_SOURCE[0]}")" --results "$results" --vm-dir "$vm_dir" \
+		--timeout 540 --env "BERTH=$guest_berth" --env "BERTH_SRC=$repo"
+	rc=$?
+	printf '%s: exit %d; host wall time %d s (%s)\n' "$(basename "$0" .sh)" "$rc" \
+		$(((${EPOCHREALTIME/./} - start) / 1000000)) "$(tr '\n' ' ' <"$results/timings" 2>/dev/null)"
+	exit $rc
+}
+
+# ---------------------------------------------------------------- in the guest
+
+elapsed_since() { echo "$(((${EPOCHREALTIME/./} - $1) / 1000)) ms"; }
+
+guest_main() {
+	# shellcheck source=tests/vm/guest-lib.sh
+	. "$(dirname "${BASH_SOURCE[0]}")/guest-lib.sh"
+	vm_setup
+	local t controllers subtree root bundle cg pid out status i
+
+	assert_match "the guest runs Debian's 6.1 kernel" '^6\.1\.' "$(uname -r)"
+
+	controllers=$(cat /sys/fs/cgroup/cgroup.controllers)
+	info "cgroup2 controllers: $controllers"
+	assert_match "cgroup2 offers the memory controller" '(^| )memory( |$)' "$controllers"
+	assert_true "every controller can be enabled for the root's children" vm_enable_controllers
+	subtree=$(cat /sys/fs/cgroup/cgroup.subtree_control)
+	assert_match "memory is in the root's cgroup.subtree_control" '(^| )memory( |$)' "$subtree"
+	assert_eq "cgroup2 is the only cgroup hierarchy" "" "$(awk '$3 == "cgroup"' /proc/mounts)"
+
+	t=${EPOCHREALTIME/./}
+	assert_true "the CRIU modules load from the unpacked kernel package" vm_load_criu_modules
+	info "modules loaded in $(elapsed_since "$t")"
+	t=${EPOCHREALTIME/./}
+	cap criu check
+	info "criu check took $(elapsed_since "$t"): $(tail -n 1 <<<"$OUT$ERR")"
+	assert_ok "criu check passes on the 6.1 kernel"
+	assert_contains "criu check says it looks good" "$OUT$ERR" "Looks good"
+
+	# berth on a pure cgroup v2 tree
+	root=$VM_TMP/state
+	bundle=$VM_TMP/bundle
+	cg=/sys/fs/cgroup$CG_PATH
+	cp -a "$BERTH_VM_RESULTS/bundle" "$bundle" || die "cannot copy the bundle"
+	t=${EPOCHREALTIME/./}
+	cap "$BERTH" --root "$root" create -b "$bundle" --pid-file "$VM_TMP/pid" c1
+	info "berth create took $(elapsed_since "$t")"
+	assert_ok "berth create"
+	out=$OUT_FILE # the container's stdout (it inherits create's)
+	[ "$RC" -eq 0 ] || die "berth create failed: $ERR"
+	pid=$(cat "$VM_TMP/pid")
+	assert_true "the container's cgroup $cg exists" test -d "$cg"
+	assert_contains "the container's init is in $cg/cgroup.procs" "$(cat "$cg/cgroup.procs" 2>&1)" "$pid"
+	assert_eq "the guest sees the init in $CG_PATH" "0::$CG_PATH" "$(cat "/proc/$pid/cgroup")"
+	info "cgroup.subtree_control of ${cg%/*}: '$(cat "${cg%/*}/cgroup.subtree_control" 2>&1)'"
+	expect_eq "memory.max of $cg is linux.resources.memory.limit" "$MEM_LIMIT" "$(cat "$cg/memory.max" 2>&1)"
+
+	t=${EPOCHREALTIME/./}
+	cap "$BERTH" --root "$root" start c1
+	assert_ok "berth start"
+	status=""
+	for i in $(seq 300); do
+		status=$("$BERTH" --root "$root" state c1 2>/dev/null | jq -r .status)
+		[ "$status" = stopped ] && break
+		sleep 0.1
+	done
+	info "start to stopped: $(elapsed_since "$t") ($i polls)"
+	assert_eq "the container ran to its end" stopped "$status"
+	cat "$out"
+	assert_eq "in the container, /proc/self/cgroup shows its cgroup as / (cgroup namespace)" \
+		"0::/" "$(sed -n 's/^cgroup=//p' "$out")"
+	# 63677270: CGROUP2_SUPER_MAGIC (busybox stat has no name for it)
+	assert_eq "in the container, /sys/fs/cgroup is a cgroup2 mount" 63677270 "$(sed -n 's/^cgroupfs=//p' "$out")"
+	assert_eq "in the container, /sys/fs/cgroup is the container's cgroup" \
+		/sys/fs/cgroup/cgroup.procs "$(sed -n 's/^procs=//p' "$out")"
+	expect_eq "in the container, /sys/fs/cgroup/memory.max is the limit" \
+		"$MEM_LIMIT" "$(sed -n 's/^memory\.max=//p' "$out")"
+
+	cap "$BERTH" --root "$root" delete c1
+	assert_ok "berth delete"
+	assert_false "delete removed the container's cgroup" test -e "$cg"
+	finish
+}
+
+if [ -n "${BERTH_VM_GUEST:-}" ]; then
+	guest_main
+else
+	host_main
+fi
