@@ -6,8 +6,10 @@
 #   - a busybox container with linux.cgroupsPath "/berth-vm/c1" and a 64 MiB memory limit gets
 #     the cgroup /sys/fs/cgroup/berth-vm/c1 (its init inside), sees that cgroup as / (cgroup
 #     namespace and cgroup2 mount), and delete removes it;
-#   - whether memory.max was applied is reported as a known gap (XFAIL/XPASS), not asserted:
-#     berth does not write resource limits yet.
+#   - the kernel enforces linux.resources there: memory.max, memory.swap.max (runc's memory+swap
+#     conversion), pids.max, cpu.weight (from shares) and cpu.max are read back, then
+#     `berth update` changes memory.max and pids.max, and the container sees its new limit.
+
 # The same file runs twice: on the host (ctest: builds the bundle, boots the VM with this file as
 # the guest's test) and in the guest (BERTH_VM_GUEST is set there).
 # Host environment: BERTH (the binary, ctest sets it), BERTH_VM_DIR (prepare.sh's cache, default
@@ -51,7 +53,12 @@ echo "memory.max=$(cat /sys/fs/cgroup/memory.max 2>&1)"'
 		.process.terminal = false
 		| .process.args = ["sh", "-c", $script]
 		| .linux.cgroupsPath = $cg
-		| .linux.resources.memory.limit = $mem' \
+		| .linux.resources.memory.limit = $mem
+		| .linux.resources.memory.swap = ($mem * 2)
+		| .linux.resources.pids.limit = 64
+		| .linux.resources.cpu.shares = 1024
+		| .linux.resources.cpu.quota = 50000
+		| .linux.resources.cpu.period = 100000' \
 		"$results/bundle/config.json" >"$results/bundle/config.json.new"; then
 		echo "FAIL: jq could not edit config.json"
 		exit 1
@@ -120,7 +127,16 @@ guest_main() {
 	assert_contains "the container's init is in $cg/cgroup.procs" "$(cat "$cg/cgroup.procs" 2>&1)" "$pid"
 	assert_eq "the guest sees the init in $CG_PATH" "0::$CG_PATH" "$(cat "/proc/$pid/cgroup")"
 	info "cgroup.subtree_control of ${cg%/*}: '$(cat "${cg%/*}/cgroup.subtree_control" 2>&1)'"
-	expect_eq "memory.max of $cg is linux.resources.memory.limit" "$MEM_LIMIT" "$(cat "$cg/memory.max" 2>&1)"
+	assert_eq "memory.max of $cg is linux.resources.memory.limit" "$MEM_LIMIT" "$(cat "$cg/memory.max" 2>&1)"
+	assert_eq "memory.swap.max is swap - limit (runc's conversion)" "$MEM_LIMIT" "$(cat "$cg/memory.swap.max" 2>&1)"
+	assert_eq "pids.max is linux.resources.pids.limit" 64 "$(cat "$cg/pids.max" 2>&1)"
+	assert_eq "cpu.weight is shares 1024 converted" 39 "$(cat "$cg/cpu.weight" 2>&1)"
+	assert_eq "cpu.max is quota and period" "50000 100000" "$(cat "$cg/cpu.max" 2>&1)"
+	cap "$BERTH" --root "$root" update --memory 32m --memory-swap 64m --pids-limit 32 c1
+	assert_ok "berth update"
+	assert_eq "update: memory.max" 33554432 "$(cat "$cg/memory.max" 2>&1)"
+	assert_eq "update: pids.max" 32 "$(cat "$cg/pids.max" 2>&1)"
+
 
 	t=${EPOCHREALTIME/./}
 	cap "$BERTH" --root "$root" start c1
@@ -140,8 +156,9 @@ guest_main() {
 	assert_eq "in the container, /sys/fs/cgroup is a cgroup2 mount" 63677270 "$(sed -n 's/^cgroupfs=//p' "$out")"
 	assert_eq "in the container, /sys/fs/cgroup is the container's cgroup" \
 		/sys/fs/cgroup/cgroup.procs "$(sed -n 's/^procs=//p' "$out")"
-	expect_eq "in the container, /sys/fs/cgroup/memory.max is the limit" \
-		"$MEM_LIMIT" "$(sed -n 's/^memory\.max=//p' "$out")"
+	assert_eq "in the container, /sys/fs/cgroup/memory.max is the updated limit" \
+		33554432 "$(sed -n 's/^memory\.max=//p' "$out")"
+
 
 	cap "$BERTH" --root "$root" delete c1
 	assert_ok "berth delete"
