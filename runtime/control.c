@@ -6,6 +6,7 @@
 #include "berth/cleanup.h"
 #include "berth/error.h"
 #include "berth/runtime.h"
+#include "devrules.h"
 #include "lifecycle.h"
 
 /* Load @id and its cgroup; fails when the container has none (it was created without one). */
@@ -87,12 +88,20 @@ int berth_container_update(const struct berth_context *ctx, const char *id, cons
 	int r = load_with_cgroup(ctx, id, &c, &cg, &cg_root, err);
 	if (r < 0)
 		return r;
+	struct oci_config *config = NULL;
+	struct oci_resources eff;
+	_cleanup_free_ struct oci_device_cgroup *rules = NULL;
 	if (container_status(ctx, &c) == OCI_STATUS_STOPPED)
 		r = berth_error_set(err, -ESRCH, "container \"%s\": container not running", id);
 	if (r == 0)
-		r = cgroup_enable_controllers(&cg, res, err);
+		r = container_config(&c, &config, err);
 	if (r == 0)
-		r = cgroup_apply_resources(&cg, res, true, err);
+		r = device_rules_build(config, res, &eff, &rules, err);
+	if (r == 0)
+		r = cgroup_enable_controllers(&cg, &eff, err);
+	if (r == 0)
+		r = cgroup_apply_resources(&cg, &eff, true, err);
+	oci_config_free(config);
 	cgroup_free(&cg);
 	container_release(&c);
 	return r < 0 ? berth_error_prefix(err, "update \"%s\"", id) : 0;

@@ -691,8 +691,8 @@ static void test_every_command_has_help(void **state)
 static void test_exec_parse(void **state)
 {
 	char *shim[] = {"exec", "--process", "/tmp/p.json", "--detach", "--pid-file", "/b/e.pid", "c1", NULL};
-	char *cmd[] = {"exec", "-t", "-e", "A=1", "-e", "B=2", "-u", "1000:1000", "--cap", "CAP_KILL", "-g", "10",
-		       "c1", "sh", "-c", "echo -x", NULL};
+	char *cmd[] = {"exec",     "-t", "-e", "A=1", "-e", "B=2", "-u",      "1000:1000", "--cap",
+		       "CAP_KILL", "-g", "10", "c1",  "sh", "-c",  "echo -x", NULL};
 	char *dashdash[] = {"exec", "c1", "--", "ls", "-l", NULL};
 	char *none[] = {"exec", "c1", NULL};
 	char *badgid[] = {"exec", "-g", "x", "c1", "true", NULL};
@@ -740,8 +740,7 @@ static void test_command_table(void **state)
 	assert_non_null(cli_command_find("create")->run);
 	assert_non_null(cli_command_find("exec"));
 	assert_non_null(cli_command_find("exec")->run);
-	assert_null(cli_command_find("update")->run);
-	assert_null(cli_command_find("restore")->run);
+	assert_non_null(cli_command_find("update")->run);
 	assert_null(cli_command_find("bogus"));
 	assert_null(cli_command_find("Create"));
 }
@@ -780,7 +779,7 @@ static int run_main(int argc, char **argv, char *out, size_t size)
 static void test_main_statuses(void **state)
 {
 	char *unknown[] = {"berth", "frobnicate"};
-	char *exec[] = {"berth", "update", "c1"};
+	char *missing[] = {"berth", "--root", "/nonexistent-berth-root", "state", "c1"};
 	char *help[] = {"berth", "create", "--help"};
 	char *help_cmd[] = {"berth", "help", "kill"};
 	char *version[] = {"berth", "--version"};
@@ -792,8 +791,8 @@ static void test_main_statuses(void **state)
 	(void)state;
 	assert_int_equal(run_main(ARGC(unknown), unknown, out, sizeof(out)), 2);
 	assert_non_null(strstr(out, "berth: unknown command \"frobnicate\""));
-	assert_int_equal(run_main(ARGC(exec), exec, out, sizeof(out)), 1);
-	assert_non_null(strstr(out, "berth: command \"update\" is not implemented yet\n"));
+	assert_int_equal(run_main(ARGC(missing), missing, out, sizeof(out)), 1);
+	assert_non_null(strstr(out, "berth: container \"c1\" does not exist\n"));
 	assert_int_equal(run_main(ARGC(help), help, out, sizeof(out)), 0);
 	assert_non_null(strstr(out, "Usage: berth create [OPTIONS] ID"));
 	assert_non_null(strstr(out, "--console-socket PATH"));
@@ -814,7 +813,8 @@ static void test_main_statuses(void **state)
 static void test_main_logs_errors(void **state)
 {
 	char path[] = "/tmp/berth-test-log-XXXXXX";
-	char *argv[] = {"berth", "--log", path, "--log-format", "json", "update", "c1"};
+	char *argv[] = {"berth", "--root", "/nonexistent-berth-root", "--log", path, "--log-format", "json",
+			"state", "c1"};
 	char out[4096], log[4096];
 	int fd = mkstemp(path);
 	ssize_t n;
@@ -826,7 +826,7 @@ static void test_main_logs_errors(void **state)
 	assert_true(n > 0);
 	log[n] = '\0';
 	assert_non_null(strstr(log, "\"level\":\"error\""));
-	assert_non_null(strstr(log, "command \\\"update\\\" is not implemented yet"));
+	assert_non_null(strstr(log, "container \\\"c1\\\" does not exist"));
 	close(fd);
 	unlink(path);
 }

@@ -1,0 +1,68 @@
+/* The device cgroup rules a container really gets: its linux.resources.devices, then the
+ * devices every container needs (as runc adds them), then rwm on each linux.devices node.
+ * The rules are an allowlist where the last match wins, so a profile that starts with
+ * "deny all" still leaves /dev/null and friends usable. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "berth/cleanup.h"
+#include "berth/error.h"
+#include "devrules.h"
+
+#define ANY (-1)
+
+static const struct {
+	char type;
+	int64_t major, minor;
+	const char *access;
+} defaults[] = {
+    {'c', ANY, ANY, "m"},  {'b', ANY, ANY, "m"},   /* mknod of any node; opening it is another matter */
+    {'c', 1, 3, "rwm"},    {'c', 1, 5, "rwm"},     /* null, zero */
+    {'c', 1, 7, "rwm"},    {'c', 1, 8, "rwm"},     /* full, random */
+    {'c', 1, 9, "rwm"},    {'c', 5, 0, "rwm"},     /* urandom, tty */
+    {'c', 5, 2, "rwm"},    {'c', 136, ANY, "rwm"}, /* ptmx, /dev/pts/N */
+    {'c', 10, 200, "rwm"},                         /* /dev/net/tun */
+};
+
+static void set_rule(struct oci_device_cgroup *r, char type, int64_t major, int64_t minor, const char *access)
+{
+	memset(r, 0, sizeof(*r));
+	r->allow = true;
+	r->type = type;
+	r->has_major = major != ANY;
+	r->major = major;
+	r->has_minor = minor != ANY;
+	r->minor = minor;
+	r->access = (char *)access;
+}
+
+int device_rules_build(const struct oci_config *config, const struct oci_resources *res,
+		       struct oci_resources *ret, struct oci_device_cgroup **ret_owned,
+		       struct berth_error *err)
+{
+	*ret = *res;
+	*ret_owned = NULL;
+	if (res->n_devices == 0)
+		return 0; /* no device policy asked for: leave device access alone */
+	const struct oci_linux *l = &config->linux_;
+	size_t n = res->n_devices + ARRAY_SIZE(defaults) + l->n_devices;
+	struct oci_device_cgroup *rules = calloc(n, sizeof(*rules));
+	if (!rules)
+		return berth_error_set(err, -ENOMEM, "out of memory");
+	memcpy(rules, res->devices, res->n_devices * sizeof(*rules));
+	size_t i = res->n_devices;
+	for (size_t d = 0; d < ARRAY_SIZE(defaults); d++, i++)
+		set_rule(&rules[i], defaults[d].type, defaults[d].major, defaults[d].minor,
+			 defaults[d].access);
+	for (size_t d = 0; d < l->n_devices; d++) {
+		const struct oci_device *dev = &l->devices[d];
+		if (dev->type == 'p')
+			continue; /* a fifo is no device for the cgroup */
+		set_rule(&rules[i++], dev->type == 'u' ? 'c' : dev->type, dev->major, dev->minor, "rwm");
+	}
+	ret->devices = rules;
+	ret->n_devices = i;
+	*ret_owned = rules;
+	return 0;
+}

@@ -1,0 +1,13 @@
+/* runtime-internal: the effective device cgroup rules of a container. */
+#pragma once
+
+#include "berth/oci.h"
+
+struct berth_error;
+
+/* *ret = a shallow copy of @res whose devices are @res's rules + the devices every container
+ * needs + rwm on each linux.devices entry (nothing added when @res has no device rules).
+ * *ret_owned is the array to free() afterwards (NULL when nothing was added). */
+int device_rules_build(const struct oci_config *config, const struct oci_resources *res,
+		       struct oci_resources *ret, struct oci_device_cgroup **ret_owned,
+		       struct berth_error *err);
