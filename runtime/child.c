@@ -191,7 +191,8 @@ static int wait_for_start(int fifo_fd, struct berth_error *err)
 	while (n < 0 && errno == EINTR);
 	if (n != 1)
 		return berth_error_setf_errno(err, n < 0 ? -errno : -EPIPE, "read exec.fifo");
-	close(fifo_fd);
+	/* fifo_fd stays open (close-on-exec): `start` waits for it to go away at the exec, so
+	 * poststart hooks run after the startContainer hooks and the exec, as the spec says. */
 	return 0;
 }
 
