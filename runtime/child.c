@@ -44,12 +44,14 @@ static int join_namespaces(const struct child_args *a, struct berth_error *err)
 	if (a->ns_fds[OCI_NS_USER] >= 0 && setns(a->ns_fds[OCI_NS_USER], CLONE_NEWUSER) < 0)
 		return berth_error_setf_errno(err, -errno, "join the user namespace");
 	if (a->unshare_flags && unshare((int)a->unshare_flags) < 0)
-		return berth_error_setf_errno(err, -errno, "unshare namespaces (flags 0x%lx)", a->unshare_flags);
+		return berth_error_setf_errno(err, -errno, "unshare namespaces (flags 0x%lx)",
+					      a->unshare_flags);
 	for (int t = 0; t < OCI_NS_MAX; t++) {
 		if (t == OCI_NS_USER || t == OCI_NS_PID || t == OCI_NS_TIME || a->ns_fds[t] < 0)
 			continue;
 		if (setns(a->ns_fds[t], (int)oci_ns_clone_flag(t)) < 0)
-			return berth_error_setf_errno(err, -errno, "join the %s namespace", oci_ns_type_name(t));
+			return berth_error_setf_errno(err, -errno, "join the %s namespace",
+						      oci_ns_type_name(t));
 	}
 	for (int t = 0; t < OCI_NS_MAX; t++)
 		if (a->ns_fds[t] >= 0)
@@ -107,7 +109,8 @@ static int setup_pre_pivot(const struct child_args *a, const struct rootfs_opts 
 		return r;
 	/* In a fresh user namespace the maps are written now: become its root. */
 	if (a->new_userns && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0))
-		return berth_error_setf_errno(err, -errno, "become root in the user namespace (is uid/gid 0 mapped?)");
+		return berth_error_setf_errno(err, -errno,
+					      "become root in the user namespace (is uid/gid 0 mapped?)");
 	if (oci_config_namespace(c, OCI_NS_CGROUP) && !oci_config_namespace(c, OCI_NS_CGROUP)->path &&
 	    unshare(CLONE_NEWCGROUP) < 0)
 		return berth_error_setf_errno(err, -errno, "create the cgroup namespace");
@@ -159,7 +162,8 @@ static int setup_post_pivot(const struct child_args *a, const struct rootfs_opts
 			return r;
 		close(a->console_fd);
 	}
-	if (!a->no_new_keyring && syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, NULL) < 0 && errno != ENOSYS)
+	if (!a->no_new_keyring && syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, NULL) < 0 &&
+	    errno != ENOSYS)
 		return berth_error_setf_errno(err, -errno, "create a session keyring");
 	r = process_apply_personality(c->has_linux ? &c->linux_ : NULL, err);
 	if (r == 0)
@@ -206,14 +210,14 @@ static void reset_signals(void)
 
 void child_main(const struct child_args *a)
 {
-	struct berth_error err = { 0 };
+	struct berth_error err = {0};
 	const struct oci_config *c = a->config;
 	int devnull = -EBADF;
-	struct rootfs_opts ro = { .rootfs = a->rootfs,
-				  .no_pivot = a->no_pivot,
-				  .userns = a->userns_any,
-				  .new_cgroupns = oci_config_namespace(c, OCI_NS_CGROUP) != NULL,
-				  .host_devnull_fd = &devnull };
+	struct rootfs_opts ro = {.rootfs = a->rootfs,
+				 .no_pivot = a->no_pivot,
+				 .userns = a->userns_any,
+				 .new_cgroupns = oci_config_namespace(c, OCI_NS_CGROUP) != NULL,
+				 .host_devnull_fd = &devnull};
 	char exec_path[PATH_MAX];
 	char *state = NULL;
 	size_t state_len = 0;
@@ -253,7 +257,7 @@ void child_main(const struct child_args *a)
 	if (load_seccomp(a, &sp, false, state, state_len, &err) < 0)
 		die(-1, &err);
 	free(state);
-	static char *const empty_env[] = { NULL };
+	static char *const empty_env[] = {NULL};
 	char **env = c->process.env ? c->process.env : (char **)empty_env;
 	(void)process_env_with_home(&c->process, &env);
 	execve(exec_path, c->process.args, env);

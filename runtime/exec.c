@@ -204,7 +204,8 @@ static int open_container(const struct berth_context *ctx, struct exec_plan *x,
 	if (x->config->has_linux && x->config->linux_.has_seccomp) {
 		r = seccomp_plan_prepare(&x->config->linux_.seccomp, x->c.root_fd, &x->seccomp, err);
 		if (r == 0)
-			r = container_state_json(x->c.rec, OCI_STATUS_RUNNING, false, &x->state_json, &x->state_len);
+			r = container_state_json(x->c.rec, OCI_STATUS_RUNNING, false, &x->state_json,
+						 &x->state_len);
 		if (r < 0)
 			return r;
 	}

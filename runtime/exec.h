@@ -10,7 +10,6 @@
 #include "lifecycle.h"
 #include "seccomp.h"
 
-
 struct berth_error;
 struct berth_exec_opts;
 

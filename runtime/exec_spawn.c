@@ -48,9 +48,9 @@ static int load_seccomp(struct exec_plan *x, bool before_identity, struct berth_
 {
 	if (!x->seccomp.prog || before_identity == x->proc.no_new_privileges)
 		return 0;
-	return seccomp_plan_install(&x->seccomp, &x->config->linux_.seccomp, x->state_json, x->state_len, err);
+	return seccomp_plan_install(&x->seccomp, &x->config->linux_.seccomp, x->state_json, x->state_len,
+				    err);
 }
-
 
 static __attribute__((noreturn)) void exec_child(struct exec_plan *x, const struct berth_exec_opts *o,
 						 int sync_fd)

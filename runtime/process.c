@@ -281,7 +281,6 @@ int process_prepare(const struct oci_process *p, int console_fd, bool create_cwd
 	if (r == 0)
 		r = process_lookup_exec(p, exec_path, size, err);
 	return r;
-
 }
 
 /* HOME from the container's /etc/passwd entry for @uid, or "/" (what runc does when the
