@@ -223,6 +223,10 @@ void child_main(const struct child_args *a)
 	size_t state_len = 0;
 	struct seccomp_plan sp = SECCOMP_PLAN_INIT;
 
+	/* Until execve this process runs berth's own code inside the container's pid namespace:
+	 * non-dumpable, a container process cannot open its /proc/<pid>/exe (the host's berth
+	 * binary, CVE-2019-5736 class), mem or environ. execve makes the user process dumpable again. */
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	reset_signals();
 	/* Die with `create` while it still supervises us; cleared before it lets go. */
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);

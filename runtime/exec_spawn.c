@@ -61,6 +61,7 @@ static __attribute__((noreturn)) void exec_child(struct exec_plan *x, const stru
 	sigemptyset(&none);
 	signal(SIGPIPE, SIG_DFL);
 	sigprocmask(SIG_SETMASK, &none, NULL);
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0); /* as the init: no /proc/<pid>/exe from the container */
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 
 	if (child_setup(x, o, sync_fd, path, sizeof(path), &err) < 0 || load_seccomp(x, true, &err) < 0 ||
