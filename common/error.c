@@ -39,8 +39,10 @@ int berth_error_setf_errno(struct berth_error *err, int code, const char *fmt, .
 
 int berth_error_prefix(struct berth_error *err, const char *fmt, ...)
 {
+	/* Callers write `return berth_error_prefix(err, ...)` on failure paths: never return 0
+	 * there, also when nobody asked for the message (err == NULL) or none was recorded. */
 	if (!err)
-		return 0;
+		return -EIO;
 	char prefix[BERTH_ERROR_MSG_MAX];
 	char old[BERTH_ERROR_MSG_MAX];
 	va_list ap;
@@ -62,7 +64,7 @@ int berth_error_prefix(struct berth_error *err, const char *fmt, ...)
 		rest = sizeof(err->msg) - 1 - n;
 	memcpy(err->msg + n, old, rest);
 	err->msg[n + rest] = '\0';
-	return err->code;
+	return err->code < 0 ? err->code : -EIO;
 }
 
 void berth_error_clear(struct berth_error *err)

@@ -246,7 +246,7 @@ int process_setup_terminal(const struct oci_process *p, int console_fd, struct b
 	int r = send_fd(console_fd, master);
 	if (r < 0)
 		return berth_error_setf_errno(err, r, "send pty master to --console-socket");
-	if (setsid() < 0 || ioctl(slave, TIOCSCTTY, 0) < 0)
+	if ((setsid() < 0 && errno != EPERM) || ioctl(slave, TIOCSCTTY, 0) < 0)
 		return berth_error_setf_errno(err, -errno,
 					      "process.terminal: make %s the controlling terminal", name);
 	for (int fd = 0; fd < 3; fd++)

@@ -20,7 +20,8 @@ int berth_error_set(struct berth_error *err, int code, const char *fmt, ...)
 int berth_error_setf_errno(struct berth_error *err, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-/* Prepend context ("create 'x': ") to an already recorded message. Returns err->code. */
+/* Prepend context ("create 'x': ") to an already recorded message. Returns err->code, or -EIO
+ * when @err is NULL or holds no error, so it is always a failure value. */
 int berth_error_prefix(struct berth_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 void berth_error_clear(struct berth_error *err);
