@@ -132,16 +132,6 @@ static int setup_pre_pivot(const struct child_args *a, const struct rootfs_opts 
 	return hooks_run(c, OCI_HOOK_CREATE_CONTAINER, *ret_state, *ret_state_len, err);
 }
 
-static int enter_cwd(const struct oci_process *p, struct berth_error *err)
-{
-	if (chdir(p->cwd) == 0)
-		return 0;
-	/* Like runc, a missing cwd is created; resolution happens inside the new root. */
-	if (errno == ENOENT && mkdir_p_at(AT_FDCWD, p->cwd, 0755) == 0 && chdir(p->cwd) == 0)
-		return 0;
-	return berth_error_setf_errno(err, -errno, "process.cwd: chdir to '%s'", p->cwd);
-}
-
 /* After pivot_root: finish the root filesystem and shape the process (but for its identity). */
 static int setup_post_pivot(const struct child_args *a, const struct rootfs_opts *ro, char *exec_path,
 			    size_t exec_size, struct berth_error *err)
@@ -169,7 +159,7 @@ static int setup_post_pivot(const struct child_args *a, const struct rootfs_opts
 	if (r == 0)
 		r = process_apply_rlimits(p, err);
 	if (r == 0)
-		r = enter_cwd(p, err);
+		r = process_enter_cwd(p, true, err);
 	if (r == 0)
 		r = process_lookup_exec(p, exec_path, exec_size, err);
 	return r;

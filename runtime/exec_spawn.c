@@ -157,6 +157,9 @@ int exec_spawn(struct exec_plan *x, const struct berth_exec_opts *o, struct bert
 		return berth_error_setf_errno(err, -errno, "socketpair");
 	x->sync_fd = sv[0];
 	_cleanup_close_ int saved_pid = -EBADF, saved_time = -EBADF;
+	/* The clone starts inside the container's pid namespace: non-dumpable from its first
+	 * instruction, not only from its first prctl (exec never returns here: `berth exec` exits). */
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	int r = enter_parent_ns(x, &saved_pid, &saved_time, err);
 	bool into_cgroup = false;
 	if (r == 0) {

@@ -119,6 +119,9 @@ int process_apply_oom_score_adj(const struct oci_process *p, pid_t pid, struct b
 int process_apply_personality(const struct oci_linux *l, struct berth_error *err);
 int process_apply_identity(const struct oci_process *p, struct berth_error *err);
 int process_setup_terminal(const struct oci_process *p, int console_fd, struct berth_error *err);
+/* chdir to process.cwd resolved inside the current root (no magic links; created when missing
+ * with @create) and verified to be inside it. */
+int process_enter_cwd(const struct oci_process *p, bool create, struct berth_error *err);
 /* Steps shared by the init and exec: terminal (when @console_fd >= 0), rlimits, cwd (created
  * when missing with @create_cwd), the executable's path. The identity (process_apply_identity)
  * comes after, once the caller has loaded a seccomp filter that needs CAP_SYS_ADMIN. */

@@ -19,6 +19,7 @@
 #include "berth/cleanup.h"
 #include "berth/error.h"
 #include "berth/util.h"
+#include "internal.h"
 #include "lifecycle.h"
 
 #define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -255,14 +256,25 @@ int process_setup_terminal(const struct oci_process *p, int console_fd, struct b
 	return 0;
 }
 
-static int enter_cwd(const struct oci_process *p, bool create, struct berth_error *err)
+int process_enter_cwd(const struct oci_process *p, bool create, struct berth_error *err)
 {
-	if (chdir(p->cwd) == 0)
-		return 0;
-	/* Like runc, a missing cwd of the container's init is created (inside the new root). */
-	if (create && errno == ENOENT && mkdir_p_at(AT_FDCWD, p->cwd, 0755) == 0 && chdir(p->cwd) == 0)
-		return 0;
-	return berth_error_setf_errno(err, -errno, "process.cwd: chdir to '%s'", p->cwd);
+	/* Resolved inside the container's root with no magic links, so a cwd like /proc/self/fd/N
+	 * never reaches a descriptor of the runtime or of its caller (CVE-2024-21626 class). A
+	 * missing cwd is created inside the root, like runc does for the init. */
+	_cleanup_close_ int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	_cleanup_close_ int fd = -EBADF;
+	if (root < 0)
+		return berth_error_setf_errno(err, -errno, "process.cwd: open the container's root");
+	int r = rootfs_resolve(root, p->cwd, create ? ROOTFS_RESOLVE_MKDIR : 0, O_PATH | O_DIRECTORY, &fd);
+	if (r < 0)
+		return berth_error_setf_errno(err, r, "process.cwd: '%s'", p->cwd);
+	if (fchdir(fd) < 0)
+		return berth_error_setf_errno(err, -errno, "process.cwd: chdir to '%s'", p->cwd);
+	/* Belt and braces: the kernel says "unreachable" for a directory outside our root. */
+	char buf[PATH_MAX];
+	if (!getcwd(buf, sizeof(buf)) || buf[0] != '/')
+		return berth_error_set(err, -EPERM, "process.cwd: '%s' is outside the container's root", p->cwd);
+	return 0;
 }
 
 int process_prepare(const struct oci_process *p, int console_fd, bool create_cwd, char *exec_path,
@@ -277,7 +289,7 @@ int process_prepare(const struct oci_process *p, int console_fd, bool create_cwd
 	}
 	r = process_apply_rlimits(p, err);
 	if (r == 0)
-		r = enter_cwd(p, create_cwd, err);
+		r = process_enter_cwd(p, create_cwd, err);
 	if (r == 0)
 		r = process_lookup_exec(p, exec_path, size, err);
 	return r;
