@@ -45,6 +45,11 @@ static const struct cli_option global_options[] = {
      .offset = offsetof(struct cli_global, criu),
      .metavar = "PATH",
      .help = "the criu binary for checkpoint and restore (default: " CLI_DEFAULT_CRIU ")"},
+    {.name = "storage",
+     .type = CLI_STRING,
+     .offset = offsetof(struct cli_global, storage),
+     .metavar = "DIR",
+     .help = "image store for `image` and `run --image` (default: " CLI_DEFAULT_STORAGE ")"},
     {.name = "rootless",
      .type = CLI_CHOICE,
      .offset = offsetof(struct cli_global, rootless),
@@ -74,6 +79,7 @@ int cli_global_parse(int argc, char **argv, struct cli_global *out, struct berth
 	struct cli_global g = {
 	    .root = CLI_DEFAULT_ROOT,
 	    .criu = CLI_DEFAULT_CRIU,
+	    .storage = CLI_DEFAULT_STORAGE,
 	    .log_format = BERTH_LOG_TEXT,
 	    .rootless = BERTH_ROOTLESS_AUTO,
 	};
@@ -184,10 +190,12 @@ const struct cli_command cli_commands[] = {
     {"resume", NULL, &cmd_resume_spec, cmd_resume},
     {"update", NULL, &cmd_update_spec, cmd_update},
     {"events", NULL, &cmd_events_spec, cmd_events},
-    {"checkpoint", "Checkpoint a running container with CRIU.", NULL, NULL},
-    {"restore", "Restore a container from a checkpoint.", NULL, NULL},
+    {"checkpoint", NULL, &cmd_checkpoint_spec, cmd_checkpoint},
+    {"restore", NULL, &cmd_restore_spec, cmd_restore},
     {"spec", NULL, &cmd_spec_spec, cmd_spec},
     {"features", NULL, &cmd_features_spec, cmd_features},
+    {"network", NULL, &cmd_network_spec, cmd_network},
+    {"image", NULL, &cmd_image_spec, cmd_image},
     {"help", NULL, &help_spec, cmd_help},
 };
 const size_t cli_n_commands = ARRAY_SIZE(cli_commands);
@@ -308,6 +316,7 @@ static int dispatch(const struct cli_global *g, const struct cli_command *cmd, s
 		    .cgroup_root = NULL,
 		},
 	    .out = stdout,
+	    .storage = g->storage,
 	};
 
 	if (!cmd->run)

@@ -18,6 +18,7 @@ enum { CLI_EXIT_OK = 0, CLI_EXIT_FAILURE = 1, CLI_EXIT_USAGE = 2 };
 
 #define CLI_DEFAULT_ROOT "/run/berth"
 #define CLI_DEFAULT_CRIU "criu"
+#define CLI_DEFAULT_STORAGE "/var/lib/berth"
 
 /* ---- global options (before the command) ---- */
 
@@ -28,7 +29,8 @@ struct cli_global {
 	bool debug;
 	bool systemd_cgroup;
 	const char *criu;
-	int rootless; /* enum berth_rootless */
+	const char *storage; /* --storage: the image store (default /var/lib/berth) */
+	int rootless;        /* enum berth_rootless */
 	bool version;
 	bool help;
 	const char *command; /* NULL when none was given */
@@ -50,7 +52,8 @@ int cli_main(int argc, char **argv);
 /* What every command runs with. */
 struct cli_env {
 	struct berth_context ctx;
-	FILE *out; /* stdout; usage text and command output */
+	FILE *out;           /* stdout; usage text and command output */
+	const char *storage; /* the image store (--storage) */
 };
 
 struct cli_command {
@@ -90,7 +93,15 @@ struct create_cli {
 struct run_cli {
 	bool help;
 	struct berth_run_opts opts;
+	/* `run --image NAME [OPTIONS] [COMMAND...]` */
+	const char *image;
+	const char *name; /* --name: the container id (default: berth-<random>) */
+	bool rm, tty;
+	struct cli_list env, volumes; /* -e NAME=VALUE, -v SRC:DST[:ro] */
+	const char *workdir, *user, *net, *memory, *pids_limit, *cpus, *cgroups_path;
+	char **args; /* the command (NULL-terminated, malloc'd array pointing into argv), or NULL */
 };
+void run_cli_free(struct run_cli *cli);
 
 /* commands that take only an id: start, state */
 struct id_cli {
@@ -167,6 +178,45 @@ struct features_cli {
 	bool help;
 };
 
+/* berth network create|ls|inspect|rm */
+enum network_action { NETWORK_CREATE = 0, NETWORK_LS, NETWORK_INSPECT, NETWORK_RM };
+enum network_format { NETWORK_FORMAT_TABLE = 0, NETWORK_FORMAT_JSON };
+struct network_cli {
+	bool help;
+	const struct cli_spec *spec; /* the subcommand's (or `network`'s, for its --help) */
+	int action;                  /* enum network_action */
+	const char *name;
+	const char *subnet, *gateway, *bridge; /* create */
+	int mtu;                               /* create; 0: the kernel's default */
+	int format;                            /* ls: enum network_format */
+	bool quiet;                            /* ls */
+};
+
+/* berth image import|ls|inspect|tag|rm|export|unpack */
+enum image_action {
+	IMAGE_IMPORT = 0,
+	IMAGE_LS,
+	IMAGE_INSPECT,
+	IMAGE_TAG,
+	IMAGE_RM,
+	IMAGE_EXPORT,
+	IMAGE_UNPACK
+};
+enum image_format { IMAGE_FORMAT_TABLE = 0, IMAGE_FORMAT_JSON };
+struct image_cli {
+	bool help;
+	const struct cli_spec *spec; /* the subcommand's (or `image`'s, for its --help) */
+	int action;                  /* enum image_action */
+	char *args[CLI_MAX_ARGS];    /* the subcommand's positionals */
+	size_t n_args;
+	const char *name;         /* import --name */
+	bool no_progress;         /* import --quiet */
+	int format;               /* ls: enum image_format */
+	bool quiet;               /* ls -q */
+	const char *user;         /* unpack --user */
+	const char *cgroups_path; /* unpack --cgroups-path */
+};
+
 /* Each parse fills @out (zeroed first, then defaults) from argv[0..argc-1] where argv[0] is the
  * command name; 0, or -EINVAL with a usage message in @err. With --help only out->help is
  * meaningful. */
@@ -185,10 +235,16 @@ int cmd_exec_parse(int argc, char **argv, struct exec_cli *out, struct berth_err
 int cmd_ps_parse(int argc, char **argv, struct ps_cli *out, struct berth_error *err);
 int cmd_pause_parse(int argc, char **argv, struct id_cli *out, struct berth_error *err);
 int cmd_resume_parse(int argc, char **argv, struct id_cli *out, struct berth_error *err);
+int cmd_network_parse(int argc, char **argv, struct network_cli *out, struct berth_error *err);
+int cmd_image_parse(int argc, char **argv, struct image_cli *out, struct berth_error *err);
 
 extern const struct cli_spec cmd_create_spec, cmd_run_spec, cmd_start_spec, cmd_state_spec, cmd_kill_spec,
     cmd_delete_spec, cmd_list_spec, cmd_spec_spec, cmd_features_spec, cmd_exec_spec, cmd_ps_spec,
-    cmd_pause_spec, cmd_resume_spec, cmd_update_spec, cmd_events_spec;
+    cmd_pause_spec, cmd_resume_spec, cmd_update_spec, cmd_events_spec, cmd_network_spec;
+extern const struct cli_spec cmd_image_spec, cmd_run_image_spec;
+struct image_store;
+/* Open the image store of --storage (made absolute), creating it when @create. */
+int cli_open_store(const struct cli_env *env, bool create, struct image_store **ret, struct berth_error *err);
 
 int cmd_create(const struct cli_env *env, int argc, char **argv, struct berth_error *err);
 int cmd_run(const struct cli_env *env, int argc, char **argv, struct berth_error *err);
@@ -205,6 +261,8 @@ int cmd_exec(const struct cli_env *env, int argc, char **argv, struct berth_erro
 int cmd_ps(const struct cli_env *env, int argc, char **argv, struct berth_error *err);
 int cmd_pause(const struct cli_env *env, int argc, char **argv, struct berth_error *err);
 int cmd_resume(const struct cli_env *env, int argc, char **argv, struct berth_error *err);
+int cmd_network(const struct cli_env *env, int argc, char **argv, struct berth_error *err);
+int cmd_image(const struct cli_env *env, int argc, char **argv, struct berth_error *err);
 
 /* The kernel's default descriptor ceiling (fs.nr_open); more cannot be open anyway. */
 #define CLI_PRESERVE_FDS_MAX 1048576
@@ -227,3 +285,22 @@ int cmd_resume(const struct cli_env *env, int argc, char **argv, struct berth_er
 	 .metavar = "N", .help = "pass N more descriptors (3 .. 3+N-1) to the container",         \
 	 .min = 0, .max = CLI_PRESERVE_FDS_MAX}
 /* clang-format on */
+
+/* ---- checkpoint / restore (cmd_checkpoint.c, cmd_restore.c) ---- */
+
+struct checkpoint_cli {
+	bool help;
+	struct berth_checkpoint_opts opts;
+};
+
+struct restore_cli {
+	bool help;
+	const char *name; /* --name */
+	struct berth_restore_opts opts;
+};
+
+int cmd_checkpoint_parse(int argc, char **argv, struct checkpoint_cli *out, struct berth_error *err);
+int cmd_restore_parse(int argc, char **argv, struct restore_cli *out, struct berth_error *err);
+extern const struct cli_spec cmd_checkpoint_spec, cmd_restore_spec;
+int cmd_checkpoint(const struct cli_env *env, int argc, char **argv, struct berth_error *err);
+int cmd_restore(const struct cli_env *env, int argc, char **argv, struct berth_error *err);

@@ -4,11 +4,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sched.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <libmnl/libmnl.h>
 #include <linux/netlink.h>
 
+#include "berth/cleanup.h"
 #include "berth/error.h"
 #include "nl.h"
 
@@ -37,6 +41,23 @@ int nl_open(struct nl_sock *nl, struct berth_error *err)
 	nl->portid = mnl_socket_get_portid(nl->mnl);
 	nl->seq = 0;
 	return 0;
+}
+
+int nl_open_in(struct nl_sock *nl, int netns_fd, struct berth_error *err)
+{
+	if (netns_fd < 0)
+		return nl_open(nl, err);
+	_cleanup_close_ int self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (self < 0)
+		return berth_error_setf_errno(err, -errno, "open this thread's network namespace");
+	if (setns(netns_fd, CLONE_NEWNET) < 0)
+		return berth_error_setf_errno(err, -errno, "enter the container's network namespace");
+	int r = nl_open(nl, err);
+	/* Every later step of the caller assumes its own namespace: going on from inside the
+	 * container's could change the wrong interfaces, so failing to get back is fatal. */
+	if (setns(self, CLONE_NEWNET) < 0)
+		abort();
+	return r;
 }
 
 void nl_close(struct nl_sock *nl)
@@ -110,6 +131,12 @@ static int walk_replies(struct nl_sock *nl, size_t len, nl_reply_fn cb, void *da
 			r = handle_error(nlh, err);
 			*done = true;
 		} else if (nlh->nlmsg_type == NLMSG_DONE) {
+			/* A dump that failed part-way ends with its error in place of the count. */
+			if (mnl_nlmsg_get_payload_len(nlh) >= sizeof(int)) {
+				int code = *(const int *)mnl_nlmsg_get_payload(nlh);
+				if (code < 0)
+					r = berth_error_set(err, code, "%s", strerror(-code));
+			}
 			*done = true;
 		} else if (nlh->nlmsg_type == NLMSG_OVERRUN) {
 			r = berth_error_set(err, -EOVERFLOW, "netlink reply overrun");

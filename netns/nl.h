@@ -30,8 +30,16 @@ struct nl_sock {
  * returns, after the exchange has been read to its end. */
 typedef int (*nl_reply_fn)(const struct nlmsghdr *nlh, void *data);
 
+/* Prefix @err (which may be NULL) with context and evaluate to @r: berth_error_prefix alone returns
+ * 0 for a NULL @err, which would turn a failure into success. */
+#define NL_PREFIX(r, err, ...) (berth_error_prefix((err), __VA_ARGS__), (r))
+
 /* Open and bind a NETLINK_ROUTE socket with extended acknowledgements enabled. */
 int nl_open(struct nl_sock *nl, struct berth_error *err);
+
+/* The same in the network namespace @netns_fd (the caller's own when negative): the thread enters
+ * it just long enough to make the socket, which stays bound to it. */
+int nl_open_in(struct nl_sock *nl, int netns_fd, struct berth_error *err);
 
 /* Close the socket and free the buffer. Safe on an NL_SOCK_INIT value and twice. */
 void nl_close(struct nl_sock *nl);

@@ -33,6 +33,7 @@
 static void plan_init(struct create_plan *p)
 {
 	memset(p, 0, sizeof(*p));
+	network_plan_init(&p->net);
 	p->root_fd = p->dir_fd = p->cg_root_fd = p->cg_fd = p->console_fd = p->sync_fd = -EBADF;
 	for (int t = 0; t < OCI_NS_MAX; t++)
 		p->ns_fds[t] = -EBADF;
@@ -92,6 +93,16 @@ static int validate(struct create_plan *p, const struct berth_create_opts *o, bo
 	if (o->preserve_fds < 0 || o->preserve_fds > 1024)
 		return berth_error_set(err, -EINVAL, "--preserve-fds: %d is out of range", o->preserve_fds);
 	return 0;
+}
+
+/* --systemd-cgroup is refused, never silently turned into cgroupfs placement. */
+static int check_systemd(struct berth_error *err)
+{
+	if (access("/run/systemd/system", F_OK) < 0)
+		return berth_error_set(err, -ENOTSUP,
+				       "--systemd-cgroup: systemd is not running on this host (no /run/systemd/system)");
+	return berth_error_set(err, -ENOTSUP, "--systemd-cgroup: the systemd cgroup driver is not implemented; "
+					      "run without --systemd-cgroup to use cgroupfs paths");
 }
 
 /* ---- prepare ---- */
@@ -181,6 +192,8 @@ static int prepare(const struct berth_context *ctx, struct create_plan *p, const
 		   struct berth_error *err)
 {
 	int r = state_root_open(ctx->root, true, &p->root_fd, err);
+	if (r == 0)
+		r = network_validate(p, err); /* before anything is made */
 	if (r < 0)
 		return r;
 	r = container_dir_create(p->root_fd, o->id, &p->dir_fd, err);
@@ -193,6 +206,8 @@ static int prepare(const struct berth_context *ctx, struct create_plan *p, const
 	if (r < 0)
 		return berth_error_setf_errno(err, r, "save config.json");
 	r = setup_cgroup(ctx, p, o->id, err);
+	if (r == 0)
+		r = network_lease(p, o->id, err);
 	if (r < 0)
 		return r;
 	/* Persist early (pid 0 = stopped) so `delete --force` can clean up after a crashed create. */
@@ -209,6 +224,8 @@ static int prepare(const struct berth_context *ctx, struct create_plan *p, const
 
 void create_plan_unwind(struct create_plan *p, const char *id)
 {
+	/* While the init lives: its network namespace still holds the devices to hand back. */
+	network_unwind(p, id);
 	if (p->pid > 0) {
 		kill(p->pid, SIGKILL);
 		while (waitpid(p->pid, NULL, 0) < 0 && errno == EINTR)
@@ -235,6 +252,7 @@ void create_plan_free(struct create_plan *p)
 	closep(&p->cg_root_fd);
 	closep(&p->dir_fd);
 	closep(&p->root_fd);
+	network_plan_free(&p->net);
 	oci_config_free(p->config);
 	free(p->config_json);
 	p->config = NULL;
@@ -246,6 +264,8 @@ int berth_container_create_plan(const struct berth_context *ctx, const struct be
 {
 	plan_init(p);
 	int r = container_id_validate(o->id, err);
+	if (r == 0 && ctx->systemd_cgroup)
+		r = check_systemd(err);
 	if (r == 0)
 		r = load_config(p, o->bundle, err);
 	if (r == 0)

@@ -8,6 +8,7 @@
 
 #include "berth/cgroups.h"
 #include "berth/oci.h"
+#include "network.h"
 
 struct berth_error;
 struct berth_context;
@@ -31,6 +32,7 @@ struct create_plan {
 	int sync_fd; /* parent end */
 	pid_t pid;
 	uint64_t pid_start_time;
+	struct net_plan net; /* berth.network and linux.netDevices (network.c) */
 };
 
 /* Run every phase of create; on success the plan holds the live init (p->pid), the locked state

@@ -14,12 +14,14 @@
 #include "berth/cgroups.h"
 #include "berth/cleanup.h"
 #include "berth/error.h"
+#include "berth/images.h"
 #include "berth/log.h"
 #include "berth/runtime.h"
 #include "berth/util.h"
 #include "create.h"
 #include "exec.h"
 #include "lifecycle.h"
+#include "network.h"
 
 static const char *status_word(enum oci_status s)
 {
@@ -56,11 +58,10 @@ static void run_hooks_warn(const struct container *c, enum oci_status st, enum o
 static void wait_exec_done(int fifo)
 {
 	/* No events asked for: poll sleeps until POLLERR (no reader left), which is always reported. */
-	struct pollfd p = { .fd = fifo, .events = 0 };
+	struct pollfd p = {.fd = fifo, .events = 0};
 	while (poll(&p, 1, -1) < 0 && errno == EINTR)
 		;
 }
-
 
 /* Wake the init blocked on exec.fifo; it holds the fifo open, so this never blocks. */
 static int release_init(const struct container *c, struct berth_error *err)
@@ -79,7 +80,6 @@ static int release_init(const struct container *c, struct berth_error *err)
 	unlinkat(c->dir_fd, FIFO_FILE, 0);
 	wait_exec_done(fifo);
 	return 0;
-
 }
 
 int berth_container_start(const struct berth_context *ctx, const char *id, struct berth_error *err)
@@ -177,6 +177,7 @@ static int destroy(const struct berth_context *ctx, struct container *c, struct 
 		kill(c->rec->pid, SIGKILL);
 		wait_init_gone(c->rec);
 	}
+	network_destroy(c);
 	int r = 0;
 	if (have_cg && c->rec->cgroup_owned)
 		r = cgroup_destroy(&cg, err);
@@ -185,6 +186,9 @@ static int destroy(const struct berth_context *ctx, struct container *c, struct 
 	if (r < 0)
 		return berth_error_prefix(err, "delete \"%s\"", c->rec->id);
 	run_hooks_warn(c, OCI_STATUS_STOPPED, OCI_HOOK_POSTSTOP);
+	/* A container made by `run --image`: unmount and remove its image rootfs. */
+	if (image_container_release(c->rec->id, c->rec->annotations, c->rec->n_annotations, err) < 0)
+		return berth_error_prefix(err, "delete \"%s\"", c->rec->id);
 	r = container_dir_remove(c->root_fd, c->rec->id);
 	if (r < 0)
 		return berth_error_setf_errno(err, r, "delete \"%s\": remove state directory", c->rec->id);

@@ -149,6 +149,9 @@ static int configure_child(struct create_plan *p, bool into_cgroup, struct berth
 		if (r < 0)
 			return r;
 	}
+	r = network_configure(p, err);
+	if (r < 0)
+		return r;
 	/* From here (host root), as lowering the score needs CAP_SYS_RESOURCE in the initial user ns. */
 	r = process_apply_oom_score_adj(&p->config->process, p->pid, err);
 	if (r < 0)
@@ -177,8 +180,7 @@ static int init_died(struct create_plan *p, struct berth_error *err)
 static int run_parent_hooks(struct create_plan *p, const char *id, struct berth_error *err)
 {
 	struct berth_record rec = {.id = (char *)id, .bundle = p->bundle, .pid = p->pid};
-	rec.annotations = p->config->annotations;
-	rec.n_annotations = p->config->n_annotations;
+	rec.annotations = (struct oci_kv *)network_annotations(p, &rec.n_annotations);
 	_cleanup_free_ char *state = NULL;
 	size_t len = 0;
 	struct oci_state st = {.id = id,
@@ -283,9 +285,8 @@ int create_persist(struct create_plan *p, const char *id, pid_t pid, struct bert
 	    .owner = geteuid() == 0 ? "root" : "",
 	    .cgroup_path = p->cg_resolved ? p->cg.path : NULL,
 	    .cgroup_owned = p->cg_created,
-	    .annotations = p->config->annotations,
-	    .n_annotations = p->config->n_annotations,
 	};
+	rec.annotations = (struct oci_kv *)network_annotations(p, &rec.n_annotations);
 	char ns_buf[OCI_NS_MAX][64];
 	for (size_t i = 0; i < p->config->linux_.n_namespaces; i++) {
 		const struct oci_namespace *ns = &p->config->linux_.namespaces[i];

@@ -450,3 +450,203 @@ void oci_json_int(struct oci_json *j, int64_t v);
 void oci_json_bool(struct oci_json *j, bool v);
 int oci_json_finish(struct oci_json *j, char **ret_json, size_t *ret_len);
 void oci_json_free(struct oci_json *j);
+
+/* ---- OCI image-spec documents: image layout index, manifest, image config, and the
+ * manifest.json of a `docker save` archive (image_parse.c, image_gen.c) ---- */
+
+#define OCI_MEDIA_TYPE_INDEX "application/vnd.oci.image.index.v1+json"
+#define OCI_MEDIA_TYPE_MANIFEST "application/vnd.oci.image.manifest.v1+json"
+#define OCI_MEDIA_TYPE_CONFIG "application/vnd.oci.image.config.v1+json"
+#define OCI_MEDIA_TYPE_LAYER "application/vnd.oci.image.layer.v1.tar"
+#define OCI_MEDIA_TYPE_LAYER_GZIP "application/vnd.oci.image.layer.v1.tar+gzip"
+#define OCI_MEDIA_TYPE_LAYER_ZSTD "application/vnd.oci.image.layer.v1.tar+zstd"
+#define DOCKER_MEDIA_TYPE_MANIFEST "application/vnd.docker.distribution.manifest.v2+json"
+#define DOCKER_MEDIA_TYPE_MANIFEST_LIST "application/vnd.docker.distribution.manifest.list.v2+json"
+#define DOCKER_MEDIA_TYPE_CONFIG "application/vnd.docker.container.image.v1+json"
+#define OCI_ANNOTATION_REF_NAME "org.opencontainers.image.ref.name"
+#define CONTAINERD_ANNOTATION_IMAGE_NAME "io.containerd.image.name"
+/* Longest image document berth reads (index, manifest, config, manifest.json). */
+#define OCI_IMAGE_DOC_MAX (8u << 20)
+
+enum oci_media_kind {
+	OCI_MEDIA_UNKNOWN = 0,
+	OCI_MEDIA_INDEX,    /* OCI index or Docker manifest list */
+	OCI_MEDIA_MANIFEST, /* OCI or Docker schema 2 manifest */
+	OCI_MEDIA_CONFIG,   /* OCI or Docker image config */
+	OCI_MEDIA_LAYER,    /* a tar layer, any of the compressions below */
+};
+enum oci_layer_compression {
+	OCI_LAYER_PLAIN = 0,
+	OCI_LAYER_GZIP,
+	OCI_LAYER_ZSTD,
+};
+/* Classify a media type (OCI, its nondistributable layer variants, and Docker's); layers also
+ * give their compression in *ret_compression (may be NULL). */
+enum oci_media_kind oci_media_type_kind(const char *media_type, enum oci_layer_compression *ret_compression);
+
+/* "sha256:" followed by 64 lower-case hex digits. */
+bool oci_digest_valid(const char *digest);
+
+struct oci_platform {
+	char *architecture, *os, *variant, *os_version;
+};
+
+struct oci_descriptor {
+	char *media_type; /* required */
+	char *digest;     /* required, checked with oci_digest_valid() */
+	int64_t size;     /* required, >= 0 */
+	struct oci_kv *annotations;
+	size_t n_annotations;
+	bool has_platform;
+	struct oci_platform platform;
+};
+
+struct oci_image_index {
+	int64_t schema_version; /* 2 */
+	char *media_type;
+	struct oci_descriptor *manifests;
+	size_t n_manifests;
+	struct oci_kv *annotations;
+	size_t n_annotations;
+};
+
+struct oci_image_manifest {
+	int64_t schema_version; /* 2 */
+	char *media_type;
+	struct oci_descriptor config;
+	struct oci_descriptor *layers;
+	size_t n_layers;
+	struct oci_kv *annotations;
+	size_t n_annotations;
+};
+
+/* The image config (OCI and Docker share it); every field but rootfs is optional. */
+struct oci_image_config {
+	char *created, *author, *architecture, *os, *variant;
+	/* "config": the execution parameters */
+	char *user;
+	char **env, **entrypoint, **cmd; /* NULL-terminated, NULL when absent */
+	char *working_dir;
+	struct oci_kv *labels;
+	size_t n_labels;
+	char *stop_signal;
+	char **exposed_ports; /* the keys of ExposedPorts ("80/tcp") */
+	char **volumes;       /* the keys of Volumes */
+	/* "rootfs" */
+	char *rootfs_type; /* "layers" */
+	char **diff_ids;   /* NULL-terminated, each a valid digest */
+	size_t n_diff_ids;
+	size_t n_history; /* entries in "history" (only counted) */
+};
+
+/* One entry of a `docker save` manifest.json. */
+struct oci_docker_manifest {
+	char *config;     /* archive path of the config JSON */
+	char **repo_tags; /* NULL-terminated, NULL when absent */
+	char **layers;    /* archive paths of the layer tars, base first; NULL-terminated */
+	size_t n_layers;
+};
+
+/* Parsers of the image documents: the same rules and error style as oci_config_parse() (the
+ * message starts with the JSON path, "manifests[0].digest: ..."). Unknown fields are ignored.
+ * Results are owned by the caller and released with the matching free function. */
+int oci_image_index_parse(const char *json, size_t len, struct oci_image_index **ret_index,
+			  struct berth_error *err);
+int oci_image_manifest_parse(const char *json, size_t len, struct oci_image_manifest **ret_manifest,
+			     struct berth_error *err);
+int oci_image_config_parse(const char *json, size_t len, struct oci_image_config **ret_config,
+			   struct berth_error *err);
+int oci_docker_manifest_parse(const char *json, size_t len, struct oci_docker_manifest **ret_entries,
+			      size_t *ret_n, struct berth_error *err);
+void oci_image_index_free(struct oci_image_index *index);
+void oci_image_manifest_free(struct oci_image_manifest *manifest);
+void oci_image_config_free(struct oci_image_config *config);
+void oci_docker_manifest_free(struct oci_docker_manifest *entries, size_t n);
+void oci_descriptor_clear(struct oci_descriptor *d);
+
+/* Writers (compact JSON, the form whose digest is stored). *ret_json malloc'd. */
+int oci_image_index_to_json(const struct oci_image_index *index, char **ret_json, size_t *ret_len);
+int oci_image_manifest_to_json(const struct oci_image_manifest *manifest, char **ret_json, size_t *ret_len);
+/* Writes created, author, architecture, os, variant, config (User, Env, Entrypoint, Cmd, WorkingDir,
+ * Labels, StopSignal) and rootfs. */
+int oci_image_config_to_json(const struct oci_image_config *config, char **ret_json, size_t *ret_len);
+
+/* What `berth image ls` and `image inspect` print about one image. */
+struct oci_image_summary {
+	const char *digest; /* the manifest digest */
+	char *const *names; /* NULL-terminated "name:tag" list */
+	uint64_t size;      /* config + layer blob bytes */
+	const struct oci_image_manifest *manifest;
+	const struct oci_image_config *config;
+};
+/* `image ls --format json`: [{"names", "id", "digest", "created", "size", "architecture", "os"}]. */
+int oci_image_list_to_json(const struct oci_image_summary *images, size_t n, char **ret_json,
+			   size_t *ret_len);
+/* `image inspect`: one indented object with the names, digests, layers and the config. */
+int oci_image_inspect_to_json(const struct oci_image_summary *image, char **ret_json, size_t *ret_len);
+
+/* ---- image config -> runtime config.json (image_runtime.c) ---- */
+
+struct oci_image_bind {
+	const char *source, *destination; /* absolute */
+	bool readonly;
+};
+
+struct oci_image_run_opts {
+	const char *root_path; /* root.path; NULL: "rootfs" */
+	bool terminal;
+	const char *hostname;       /* NULL: "berth" */
+	char *const *args;          /* replaces the image's Cmd when non-empty (Entrypoint is kept) */
+	char *const *fallback_args; /* used when the image has neither Entrypoint nor Cmd and no @args */
+	char *const *env;           /* "NAME=VALUE" added to, or replacing, the image's Env */
+	const char *cwd;            /* NULL: the image's WorkingDir, else "/" */
+	uint32_t uid, gid;          /* the resolved user */
+	const uint32_t *additional_gids;
+	size_t n_additional_gids;
+	const char *cgroups_path; /* linux.cgroupsPath; NULL: none (the runtime's default) */
+	bool has_memory;
+	int64_t memory_limit; /* bytes */
+	bool has_pids;
+	int64_t pids_limit;
+	bool has_cpu;
+	int64_t cpu_quota; /* with cpu_period: --cpus */
+	uint64_t cpu_period;
+	const struct oci_image_bind *binds;
+	size_t n_binds;
+	const struct oci_kv *annotations; /* added after the image's labels */
+	size_t n_annotations;
+};
+
+/* The runtime config.json for a container of an image: the defaults of `berth spec` (mounts,
+ * namespaces, masked paths) with Docker's default capability set, the image's Entrypoint + Cmd,
+ * Env (PATH added when missing), WorkingDir, Labels and the image-spec annotations
+ * (org.opencontainers.image.os/architecture/author/created/stopSignal/exposedPorts), then @o's
+ * overrides. -EINVAL with an @err sentence when there is no command to run. */
+int oci_image_runtime_config(const struct oci_image_config *image, const struct oci_image_run_opts *o,
+			     char **ret_json, size_t *ret_len, struct berth_error *err);
+
+/* ---- the checkpoint archive's manifest.json (checkpoint_manifest.c) ---- */
+
+/* The format this berth writes and the only one it reads. */
+#define OCI_CKPT_FORMAT_VERSION 1
+
+struct oci_ckpt_manifest {
+	int64_t format_version; /* OCI_CKPT_FORMAT_VERSION */
+	char *berth_version;
+	char *container_id;
+	char *kernel;     /* uname -r of the dumping host */
+	char *arch;       /* uname -m */
+	char **cpu_flags; /* NULL-terminated /proc/cpuinfo "flags" of the dumping host */
+	char *image;      /* the image reference (annotation berth.image.*), or NULL */
+	char *network;    /* the network annotation, or NULL */
+	bool has_rootfs;  /* the archive carries the whole rootfs under rootfs/ */
+	char *created;    /* RFC 3339 */
+};
+
+/* Write @m as JSON (malloc'd, indented). */
+int oci_ckpt_manifest_to_json(const struct oci_ckpt_manifest *m, char **ret_json, size_t *ret_len);
+/* Parse and validate manifest.json: the format version must be OCI_CKPT_FORMAT_VERSION, the id,
+ * kernel and arch present. -EINVAL with "manifest.json: <field>: <reason>". */
+int oci_ckpt_manifest_parse(const char *json, size_t len, struct oci_ckpt_manifest **ret,
+			    struct berth_error *err);
+void oci_ckpt_manifest_free(struct oci_ckpt_manifest *m);

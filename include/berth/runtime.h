@@ -120,3 +120,60 @@ int berth_container_update(const struct berth_context *ctx, const char *id, cons
 /* stats: one snapshot of the container's cgroup statistics. */
 int berth_container_stats(const struct berth_context *ctx, const char *id, struct cgroup_stats *ret,
 			  struct berth_error *err);
+
+/* ---- networks (`berth network ...`): definitions and leases under the state root ---- */
+
+struct netns_network;
+struct netns_network_opts;
+
+/* network create: define a network (see netns_network_create); no interface is made until a
+ * container joins it. */
+int berth_network_create(const struct berth_context *ctx, const struct netns_network_opts *opts,
+			 struct berth_error *err);
+/* network ls: every network, sorted by name; free with netns_network_list_free(). */
+int berth_network_list(const struct berth_context *ctx, struct netns_network ***ret_nets, size_t *ret_n,
+		       struct berth_error *err);
+/* network inspect: one network with its leases; free with netns_network_free(). */
+int berth_network_inspect(const struct berth_context *ctx, const char *name, struct netns_network **ret_net,
+			  struct berth_error *err);
+/* network rm: refused while containers hold leases; removes the bridge berth made for it. */
+int berth_network_remove(const struct berth_context *ctx, const char *name, struct berth_error *err);
+
+/* ---- checkpoint / restore (checkpoint_glue.c) ---- */
+
+struct berth_checkpoint_opts {
+	const char *id;
+	const char *image_path;  /* --image-path; default ./checkpoint (a private one with --export) */
+	const char *work_path;   /* --work-path: CRIU's logs; default the image path */
+	const char *parent_path; /* --parent-path */
+	const char *export_path; /* --export FILE: one migration archive */
+	bool export_rootfs;      /* --export-rootfs: put the whole rootfs into the archive */
+	bool leave_running, tcp_established, ext_unix_sk, shell_job, file_locks, pre_dump;
+	const char *manage_cgroups_mode; /* soft|full|strict|ignore, or NULL */
+	const char *empty_ns;            /* "network" or NULL */
+	int status_fd;                   /* -1: none; else a NUL byte is written there once the dump is done */
+};
+
+/* checkpoint: dump a running (or paused) container with CRIU. Unless --leave-running or
+ * --pre-dump, the container is gone afterwards (as runc). On failure the container is left as it
+ * was and the message carries CRIU's error lines and log path. */
+int berth_container_checkpoint(const struct berth_context *ctx, const struct berth_checkpoint_opts *opts,
+			       struct berth_error *err);
+
+struct berth_restore_opts {
+	const char *id;
+	const char *image_path;  /* default ./checkpoint */
+	const char *work_path;
+	const char *bundle;      /* default: the current directory; with --import where it is unpacked */
+	const char *import_path; /* --import FILE */
+	const char *pid_file;
+	const char *console_socket;
+	bool detach, no_subreaper, no_pivot, tcp_established, file_locks, ext_unix_sk, shell_job;
+	const char *manage_cgroups_mode;
+};
+
+/* restore: recreate the container (state dir, cgroup) and restore its processes with CRIU; the
+ * restored init is recorded so state/kill/delete work. Without --detach, waits for it and sets
+ * *ret_status. On failure nothing is left (state dir, cgroup, an imported bundle). */
+int berth_container_restore(const struct berth_context *ctx, const struct berth_restore_opts *opts,
+			    int *ret_status, struct berth_error *err);

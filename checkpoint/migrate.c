@@ -1,0 +1,167 @@
+/* The single-file migration archive: CRIU images + config.json + manifest.json (+ the rootfs),
+ * written and read through images/archive.c, validated before anything is used. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include "berth/archive.h"
+#include "berth/checkpoint.h"
+#include "berth/cleanup.h"
+#include "berth/error.h"
+#include "berth/oci.h"
+#include "berth/util.h"
+#include "berth/version.h"
+
+/* Bounds for an archive read from elsewhere. */
+#define IMPORT_MAX_TOTAL (64ull << 30)
+#define IMPORT_MAX_MEMBER (32ull << 30)
+#define IMPORT_MAX_MEMBERS 1000000ull
+#define MANIFEST_MAX (1u << 20)
+
+static void strvp_free(char ***v)
+{
+	checkpoint_strv_free(*v);
+}
+
+/* A private staging directory next to @path ("<path>.stage-XXXXXX"). */
+static int make_stage(const char *path, char *buf, size_t size, struct berth_error *err)
+{
+	if (snprintf(buf, size, "%s.stage-XXXXXX", path) >= (int)size)
+		return berth_error_set(err, -ENAMETOOLONG, "'%s': path too long", path);
+	if (!mkdtemp(buf))
+		return berth_error_setf_errno(err, -errno, "create a staging directory next to '%s'", path);
+	return 0;
+}
+
+static int write_manifest(int dfd, const struct ckpt_export *x, struct berth_error *err)
+{
+	struct utsname u;
+	char created[48];
+	_cleanup_(strvp_free) char **flags = NULL;
+	_cleanup_free_ char *json = NULL;
+	size_t len;
+
+	uname(&u);
+	rfc3339_now(created, sizeof(created));
+	(void)checkpoint_cpu_flags(&flags); /* no flags: nothing to compare later */
+	struct oci_ckpt_manifest m = {
+	    .format_version = OCI_CKPT_FORMAT_VERSION,
+	    .berth_version = (char *)BERTH_VERSION,
+	    .container_id = (char *)x->container_id,
+	    .kernel = u.release,
+	    .arch = u.machine,
+	    .cpu_flags = flags,
+	    .image = (char *)x->image_ref,
+	    .network = (char *)x->network,
+	    .has_rootfs = x->rootfs != NULL,
+	    .created = created,
+	};
+	int r = oci_ckpt_manifest_to_json(&m, &json, &len);
+	if (r == 0)
+		r = write_file_at(dfd, CKPT_ARCHIVE_MANIFEST, json, len, true, 0644);
+	if (r == 0)
+		r = write_file_at(dfd, CKPT_ARCHIVE_CONFIG, x->config_json, x->config_len, true, 0644);
+	if (r < 0)
+		return berth_error_setf_errno(err, r, "--export: write the manifest");
+	return 0;
+}
+
+int checkpoint_export(const struct ckpt_export *x, struct berth_error *err)
+{
+	char stage[PATH_MAX];
+	int r = make_stage(x->out_path, stage, sizeof(stage), err);
+	if (r < 0)
+		return r;
+	_cleanup_close_ int dfd = open(stage, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	r = dfd < 0 ? berth_error_setf_errno(err, -errno, "open '%s'", stage) : write_manifest(dfd, x, err);
+	if (r == 0) {
+		struct archive_dir_member dirs[3] = {
+		    {stage, ""},
+		    {x->images_dir, CKPT_ARCHIVE_IMAGES},
+		    {x->rootfs, CKPT_ARCHIVE_ROOTFS},
+		};
+		r = archive_write_dirs(x->out_path, dirs, x->rootfs ? 3 : 2, err);
+	}
+	(void)rm_rf_at(AT_FDCWD, stage);
+	if (r < 0)
+		return berth_error_prefix(err, "--export '%s'", x->out_path);
+	return 0;
+}
+
+int checkpoint_manifest_check_host(const struct oci_ckpt_manifest *m, struct berth_error *err)
+{
+	struct utsname u;
+	_cleanup_(strvp_free) char **have = NULL;
+	char missing[400];
+
+	uname(&u);
+	if (strcmp(u.machine, m->arch) != 0)
+		return berth_error_set(err, -EINVAL,
+				       "the checkpoint was made on a %s machine; this one is %s", m->arch,
+				       u.machine);
+	if (!m->cpu_flags || checkpoint_cpu_flags(&have) < 0)
+		return 0;
+	size_t n = checkpoint_cpu_missing(m->cpu_flags, have, missing, sizeof(missing));
+	if (n)
+		return berth_error_set(err, -ENOTSUP,
+				       "this CPU lacks %zu feature(s) the checkpointed process may use: %s",
+				       n, missing);
+	return 0;
+}
+
+static int validate_stage(int dfd, struct oci_ckpt_manifest **ret, struct berth_error *err)
+{
+	_cleanup_free_ char *json = NULL;
+	size_t len;
+	struct stat st;
+	int r = read_file_at(dfd, CKPT_ARCHIVE_MANIFEST, MANIFEST_MAX, &json, &len);
+	if (r < 0)
+		return berth_error_setf_errno(err, r, "no readable " CKPT_ARCHIVE_MANIFEST " in the archive");
+	r = oci_ckpt_manifest_parse(json, len, ret, err);
+	if (r < 0)
+		return r;
+	if (fstatat(dfd, CKPT_ARCHIVE_CONFIG, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode))
+		return berth_error_set(err, -EINVAL, "the archive has no " CKPT_ARCHIVE_CONFIG);
+	if (fstatat(dfd, CKPT_ARCHIVE_IMAGES "/inventory.img", &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return berth_error_set(err, -EINVAL,
+				       "the archive has no CRIU images (checkpoint/inventory.img)");
+	if ((*ret)->has_rootfs &&
+	    (fstatat(dfd, CKPT_ARCHIVE_ROOTFS, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(st.st_mode)))
+		return berth_error_set(err, -EINVAL,
+				       "the manifest says the archive has a rootfs/, but it has none");
+	return checkpoint_manifest_check_host(*ret, err);
+}
+
+int checkpoint_import(const char *in_path, const char *dest, struct oci_ckpt_manifest **ret_manifest,
+		      struct berth_error *err)
+{
+	struct oci_ckpt_manifest *m = NULL;
+	const struct archive_limits lim = {IMPORT_MAX_TOTAL, IMPORT_MAX_MEMBER, IMPORT_MAX_MEMBERS};
+	struct stat st;
+	int r;
+
+	if (stat(in_path, &st) < 0)
+		return berth_error_setf_errno(err, -errno, "--import '%s'", in_path);
+	if (mkdir(dest, 0700) < 0)
+		return berth_error_setf_errno(err, -errno, "--import: create '%s'", dest);
+	_cleanup_close_ int dfd = open(dest, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		r = berth_error_setf_errno(err, -errno, "open '%s'", dest);
+	else
+		r = archive_extract_confined(in_path, dfd, &lim, err);
+	if (r == 0)
+		r = validate_stage(dfd, &m, err);
+	if (r < 0) {
+		oci_ckpt_manifest_free(m);
+		(void)rm_rf_at(AT_FDCWD, dest);
+		return berth_error_prefix(err, "--import '%s'", in_path);
+	}
+	*ret_manifest = m;
+	return 0;
+}

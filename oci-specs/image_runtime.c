@@ -1,0 +1,342 @@
+/* From an image config to the runtime config.json of a container, as image-spec's conversion.md
+ * describes it (Entrypoint + Cmd, Env, WorkingDir, User, Labels -> annotations) on top of the
+ * defaults `berth spec` writes. The caller resolves the user (it needs the image's /etc/passwd),
+ * so this stays a pure function of its inputs. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "berth/error.h"
+#include "berth/oci.h"
+#include "berth/version.h"
+#include "json_internal.h"
+
+#define DEFAULT_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+/* Docker's and podman's default set: what images expect (package managers chown, servers bind
+ * low ports), and far less than a privileged container. */
+static const char *const image_caps[] = {
+    "CAP_CHOWN",   "CAP_DAC_OVERRIDE", "CAP_FSETID",           "CAP_FOWNER",
+    "CAP_MKNOD",   "CAP_NET_RAW",      "CAP_SETGID",           "CAP_SETUID",
+    "CAP_SETFCAP", "CAP_SETPCAP",      "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT",
+    "CAP_KILL",    "CAP_AUDIT_WRITE",
+};
+
+struct rt_mount {
+	const char *destination, *type, *source;
+	const char *options[8]; /* NULL-terminated */
+};
+
+static const struct rt_mount rt_mounts[] = {
+    {"/proc", "proc", "proc", {NULL}},
+    {"/dev", "tmpfs", "tmpfs", {"nosuid", "strictatime", "mode=755", "size=65536k", NULL}},
+    {"/dev/pts",
+     "devpts",
+     "devpts",
+     {"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5", NULL}},
+    {"/dev/shm", "tmpfs", "shm", {"nosuid", "noexec", "nodev", "mode=1777", "size=65536k", NULL}},
+    {"/dev/mqueue", "mqueue", "mqueue", {"nosuid", "noexec", "nodev", NULL}},
+    {"/sys", "sysfs", "sysfs", {"nosuid", "noexec", "nodev", "ro", NULL}},
+    {"/sys/fs/cgroup", "cgroup", "cgroup", {"nosuid", "noexec", "nodev", "relatime", "ro", NULL}},
+};
+
+static const char *const rt_masked[] = {
+    "/proc/acpi",
+    "/proc/asound",
+    "/proc/kcore",
+    "/proc/keys",
+    "/proc/latency_stats",
+    "/proc/timer_list",
+    "/proc/timer_stats",
+    "/proc/sched_debug",
+    "/sys/firmware",
+    "/proc/scsi",
+    "/sys/devices/virtual/powercap",
+};
+
+static const char *const rt_readonly[] = {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys",
+					  "/proc/sysrq-trigger"};
+
+/* ---- the environment ---- */
+
+static size_t env_key_len(const char *kv)
+{
+	const char *eq = strchr(kv, '=');
+
+	return eq ? (size_t)(eq - kv) : strlen(kv);
+}
+
+/* Index of the entry with @kv's key in @list[0..n), or n. */
+static size_t env_find(char **list, size_t n, const char *kv)
+{
+	size_t klen = env_key_len(kv);
+
+	for (size_t i = 0; i < n; i++) {
+		if (env_key_len(list[i]) == klen && strncmp(list[i], kv, klen) == 0)
+			return i;
+	}
+	return n;
+}
+
+/* The image's Env, then PATH and TERM when missing, then the overrides (replacing by key).
+ * The result borrows every string; only the array is allocated. */
+static char **merge_env(const struct oci_image_config *img, const struct oci_image_run_opts *o)
+{
+	size_t cap = 3, n = 0;
+	char **out;
+
+	for (char *const *e = img->env; e && *e; e++)
+		cap++;
+	for (char *const *e = o->env; e && *e; e++)
+		cap++;
+	out = calloc(cap, sizeof(char *));
+	if (!out)
+		return NULL;
+	for (char *const *e = img->env; e && *e; e++) {
+		size_t i = env_find(out, n, *e);
+		out[i] = *e;
+		n += i == n;
+	}
+	if (env_find(out, n, "PATH=") == n)
+		out[n++] = (char *)DEFAULT_PATH;
+	if (o->terminal && env_find(out, n, "TERM=") == n)
+		out[n++] = (char *)"TERM=xterm";
+	for (char *const *e = o->env; e && *e; e++) {
+		size_t i = env_find(out, n, *e);
+		out[i] = *e;
+		n += i == n;
+	}
+	out[n] = NULL;
+	return out;
+}
+
+/* ---- the document ---- */
+
+static void gen_args(struct jgen *j, const struct oci_image_config *img, const struct oci_image_run_opts *o)
+{
+	char *const *cmd = o->args && o->args[0] ? o->args : img->cmd;
+	bool none = !(cmd && cmd[0]) && !(img->entrypoint && img->entrypoint[0]);
+
+	if (none)
+		cmd = o->fallback_args;
+
+	jg_key(j, "args");
+	jg_aopen(j);
+	for (char *const *a = img->entrypoint; a && *a; a++)
+		jg_str(j, *a);
+	for (char *const *a = cmd; a && *a; a++)
+		jg_str(j, *a);
+	jg_aclose(j);
+}
+
+static void gen_user(struct jgen *j, const struct oci_image_run_opts *o)
+{
+	jg_key(j, "user");
+	jg_open(j);
+	jg_kuint(j, "uid", o->uid);
+	jg_kuint(j, "gid", o->gid);
+	if (o->n_additional_gids) {
+		jg_key(j, "additionalGids");
+		jg_aopen(j);
+		for (size_t i = 0; i < o->n_additional_gids; i++)
+			jg_uint(j, o->additional_gids[i]);
+		jg_aclose(j);
+	}
+	jg_close(j);
+}
+
+static void gen_process(struct jgen *j, const struct oci_image_config *img,
+			const struct oci_image_run_opts *o, char *const *env)
+{
+	const char *cwd = o->cwd ? o->cwd : img->working_dir && img->working_dir[0] ? img->working_dir : "/";
+
+	jg_key(j, "process");
+	jg_open(j);
+	jg_kbool(j, "terminal", o->terminal);
+	gen_user(j, o);
+	gen_args(j, img, o);
+	jg_kstrv(j, "env", env);
+	jg_kstr(j, "cwd", cwd);
+	jg_key(j, "capabilities");
+	jg_open(j);
+	jg_kstrs(j, "bounding", image_caps, ARRAY_SIZE(image_caps));
+	jg_kstrs(j, "effective", image_caps, ARRAY_SIZE(image_caps));
+	jg_kstrs(j, "permitted", image_caps, ARRAY_SIZE(image_caps));
+	jg_close(j);
+	jg_key(j, "rlimits");
+	jg_aopen(j);
+	jg_open(j);
+	jg_kstr(j, "type", "RLIMIT_NOFILE");
+	jg_kint(j, "hard", 1024);
+	jg_kint(j, "soft", 1024);
+	jg_close(j);
+	jg_aclose(j);
+	jg_kbool(j, "noNewPrivileges", true);
+	jg_close(j);
+}
+
+static void gen_mounts(struct jgen *j, const struct oci_image_run_opts *o)
+{
+	jg_key(j, "mounts");
+	jg_aopen(j);
+	for (size_t i = 0; i < ARRAY_SIZE(rt_mounts); i++) {
+		jg_open(j);
+		jg_kstr(j, "destination", rt_mounts[i].destination);
+		jg_kstr(j, "type", rt_mounts[i].type);
+		jg_kstr(j, "source", rt_mounts[i].source);
+		if (rt_mounts[i].options[0])
+			jg_kstrv(j, "options", (char *const *)rt_mounts[i].options);
+		jg_close(j);
+	}
+	for (size_t i = 0; i < o->n_binds; i++) {
+		const char *opts[] = {"rbind", "rprivate", "ro"};
+
+		jg_open(j);
+		jg_kstr(j, "destination", o->binds[i].destination);
+		jg_kstr(j, "type", "bind");
+		jg_kstr(j, "source", o->binds[i].source);
+		jg_kstrs(j, "options", opts, o->binds[i].readonly ? 3 : 2);
+		jg_close(j);
+	}
+	jg_aclose(j);
+}
+
+static void gen_resources(struct jgen *j, const struct oci_image_run_opts *o)
+{
+	jg_key(j, "resources");
+	jg_open(j);
+	jg_key(j, "devices");
+	jg_aopen(j);
+	jg_open(j);
+	jg_kbool(j, "allow", false);
+	jg_kstr(j, "access", "rwm");
+	jg_close(j);
+	jg_aclose(j);
+	if (o->has_memory) {
+		jg_key(j, "memory");
+		jg_open(j);
+		jg_kint(j, "limit", o->memory_limit);
+		jg_close(j);
+	}
+	if (o->has_cpu) {
+		jg_key(j, "cpu");
+		jg_open(j);
+		jg_kint(j, "quota", o->cpu_quota);
+		jg_kuint(j, "period", o->cpu_period);
+		jg_close(j);
+	}
+	if (o->has_pids) {
+		jg_key(j, "pids");
+		jg_open(j);
+		jg_kint(j, "limit", o->pids_limit);
+		jg_close(j);
+	}
+	jg_close(j);
+}
+
+static void gen_linux(struct jgen *j, const struct oci_image_run_opts *o)
+{
+	static const char *const ns[] = {"pid", "network", "ipc", "uts", "mount", "cgroup"};
+
+	jg_key(j, "linux");
+	jg_open(j);
+	if (o->cgroups_path)
+		jg_kstr(j, "cgroupsPath", o->cgroups_path);
+	gen_resources(j, o);
+	jg_key(j, "namespaces");
+	jg_aopen(j);
+	for (size_t i = 0; i < ARRAY_SIZE(ns); i++) {
+		jg_open(j);
+		jg_kstr(j, "type", ns[i]);
+		jg_close(j);
+	}
+	jg_aclose(j);
+	jg_kstrs(j, "maskedPaths", rt_masked, ARRAY_SIZE(rt_masked));
+	jg_kstrs(j, "readonlyPaths", rt_readonly, ARRAY_SIZE(rt_readonly));
+	jg_close(j);
+}
+
+/* Labels, then the annotations conversion.md derives from the config, then the caller's. A
+ * later key wins when the runtime reads them back, as in Go's map decoding. */
+static void gen_annotations(struct jgen *j, const struct oci_image_config *img,
+			    const struct oci_image_run_opts *o)
+{
+	jg_key(j, "annotations");
+	jg_open(j);
+	for (size_t i = 0; i < img->n_labels; i++) {
+		/* berth.* annotations steer berth itself (the image rootfs to remove on delete):
+		 * never from an image. */
+		if (strncmp(img->labels[i].key, "berth.", 6) != 0)
+			jg_kstr(j, img->labels[i].key, img->labels[i].value);
+	}
+	if (img->os)
+		jg_kstr(j, "org.opencontainers.image.os", img->os);
+	if (img->architecture)
+		jg_kstr(j, "org.opencontainers.image.architecture", img->architecture);
+	if (img->variant)
+		jg_kstr(j, "org.opencontainers.image.variant", img->variant);
+	if (img->author)
+		jg_kstr(j, "org.opencontainers.image.author", img->author);
+	if (img->created)
+		jg_kstr(j, "org.opencontainers.image.created", img->created);
+	if (img->stop_signal)
+		jg_kstr(j, "org.opencontainers.image.stopSignal", img->stop_signal);
+	if (img->exposed_ports && img->exposed_ports[0]) {
+		size_t len = 0;
+		char *ports, *p;
+
+		for (char *const *e = img->exposed_ports; *e; e++)
+			len += strlen(*e) + 1;
+		ports = malloc(len);
+		if (ports) {
+			p = ports;
+			for (char *const *e = img->exposed_ports; *e; e++)
+				p += sprintf(p, "%s%s", p == ports ? "" : ",", *e);
+			jg_kstr(j, "org.opencontainers.image.exposedPorts", ports);
+			free(ports);
+		}
+	}
+	for (size_t i = 0; i < o->n_annotations; i++)
+		jg_kstr(j, o->annotations[i].key, o->annotations[i].value);
+	jg_close(j);
+}
+
+int oci_image_runtime_config(const struct oci_image_config *image, const struct oci_image_run_opts *o,
+			     char **ret_json, size_t *ret_len, struct berth_error *err)
+{
+	_cleanup_free_ char **env = NULL;
+	bool has_cmd = (o->args && o->args[0]) || (image->entrypoint && image->entrypoint[0]) ||
+		       (image->cmd && image->cmd[0]) || (o->fallback_args && o->fallback_args[0]);
+	struct jgen j;
+	int r;
+
+	if (!has_cmd)
+		return berth_error_set(err, -EINVAL,
+				       "the image has no Entrypoint or Cmd: give the command to run");
+	if (o->cwd && o->cwd[0] != '/')
+		return berth_error_set(err, -EINVAL, "working directory \"%s\" is not absolute", o->cwd);
+	env = merge_env(image, o);
+	if (!env)
+		return berth_error_set(err, -ENOMEM, "out of memory");
+	r = jgen_init(&j);
+	if (r < 0)
+		return berth_error_set(err, r, "out of memory");
+	jg_open(&j);
+	jg_kstr(&j, "ociVersion", BERTH_OCI_VERSION);
+	gen_process(&j, image, o, env);
+	jg_key(&j, "root");
+	jg_open(&j);
+	jg_kstr(&j, "path", o->root_path ? o->root_path : "rootfs");
+	jg_kbool(&j, "readonly", false);
+	jg_close(&j);
+	jg_kstr(&j, "hostname", o->hostname ? o->hostname : "berth");
+	gen_mounts(&j, o);
+	gen_annotations(&j, image, o);
+	gen_linux(&j, o);
+	jg_close(&j);
+	r = jgen_finish(&j, "\t", ret_json, ret_len);
+	if (r < 0)
+		return berth_error_setf_errno(err, r, "generate config.json");
+	return 0;
+}

@@ -1,0 +1,569 @@
+/* checkpoint / restore: the container side around the checkpoint module. Loads the container,
+ * declares its bind mounts and joined namespaces to CRIU, writes the record after a restore. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "berth/cgroups.h"
+#include "berth/checkpoint.h"
+#include "berth/cleanup.h"
+#include "berth/error.h"
+#include "berth/oci.h"
+#include "berth/runtime.h"
+#include "berth/util.h"
+#include "create.h"
+#include "lifecycle.h"
+
+#define DEFAULT_IMAGES "checkpoint"
+#define DEFAULT_IMPORT_ROOT "/var/lib/berth/restored"
+#define EXT_NET_KEY "berth-net"
+
+static void config_freep(struct oci_config **c)
+{
+	oci_config_free(*c);
+}
+
+static bool mount_is_bind(const struct oci_mount *m)
+{
+	if (m->type && strcmp(m->type, "bind") == 0)
+		return true;
+	for (char **o = m->options; o && *o; o++)
+		if (strcmp(*o, "bind") == 0 || strcmp(*o, "rbind") == 0)
+			return true;
+	return false;
+}
+
+static int add_ext_mount(struct ckpt_opts *o, const char *key, const char *val, struct berth_error *err)
+{
+	if (o->n_ext_mounts >= CKPT_MAX_MAPS)
+		return berth_error_set(err, -E2BIG, "more than %d bind mounts to declare to CRIU",
+				       CKPT_MAX_MAPS);
+	o->ext_mounts[o->n_ext_mounts++] = (struct ckpt_map){key, val};
+	return 0;
+}
+
+/* Bind mounts come from outside the container's root: CRIU must be told they are external. On
+ * dump the key is the mount point; on restore the same key maps to the source on this host.
+ * Masked files are binds of /dev/null. */
+static int declare_mounts(const struct oci_config *c, pid_t pid, bool restore, struct ckpt_opts *o,
+			  struct berth_error *err)
+{
+	int r = 0;
+	for (size_t i = 0; r == 0 && i < c->n_mounts; i++) {
+		const struct oci_mount *m = &c->mounts[i];
+		if (mount_is_bind(m) && m->source)
+			r = add_ext_mount(o, m->destination, restore ? m->source : m->destination, err);
+	}
+	for (char **p = c->linux_.masked_paths; r == 0 && p && *p; p++) {
+		char path[PATH_MAX];
+		struct stat st;
+		if (!restore) {
+			snprintf(path, sizeof(path), "/proc/%d/root%s", (int)pid, *p);
+			if (stat(path, &st) < 0 || S_ISDIR(st.st_mode))
+				continue; /* missing, or a tmpfs CRIU dumps itself */
+		}
+		r = add_ext_mount(o, *p, restore ? "/dev/null" : *p, err);
+	}
+	return r;
+}
+
+/* ---- the init's stdio ----
+ * The init's stdin/stdout/stderr usually come from outside the container (berth's caller: a
+ * pipe from containerd's shim, a log file, /dev/null). CRIU cannot dump a file on a mount the
+ * container does not have, so such a file is declared external ("file[mnt_id:inode]"); a pipe
+ * is dumped by CRIU itself. Restore hands its own stdio in their place (as runc does), by key:
+ * the keys are kept in STDIO_FILE inside the images, so they travel with an archive. */
+
+#define STDIO_FILE "berth-stdio"
+#define STDIO_MAX 3
+
+struct stdio_keys {
+	char key[STDIO_MAX][96];
+	bool has[STDIO_MAX];
+};
+
+static bool mount_visible(pid_t pid, unsigned long mnt_id)
+{
+	char path[64], line[512];
+	snprintf(path, sizeof(path), "/proc/%d/mountinfo", (int)pid);
+	_cleanup_fclose_ FILE *f = fopen(path, "re");
+	while (f && fgets(line, sizeof(line), f))
+		if (strtoul(line, NULL, 10) == mnt_id)
+			return true;
+	return false;
+}
+
+static unsigned long fd_mnt_id(pid_t pid, int fd)
+{
+	char path[64], line[256];
+	unsigned long id = 0;
+	snprintf(path, sizeof(path), "/proc/%d/fdinfo/%d", (int)pid, fd);
+	_cleanup_fclose_ FILE *f = fopen(path, "re");
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "mnt_id: %lu", &id) == 1)
+			break;
+	return id;
+}
+
+static void stdio_collect(pid_t pid, struct stdio_keys *k, struct ckpt_opts *o)
+{
+	for (int fd = 0; fd < STDIO_MAX; fd++) {
+		char path[64], target[PATH_MAX];
+		struct stat st;
+		snprintf(path, sizeof(path), "/proc/%d/fd/%d", (int)pid, fd);
+		ssize_t n = readlink(path, target, sizeof(target) - 1);
+		if (n <= 0 || stat(path, &st) < 0)
+			continue;
+		target[n] = '\0';
+		if (str_has_prefix(target, "pipe:")) {
+			snprintf(k->key[fd], sizeof(k->key[fd]), "%.90s", target);
+			k->has[fd] = true;
+		} else if (target[0] == '/') {
+			unsigned long mnt = fd_mnt_id(pid, fd);
+			if (!mnt || mount_visible(pid, mnt) || o->n_externals >= CKPT_MAX_MAPS)
+				continue;
+			snprintf(k->key[fd], sizeof(k->key[fd]), "file[%lx:%lx]", mnt,
+				 (unsigned long)st.st_ino);
+			k->has[fd] = true;
+			o->externals[o->n_externals++] = k->key[fd];
+		}
+	}
+}
+
+static int stdio_save(const char *images, const struct stdio_keys *k, struct berth_error *err)
+{
+	char buf[STDIO_MAX * 112] = "";
+	size_t len = 0;
+	for (int fd = 0; fd < STDIO_MAX; fd++)
+		if (k->has[fd])
+			len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%d %s\n", fd, k->key[fd]);
+	_cleanup_close_ int dfd = open(images, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int r = dfd < 0 ? -errno : write_file_at(dfd, STDIO_FILE, buf, len, true, 0600);
+	if (r < 0)
+		return berth_error_setf_errno(err, r, "save the stdio keys in '%s'", images);
+	return 0;
+}
+
+/* Hand our own stdio to CRIU for each recorded key. */
+static int stdio_restore(const char *images, struct stdio_keys *k, struct ckpt_opts *o)
+{
+	_cleanup_close_ int dfd = open(images, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	_cleanup_free_ char *buf = NULL;
+	size_t len;
+	if (dfd < 0 || read_file_at(dfd, STDIO_FILE, 4096, &buf, &len) < 0)
+		return 0; /* a checkpoint made elsewhere: CRIU says what it misses */
+	char *save = NULL;
+	for (char *line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		int fd;
+		char key[96];
+		if (sscanf(line, "%d %95s", &fd, key) != 2 || fd < 0 || fd >= STDIO_MAX)
+			continue;
+		snprintf(k->key[fd], sizeof(k->key[fd]), "%s", key);
+		o->inherit_fds[o->n_inherit_fds++] = (struct ckpt_inherit_fd){fd, k->key[fd]};
+	}
+	return 0;
+}
+
+/* ---- checkpoint ---- */
+
+static const char *annotation(const struct berth_record *rec, const char *key)
+{
+	for (size_t i = 0; i < rec->n_annotations; i++)
+		if (strcmp(rec->annotations[i].key, key) == 0)
+			return rec->annotations[i].value;
+	return NULL;
+}
+
+static int dump_opts(const struct berth_checkpoint_opts *x, const struct oci_config *cfg,
+		     const struct container *c, struct ckpt_opts *o, struct stdio_keys *keys,
+		     struct berth_error *err)
+{
+	o->action = x->pre_dump ? CKPT_PRE_DUMP : CKPT_DUMP;
+	o->pid = c->rec->pid;
+	o->leave_running = x->leave_running;
+	o->tcp_established = x->tcp_established;
+	o->ext_unix_sk = x->ext_unix_sk;
+	o->shell_job = x->shell_job;
+	o->file_locks = x->file_locks;
+	o->work_dir = x->work_path;
+	o->parent_path = x->parent_path;
+	if (x->manage_cgroups_mode && checkpoint_cg_mode_parse(x->manage_cgroups_mode, &o->cg_mode) < 0)
+		return berth_error_set(err, -EINVAL,
+				       "--manage-cgroups-mode: '%s' is not soft, full, strict or ignore",
+				       x->manage_cgroups_mode);
+	if (x->empty_ns && strcmp(x->empty_ns, "network") != 0)
+		return berth_error_set(err, -EINVAL, "--empty-ns: only 'network' is supported, not '%s'",
+				       x->empty_ns);
+	int r = declare_mounts(cfg, o->pid, false, o, err);
+	if (r < 0)
+		return r;
+	stdio_collect(o->pid, keys, o);
+	/* A joined network namespace (or with --empty-ns network, any) is not dumped: CRIU records it as
+	 * external and restore gives one back. */
+	const struct oci_namespace *net = oci_config_namespace(cfg, OCI_NS_NETWORK);
+	if (net && (net->path || x->empty_ns)) {
+		static char key[96];
+		char path[64];
+		struct stat st;
+		snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)o->pid);
+		if (stat(path, &st) < 0)
+			return berth_error_setf_errno(err, -errno, "stat '%s'", path);
+		snprintf(key, sizeof(key), "net[%lu]:" EXT_NET_KEY, (unsigned long)st.st_ino);
+		o->externals[o->n_externals++] = key;
+	}
+	return 0;
+}
+
+/* CRIU refuses a process tree in its own pid namespace whose session leader is outside it,
+ * whatever --shell-job says: say so before it runs. */
+static int check_session(const struct oci_config *cfg, pid_t pid, struct berth_error *err)
+{
+	pid_t sid = getsid(pid);
+	if (oci_config_namespace(cfg, OCI_NS_PID) && sid > 0 && sid != pid)
+		return berth_error_set(
+		    err, -ENOTSUP,
+		    "the container's init (pid %d) is not a session leader: its session %d is "
+		    "outside the container's pid namespace, which CRIU cannot dump (run the "
+		    "process under setsid, or with a terminal)",
+		    (int)pid, (int)sid);
+	return 0;
+}
+
+/* Remove the container after a final dump: its processes are gone (CRIU killed them). */
+static void remove_dumped(const struct berth_context *ctx, const char *id)
+{
+	struct berth_error e = {0};
+	(void)berth_container_delete(ctx, id, true, &e);
+}
+
+static int do_checkpoint(const struct berth_context *ctx, const struct berth_checkpoint_opts *x,
+			 struct container *c, const char *images, struct berth_error *err)
+{
+	_cleanup_(config_freep) struct oci_config *cfg = NULL;
+	struct ckpt_opts o = {0};
+	struct stdio_keys keys = {0};
+	enum oci_status st = container_status(ctx, c);
+	if (st != OCI_STATUS_RUNNING && st != OCI_STATUS_PAUSED)
+		return berth_error_set(err, -EINVAL,
+				       "container \"%s\" is not running (it is %s): nothing to checkpoint",
+				       x->id, st == OCI_STATUS_CREATED ? "created" : "stopped");
+	int r = container_config(c, &cfg, err);
+	if (r == 0)
+		r = dump_opts(x, cfg, c, &o, &keys, err);
+	if (r < 0)
+		return r;
+	o.images_dir = images;
+	if (!o.work_dir && str_has_prefix(images, ctx->root)) {
+		/* A private image directory goes away: keep CRIU's log where the error can point. */
+		static char work[PATH_MAX];
+		snprintf(work, sizeof(work), "/tmp/berth-criu-%s", x->id);
+		o.work_dir = work;
+	}
+	o.criu_path = ctx->criu_path;
+	o.orphan_pts_master = cfg->process.terminal;
+	r = checkpoint_check_kernel(ctx->criu_path, o.work_dir ? o.work_dir : images, err);
+	if (r == 0)
+		r = check_session(cfg, o.pid, err);
+	if (r == 0)
+		r = checkpoint_dump(&o, err);
+	if (r == 0)
+		r = stdio_save(images, &keys, err);
+	if (r < 0 || !x->export_path || x->pre_dump)
+		return r;
+	struct ckpt_export ex = {
+	    .out_path = x->export_path,
+	    .images_dir = images,
+	    .rootfs = x->export_rootfs ? c->rec->rootfs : NULL,
+	    .container_id = x->id,
+	    .image_ref = annotation(c->rec, "berth.image.name"),
+	    .network = annotation(c->rec, "berth.network"),
+	};
+	_cleanup_free_ char *cfg_json = NULL;
+	r = read_file_at(c->dir_fd, CONFIG_FILE, BERTH_CONFIG_MAX, &cfg_json, &ex.config_len);
+	if (r < 0)
+		return berth_error_setf_errno(err, r, "read the container's config.json");
+	ex.config_json = cfg_json;
+	return checkpoint_export(&ex, err);
+}
+
+int berth_container_checkpoint(const struct berth_context *ctx, const struct berth_checkpoint_opts *x,
+			       struct berth_error *err)
+{
+	struct container c = {.root_fd = -EBADF, .dir_fd = -EBADF};
+	char images[PATH_MAX];
+	bool private_images = false;
+	int r;
+
+	if (x->export_path && x->pre_dump)
+		return berth_error_set(err, -EINVAL,
+				       "--export: not with --pre-dump (a pre-dump is not restorable alone)");
+	if (x->export_rootfs && !x->export_path)
+		return berth_error_set(err, -EINVAL, "--export-rootfs: needs --export FILE");
+	r = container_load(ctx, x->id, &c, err);
+	if (r < 0)
+		return r;
+	if (x->image_path) {
+		if (!realpath(x->image_path, images) &&
+		    snprintf(images, sizeof(images), "%s", x->image_path) >= (int)sizeof(images))
+			r = berth_error_set(err, -ENAMETOOLONG, "--image-path: too long");
+	} else if (x->export_path) {
+		/* A private image directory that goes into the archive and away. */
+		snprintf(images, sizeof(images), "%s/%s/criu-images", ctx->root, x->id);
+		private_images = true;
+	} else {
+		snprintf(images, sizeof(images), DEFAULT_IMAGES);
+	}
+	if (r == 0)
+		r = do_checkpoint(ctx, x, &c, images, err);
+	container_release(&c);
+	if (private_images)
+		(void)rm_rf_at(AT_FDCWD, images);
+	if (r < 0)
+		return berth_error_prefix(err, "checkpoint \"%s\"", x->id);
+	if (!x->leave_running && !x->pre_dump)
+		remove_dumped(ctx, x->id);
+	if (x->status_fd >= 0) {
+		(void)write_all(x->status_fd, "", 1);
+		close(x->status_fd);
+	}
+	return 0;
+}
+
+/* ---- restore ---- */
+
+struct restore_ctx {
+	struct create_plan p;
+	struct stdio_keys keys;
+	char images[PATH_MAX];
+	char imported[PATH_MAX]; /* a bundle made by --import, removed on failure */
+	struct oci_ckpt_manifest *manifest;
+	int net_fd;
+};
+
+static int load_bundle(struct create_plan *p, const char *bundle, struct berth_error *err)
+{
+	if (!realpath(bundle ? bundle : ".", p->bundle))
+		return berth_error_setf_errno(err, -errno, "--bundle '%s'", bundle ? bundle : ".");
+	_cleanup_close_ int bfd = open(p->bundle, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (bfd < 0)
+		return berth_error_setf_errno(err, -errno, "--bundle '%s'", p->bundle);
+	int r = read_file_at(bfd, CONFIG_FILE, BERTH_CONFIG_MAX, &p->config_json, &p->config_len);
+	if (r < 0)
+		return berth_error_setf_errno(err, r, "read config.json in '%s'", p->bundle);
+	r = oci_config_parse(p->config_json, p->config_len, &p->config, err);
+	if (r < 0)
+		return r;
+	const char *rp = p->config->root_path;
+	char root[PATH_MAX];
+	if (snprintf(root, sizeof(root), "%s%s%s", rp[0] == '/' ? "" : p->bundle, rp[0] == '/' ? "" : "/",
+		     rp) >= (int)sizeof(root))
+		return berth_error_set(err, -ENAMETOOLONG, "root.path: too long");
+	if (!realpath(root, p->rootfs))
+		return berth_error_setf_errno(err, -errno, "root.path: rootfs '%s'", root);
+	if (p->config->process.terminal)
+		return berth_error_set(
+		    err, -ENOTSUP,
+		    "process.terminal: restoring a container with a terminal is not supported yet");
+	return 0;
+}
+
+/* The state dir (no exec.fifo: the container is never "created") and the cgroup CRIU puts the
+ * restored tasks into. */
+static int prepare_state(const struct berth_context *ctx, struct create_plan *p, const char *id,
+			 struct berth_error *err)
+{
+	int r = state_root_open(ctx->root, true, &p->root_fd, err);
+	if (r == 0)
+		r = container_dir_create(p->root_fd, id, &p->dir_fd, err);
+	if (r < 0)
+		return r;
+	p->dir_created = true;
+	r = write_file_at(p->dir_fd, CONFIG_FILE, p->config_json, p->config_len, true, 0600);
+	if (r < 0)
+		return berth_error_setf_errno(err, r, "save config.json");
+	const char *cgroot = ctx->cgroup_root ? ctx->cgroup_root : BERTH_DEFAULT_CGROUP_ROOT;
+	p->cg_root_fd = open(cgroot, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (p->cg_root_fd < 0)
+		return berth_error_setf_errno(err, -errno, "open cgroup root '%s'", cgroot);
+	r = cgroup_resolve(p->cg_root_fd, p->config->linux_.cgroups_path, id, &p->cg, err);
+	if (r < 0)
+		return r;
+	p->cg_resolved = true;
+	r = cgroup_create(&p->cg, &p->cg_created, err);
+	if (r == 0)
+		r = create_persist(p, id, 0, err);
+	return r;
+}
+
+/* CRIU wants the root to be a mount point: bind the rootfs onto itself in a mount namespace of
+ * our own (CRIU, our child, inherits it; the restored container gets its own). */
+static int rootfs_mountpoint(const char *rootfs, struct berth_error *err)
+{
+	if (unshare(CLONE_NEWNS) < 0)
+		return berth_error_setf_errno(err, -errno, "restore: unshare a mount namespace");
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+	    mount(rootfs, rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
+		return berth_error_setf_errno(err, -errno, "restore: bind the rootfs '%s' onto itself",
+					      rootfs);
+	return 0;
+}
+
+static int restore_opts(const struct berth_restore_opts *x, struct restore_ctx *rc, struct ckpt_opts *o,
+			struct berth_error *err)
+{
+	const struct oci_config *cfg = rc->p.config;
+	o->action = CKPT_RESTORE;
+	o->images_dir = rc->images;
+	o->work_dir = x->work_path;
+	o->root = rc->p.rootfs;
+	o->tcp_established = x->tcp_established;
+	o->file_locks = x->file_locks;
+	o->ext_unix_sk = x->ext_unix_sk;
+	o->shell_job = x->shell_job;
+	if (x->manage_cgroups_mode && checkpoint_cg_mode_parse(x->manage_cgroups_mode, &o->cg_mode) < 0)
+		return berth_error_set(err, -EINVAL,
+				       "--manage-cgroups-mode: '%s' is not soft, full, strict or ignore",
+				       x->manage_cgroups_mode);
+	int r = declare_mounts(cfg, 0, true, o, err);
+	if (r < 0)
+		return r;
+	stdio_restore(rc->images, &rc->keys, o);
+	/* A joined network namespace is given back by path; any other declared-external one (an
+	 * --empty-ns dump) gets a new empty namespace. CRIU ignores the key when the dump has none. */
+	const struct oci_namespace *net = oci_config_namespace(cfg, OCI_NS_NETWORK);
+	if (net && net->path) {
+		rc->net_fd = open(net->path, O_RDONLY | O_CLOEXEC);
+		if (rc->net_fd < 0)
+			return berth_error_setf_errno(err, -errno, "linux.namespaces: open '%s'", net->path);
+		o->inherit_fds[o->n_inherit_fds++] = (struct ckpt_inherit_fd){rc->net_fd, EXT_NET_KEY};
+	}
+	return 0;
+}
+
+static int restore_phases(const struct berth_context *ctx, const struct berth_restore_opts *x,
+			  struct restore_ctx *rc, struct berth_error *err)
+{
+	const char *bundle = x->bundle;
+	int r;
+
+	if (x->import_path) {
+		if (!bundle) {
+			snprintf(rc->imported, sizeof(rc->imported), DEFAULT_IMPORT_ROOT "/%s", x->id);
+			(void)mkdir_p_at(AT_FDCWD, DEFAULT_IMPORT_ROOT, 0700);
+		} else {
+			snprintf(rc->imported, sizeof(rc->imported), "%s", bundle);
+		}
+		r = checkpoint_import(x->import_path, rc->imported, &rc->manifest, err);
+		if (r < 0) {
+			rc->imported[0] = '\0'; /* removed already */
+			return r;
+		}
+		if (!rc->manifest->has_rootfs)
+			return berth_error_set(
+			    err, -EINVAL,
+			    "--import: the archive carries no rootfs (checkpoint with --export-rootfs)");
+		bundle = rc->imported;
+		if (snprintf(rc->images, sizeof(rc->images), "%s/" CKPT_ARCHIVE_IMAGES, rc->imported) >=
+		    (int)sizeof(rc->images))
+			return berth_error_set(err, -ENAMETOOLONG, "--bundle: path too long");
+	} else if (!realpath(x->image_path ? x->image_path : DEFAULT_IMAGES, rc->images)) {
+		return berth_error_setf_errno(err, -errno, "--image-path '%s'",
+					      x->image_path ? x->image_path : DEFAULT_IMAGES);
+	}
+	struct stat st;
+	char inv[PATH_MAX + 32];
+	snprintf(inv, sizeof(inv), "%s/inventory.img", rc->images);
+	if (stat(inv, &st) < 0)
+		return berth_error_set(
+		    err, -ENOENT, "--image-path '%s' holds no checkpoint (no inventory.img)", rc->images);
+	r = load_bundle(&rc->p, bundle, err);
+	if (r == 0)
+		r = checkpoint_check_kernel(ctx->criu_path, x->work_path ? x->work_path : rc->images, err);
+	if (r == 0)
+		r = prepare_state(ctx, &rc->p, x->id, err);
+	if (r < 0)
+		return r;
+
+	struct ckpt_opts o = {0};
+	o.criu_path = ctx->criu_path;
+	r = restore_opts(x, rc, &o, err);
+	if (r == 0)
+		r = rootfs_mountpoint(rc->p.rootfs, err);
+	if (r == 0)
+		r = checkpoint_restore(&o, &rc->p.pid, err);
+	if (r < 0)
+		return r;
+	/* Limits (the device rules above all) only now: CRIU recreates the container's /dev with
+	 * mknod inside this cgroup, which the container's own rules would refuse. */
+	if (rc->p.config->linux_.has_resources) {
+		r = cgroup_enable_controllers(&rc->p.cg, &rc->p.config->linux_.resources, err);
+		if (r == 0)
+			r = cgroup_apply_resources(&rc->p.cg, &rc->p.config->linux_.resources, false, err);
+		if (r < 0)
+			return r;
+	}
+	r = proc_start_time(rc->p.pid, &rc->p.pid_start_time);
+	if (r < 0)
+		return berth_error_setf_errno(err, r, "the restored init %d", (int)rc->p.pid);
+	r = create_persist(&rc->p, x->id, rc->p.pid, err);
+	if (r == 0 && x->pid_file) {
+		char buf[32];
+		int n = snprintf(buf, sizeof(buf), "%d", (int)rc->p.pid);
+		r = write_file_atomic_at(AT_FDCWD, x->pid_file, buf, (size_t)n, 0644);
+		if (r < 0)
+			berth_error_setf_errno(err, r, "--pid-file: write '%s'", x->pid_file);
+	}
+	return r;
+}
+
+static int wait_init(pid_t pid, int *ret_status)
+{
+	int ws;
+	while (waitpid(pid, &ws, 0) < 0)
+		if (errno != EINTR)
+			return -errno;
+	*ret_status = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
+	return 0;
+}
+
+int berth_container_restore(const struct berth_context *ctx, const struct berth_restore_opts *x,
+			    int *ret_status, struct berth_error *err)
+{
+	struct restore_ctx rc = {.net_fd = -EBADF};
+	struct create_plan *p = &rc.p;
+	p->root_fd = p->dir_fd = p->cg_root_fd = p->cg_fd = p->console_fd = p->sync_fd = -EBADF;
+	for (int t = 0; t < OCI_NS_MAX; t++)
+		p->ns_fds[t] = -EBADF;
+
+	int r = container_id_validate(x->id, err);
+	if (r == 0 && x->console_socket && *x->console_socket)
+		r = berth_error_set(err, -ENOTSUP,
+				    "--console-socket: restoring a terminal is not supported yet");
+	if (r == 0)
+		r = restore_phases(ctx, x, &rc, err);
+	if (r < 0) {
+		create_plan_unwind(p, x->id);
+		if (rc.imported[0])
+			(void)rm_rf_at(AT_FDCWD, rc.imported);
+	}
+	pid_t pid = p->pid;
+	create_plan_free(p);
+	closep(&rc.net_fd);
+	oci_ckpt_manifest_free(rc.manifest);
+	if (r < 0)
+		return berth_error_prefix(err, "restore \"%s\"", x->id);
+	if (!x->detach && ret_status)
+		return wait_init(pid, ret_status);
+	if (ret_status)
+		*ret_status = 0;
+	return 0;
+}
