@@ -142,6 +142,11 @@ static int check_device(struct jctx *c, const struct oci_device *d, const char *
 		return jfail_at(c, "major", "must not be negative");
 	if (d->minor < 0)
 		return jfail_at(c, "minor", "must not be negative");
+	/* makedev() takes 32-bit numbers: a larger one would silently make a different device. */
+	if (d->major > UINT32_MAX)
+		return jfail_at(c, "major", "must be at most %u", UINT32_MAX);
+	if (d->minor > UINT32_MAX)
+		return jfail_at(c, "minor", "must be at most %u", UINT32_MAX);
 	return 0;
 }
 

@@ -12,8 +12,10 @@ build=(cmake make gcc clang pkg-config libseccomp-dev libcap-dev libyajl-dev lib
 	libarchive-dev libcmocka-dev criu)
 first_run=(busybox-static jq)
 # Test layers: integration (busybox rootfs, jq, iproute2, /usr/bin/time, unshare/nsenter),
-# formatting and lint checks, containerd layer, vm layer (qemu, kernel unpacking, initramfs).
-test=(busybox-static jq iproute2 time util-linux procps psmisc file clang-format shellcheck
+# formatting and lint checks, valgrind (memcheck of the unit tests), libFuzzer (libclang-rt-14-dev:
+# clang-14 only recommends it, and recommends are not installed here), containerd layer, vm layer
+# (qemu, kernel unpacking, initramfs).
+test=(busybox-static jq iproute2 time util-linux procps psmisc file clang-format shellcheck valgrind libclang-rt-14-dev
 	containerd runc umoci skopeo qemu-system-x86 cpio kmod xz-utils)
 bench=(runc crun hyperfine time busybox-static)
 
