@@ -99,10 +99,12 @@ static int validate(struct create_plan *p, const struct berth_create_opts *o, bo
 static int check_systemd(struct berth_error *err)
 {
 	if (access("/run/systemd/system", F_OK) < 0)
-		return berth_error_set(err, -ENOTSUP,
-				       "--systemd-cgroup: systemd is not running on this host (no /run/systemd/system)");
-	return berth_error_set(err, -ENOTSUP, "--systemd-cgroup: the systemd cgroup driver is not implemented; "
-					      "run without --systemd-cgroup to use cgroupfs paths");
+		return berth_error_set(
+		    err, -ENOTSUP,
+		    "--systemd-cgroup: systemd is not running on this host (no /run/systemd/system)");
+	return berth_error_set(err, -ENOTSUP,
+			       "--systemd-cgroup: the systemd cgroup driver is not implemented; "
+			       "run without --systemd-cgroup to use cgroupfs paths");
 }
 
 /* ---- prepare ---- */

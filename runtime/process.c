@@ -273,7 +273,8 @@ int process_enter_cwd(const struct oci_process *p, bool create, struct berth_err
 	/* Belt and braces: the kernel says "unreachable" for a directory outside our root. */
 	char buf[PATH_MAX];
 	if (!getcwd(buf, sizeof(buf)) || buf[0] != '/')
-		return berth_error_set(err, -EPERM, "process.cwd: '%s' is outside the container's root", p->cwd);
+		return berth_error_set(err, -EPERM, "process.cwd: '%s' is outside the container's root",
+				       p->cwd);
 	return 0;
 }
 

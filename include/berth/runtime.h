@@ -151,7 +151,7 @@ struct berth_checkpoint_opts {
 	bool leave_running, tcp_established, ext_unix_sk, shell_job, file_locks, pre_dump;
 	const char *manage_cgroups_mode; /* soft|full|strict|ignore, or NULL */
 	const char *empty_ns;            /* "network" or NULL */
-	int status_fd;                   /* -1: none; else a NUL byte is written there once the dump is done */
+	int status_fd; /* -1: none; else a NUL byte is written there once the dump is done */
 };
 
 /* checkpoint: dump a running (or paused) container with CRIU. Unless --leave-running or
@@ -162,7 +162,7 @@ int berth_container_checkpoint(const struct berth_context *ctx, const struct ber
 
 struct berth_restore_opts {
 	const char *id;
-	const char *image_path;  /* default ./checkpoint */
+	const char *image_path; /* default ./checkpoint */
 	const char *work_path;
 	const char *bundle;      /* default: the current directory; with --import where it is unpacked */
 	const char *import_path; /* --import FILE */

@@ -42,7 +42,7 @@ else
 	b checkpoint --export "$TEST_TMP/x.tar.gz" "$ID"
 	assert_rc "checkpoint --export fails the same way" 1
 	assert_false "and leaves no archive" test -e "$TEST_TMP/x.tar.gz"
-	assert_eq "nothing half-written beside it" "" "$(ls "$TEST_TMP" | grep -E '^x\.tar\.gz')"
+	assert_eq "nothing half-written beside it" "" "$(find "$TEST_TMP" -maxdepth 1 -name 'x.tar.gz*' -printf '%f\n')"
 fi
 
 # ---- usage and bad input

@@ -11,6 +11,7 @@
 # Safety: every store is a directory below the test's temp dir (--storage), every container has
 # --cgroups-path /berth-test/<id> and the test's private --root; only mounts below the temp dir
 # are ever checked or cleaned up (lib.sh).
+# shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 require_cmd tar gzip jq sha256sum

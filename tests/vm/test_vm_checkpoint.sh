@@ -72,8 +72,8 @@ ms_since() { echo "$(((${EPOCHREALTIME/./} - $1) / 1000)) ms"; }
 
 # wait_counter FILE MIN: until FILE holds "<id> <n>" with n >= MIN (at most ~30 s); prints it.
 wait_counter() {
-	local line="" i
-	for i in $(seq 300); do
+	local line=""
+	for _ in $(seq 300); do
 		line=$(cat "$1" 2>/dev/null)
 		[ "${line##* }" -ge "$2" ] 2>/dev/null && break
 		sleep 0.1
@@ -170,6 +170,7 @@ guest_main() {
 	local t=${EPOCHREALTIME/./}
 	vm_load_criu_modules || die "the CRIU modules do not load"
 	info "modules loaded in $(ms_since "$t")"
+	# shellcheck disable=SC2119 # no arguments: the default controllers
 	vm_enable_controllers >/dev/null 2>&1 || true
 	case "${CK_PHASE:-}" in
 	dump) guest_dump ;;
