@@ -1,6 +1,7 @@
 /* The berth command line: global options, the command table, dispatch, and the one place that
  * prints errors. */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -174,29 +175,38 @@ static const struct cli_spec help_spec = {
     .max_args = 1,
 };
 
+/* berth-ext's commands. Weak: `berth` links without their code and the libraries it needs
+ * (libarchive, libcriu), so they are NULL there and the command line goes to berth-ext. */
+#pragma weak cmd_checkpoint_spec
+#pragma weak cmd_checkpoint
+#pragma weak cmd_restore_spec
+#pragma weak cmd_restore
+#pragma weak cmd_image_spec
+#pragma weak cmd_image
+
 /* Commands without a spec are listed but not implemented yet: adding one is a spec, a run
  * function, and filling in its row here. */
 const struct cli_command cli_commands[] = {
-    {"create", NULL, &cmd_create_spec, cmd_create},
-    {"start", NULL, &cmd_start_spec, cmd_start},
-    {"run", NULL, &cmd_run_spec, cmd_run},
-    {"state", NULL, &cmd_state_spec, cmd_state},
-    {"kill", NULL, &cmd_kill_spec, cmd_kill},
-    {"delete", NULL, &cmd_delete_spec, cmd_delete},
-    {"list", NULL, &cmd_list_spec, cmd_list},
-    {"exec", NULL, &cmd_exec_spec, cmd_exec},
-    {"ps", NULL, &cmd_ps_spec, cmd_ps},
-    {"pause", NULL, &cmd_pause_spec, cmd_pause},
-    {"resume", NULL, &cmd_resume_spec, cmd_resume},
-    {"update", NULL, &cmd_update_spec, cmd_update},
-    {"events", NULL, &cmd_events_spec, cmd_events},
-    {"checkpoint", NULL, &cmd_checkpoint_spec, cmd_checkpoint},
-    {"restore", NULL, &cmd_restore_spec, cmd_restore},
-    {"spec", NULL, &cmd_spec_spec, cmd_spec},
-    {"features", NULL, &cmd_features_spec, cmd_features},
-    {"network", NULL, &cmd_network_spec, cmd_network},
-    {"image", NULL, &cmd_image_spec, cmd_image},
-    {"help", NULL, &help_spec, cmd_help},
+    {"create", NULL, &cmd_create_spec, cmd_create, false},
+    {"start", NULL, &cmd_start_spec, cmd_start, false},
+    {"run", NULL, &cmd_run_spec, cmd_run, false},
+    {"state", NULL, &cmd_state_spec, cmd_state, false},
+    {"kill", NULL, &cmd_kill_spec, cmd_kill, false},
+    {"delete", NULL, &cmd_delete_spec, cmd_delete, false},
+    {"list", NULL, &cmd_list_spec, cmd_list, false},
+    {"exec", NULL, &cmd_exec_spec, cmd_exec, false},
+    {"ps", NULL, &cmd_ps_spec, cmd_ps, false},
+    {"pause", NULL, &cmd_pause_spec, cmd_pause, false},
+    {"resume", NULL, &cmd_resume_spec, cmd_resume, false},
+    {"update", NULL, &cmd_update_spec, cmd_update, false},
+    {"events", NULL, &cmd_events_spec, cmd_events, false},
+    {"checkpoint", "Checkpoint a running container with CRIU.", &cmd_checkpoint_spec, cmd_checkpoint, true},
+    {"restore", "Restore a container from a checkpoint.", &cmd_restore_spec, cmd_restore, true},
+    {"spec", NULL, &cmd_spec_spec, cmd_spec, false},
+    {"features", NULL, &cmd_features_spec, cmd_features, false},
+    {"network", NULL, &cmd_network_spec, cmd_network, false},
+    {"image", "Manage the image store.", &cmd_image_spec, cmd_image, true},
+    {"help", NULL, &help_spec, cmd_help, false},
 };
 const size_t cli_n_commands = ARRAY_SIZE(cli_commands);
 
@@ -224,8 +234,32 @@ static void print_global_usage(FILE *out)
 	fprintf(out, "\nCommands:\n");
 	for (i = 0; i < cli_n_commands; i++)
 		fprintf(out, "  %-12s%s%s\n", cli_commands[i].name, command_summary(&cli_commands[i]),
-			cli_commands[i].run ? "" : " (not implemented yet)");
+			cli_commands[i].run || cli_commands[i].ext ? "" : " (not implemented yet)");
 	fprintf(out, "\nRun 'berth COMMAND --help' for the options of a command.\n");
+}
+
+int cli_exec_ext(const struct cli_env *env, struct berth_error *err)
+{
+	char self[PATH_MAX], path[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n < 0)
+		return cli_fail(
+		    berth_error_setf_errno(err, -errno, "find berth-ext: readlink /proc/self/exe"), err);
+	self[n] = '\0';
+	char *slash = strrchr(self, '/');
+	if (slash)
+		*slash = '\0';
+	if (snprintf(path, sizeof(path), "%s/berth-ext", slash ? self : ".") >= (int)sizeof(path))
+		return cli_fail(berth_error_set(err, -ENAMETOOLONG, "find berth-ext: path too long"), err);
+	fflush(NULL);
+	/* The same words: berth-ext parses them exactly as berth would have. */
+	execv(path, env->argv);
+	return cli_fail(
+	    berth_error_setf_errno(err, -errno,
+				   "this command is in berth-ext, which must be installed beside berth "
+				   "(%s)",
+				   path),
+	    err);
 }
 
 static int not_implemented(const char *name, struct berth_error *err)
@@ -250,6 +284,8 @@ static int cmd_help(const struct cli_env *env, int argc, char **argv, struct ber
 		berth_error_set(err, -EINVAL, "unknown command \"%s\"", parsed.args[0]);
 		return CLI_EXIT_USAGE;
 	}
+	if (!cmd->spec && cmd->ext)
+		return cli_exec_ext(env, err);
 	if (!cmd->spec)
 		return not_implemented(cmd->name, err);
 	cli_usage(cmd->spec, env->out);
@@ -317,8 +353,12 @@ static int dispatch(const struct cli_global *g, const struct cli_command *cmd, s
 		},
 	    .out = stdout,
 	    .storage = g->storage,
+	    .argc = g->argc,
+	    .argv = g->argv,
 	};
 
+	if (!cmd->run && cmd->ext)
+		return cli_exec_ext(&env, err);
 	if (!cmd->run)
 		return not_implemented(cmd->name, err);
 	return cmd->run(&env, g->cmd_argc, g->cmd_argv, err);
@@ -362,6 +402,8 @@ int cli_main(int argc, char **argv)
 
 	if (cli_global_parse(argc, argv, &g, &err) < 0)
 		return report(&err, CLI_EXIT_USAGE, NULL, false);
+	g.argc = argc;
+	g.argv = argv;
 	if (g.help || g.version) {
 		if (g.help)
 			print_global_usage(stdout);

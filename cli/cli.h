@@ -36,6 +36,8 @@ struct cli_global {
 	const char *command; /* NULL when none was given */
 	int cmd_argc;        /* the command's words, cmd_argv[0] being its name */
 	char **cmd_argv;
+	int argc; /* the whole command line (set by cli_main) */
+	char **argv;
 };
 
 extern const struct cli_spec cli_global_spec;
@@ -52,6 +54,8 @@ int cli_main(int argc, char **argv);
 /* What every command runs with. */
 struct cli_env {
 	struct berth_context ctx;
+	int argc; /* the whole command line, for handing a command over to berth-ext */
+	char **argv;
 	FILE *out;           /* stdout; usage text and command output */
 	const char *storage; /* the image store (--storage) */
 };
@@ -62,7 +66,13 @@ struct cli_command {
 	const struct cli_spec *spec; /* NULL: not implemented yet */
 	/* Returns an exit status; when it fails it has filled @err, which cli_main prints. */
 	int (*run)(const struct cli_env *env, int argc, char **argv, struct berth_error *err);
+	/* Lives in berth-ext (the commands that need libarchive and libcriu): in `berth` its spec and
+	 * run are weak references left NULL, and the command line is handed to berth-ext. */
+	bool ext;
 };
+
+/* Exec berth-ext (beside /proc/self/exe) with the same command line; returns only on failure. */
+int cli_exec_ext(const struct cli_env *env, struct berth_error *err);
 
 /* The table `berth COMMAND` dispatches on, in the order `berth --help` lists it. */
 extern const struct cli_command cli_commands[];
@@ -263,6 +273,8 @@ int cmd_pause(const struct cli_env *env, int argc, char **argv, struct berth_err
 int cmd_resume(const struct cli_env *env, int argc, char **argv, struct berth_error *err);
 int cmd_network(const struct cli_env *env, int argc, char **argv, struct berth_error *err);
 int cmd_image(const struct cli_env *env, int argc, char **argv, struct berth_error *err);
+/* run --image, once parsed (cmd_run_image.c, in berth-ext). */
+int cmd_run_image(const struct cli_env *env, struct run_cli *cli, int *ret_status, struct berth_error *err);
 
 /* The kernel's default descriptor ceiling (fs.nr_open); more cannot be open anyway. */
 #define CLI_PRESERVE_FDS_MAX 1048576

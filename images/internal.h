@@ -36,6 +36,9 @@ struct image_store {
 
 /* flock the store (LOCK_SH / LOCK_EX); unlock with LOCK_UN. */
 int store_lock(struct image_store *s, int how, struct berth_error *err);
+/* Unmount and remove <store>/containers/@id (only when berth's marker is in it); the caller holds
+ * the store lock. A missing directory is not an error. */
+int image_container_dir_remove(struct image_store *s, const char *id, struct berth_error *err);
 /* index.json (an empty index when the file does not exist). */
 int store_read_index(struct image_store *s, struct oci_image_index **ret, struct berth_error *err);
 int store_write_index(struct image_store *s, const struct oci_image_index *index, struct berth_error *err);

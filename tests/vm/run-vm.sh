@@ -139,6 +139,8 @@ guest_script=$script
 case "$script" in
 /tmp/* | /run/* | /dev/* | /proc/* | /sys/*)
 	cp "$script" "$results/test-script" || exit 2
+	# What the test scripts source from beside themselves comes along.
+	cp "$(dirname "$script")/guest-lib.sh" "$results/guest-lib.sh" 2>/dev/null || true
 	guest_script=/berth-results/test-script
 	;;
 esac

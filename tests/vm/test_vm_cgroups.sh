@@ -114,7 +114,7 @@ true'
 	guest_berth=$berth
 	case "$berth" in
 	/tmp/* | /run/*)
-		cp "$berth" "$results/berth"
+		cp "$berth" "$results/berth" && cp "$(dirname "$berth")/berth-ext" "$results/berth-ext"
 		guest_berth=/berth-results/berth
 		;;
 	esac

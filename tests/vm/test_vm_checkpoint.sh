@@ -53,7 +53,7 @@ while :; do i=$((i+1)); echo "$id $i" >/tmp/counter; echo "$id $i" >/shared/coun
 	mv "$results/bundle/config.json.new" "$results/bundle/config.json"
 
 	guest_berth=$berth
-	case "$berth" in /tmp/* | /run/*) cp "$berth" "$results/berth" && guest_berth=/berth-results/berth ;; esac
+	case "$berth" in /tmp/* | /run/*) cp "$berth" "$results/berth" && cp "$(dirname "$berth")/berth-ext" "$results/berth-ext" && guest_berth=/berth-results/berth ;; esac
 
 	for phase in dump restore; do
 		bash "$here/run-vm.sh" "$(realpath "${BASH_SOURCE[0]}")" --results "$results" --vm-dir "$vm_dir" \

@@ -69,7 +69,7 @@ echo "memory.max=$(cat /sys/fs/cgroup/memory.max 2>&1)"'
 	guest_berth=$berth
 	case "$berth" in
 	/tmp/* | /run/*)
-		cp "$berth" "$results/berth"
+		cp "$berth" "$results/berth" && cp "$(dirname "$berth")/berth-ext" "$results/berth-ext"
 		guest_berth=/berth-results/berth
 		;;
 	esac
