@@ -247,6 +247,10 @@ mount -t overlay overlay -o lowerdir=/mnt/host,upperdir=/mnt/rw/upper,workdir=/m
 mkdir -p /newroot/berth-results
 mount -t 9p -o trans=virtio,version=9p2000.L,cache=none,msize=262144 results /newroot/berth-results ||
 	fail "cannot mount the results share (9p tag results)"
+# The host's /tmp stays reachable, read-only, at /berth-host-tmp: a build tree under /tmp (a CI
+# clone) keeps its kernel modules visible to the tests (run-vm.sh points BERTH_VM_MODDIR there).
+mkdir -p /newroot/berth-host-tmp
+mount --bind /mnt/host/tmp /newroot/berth-host-tmp 2>/dev/null || true
 # Fresh /tmp and /run: the host's own must not leak into the guest (state dirs, sockets).
 mount -t tmpfs -o mode=1777 tmpfs /newroot/tmp
 mount -t tmpfs -o mode=0755 tmpfs /newroot/run

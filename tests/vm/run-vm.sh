@@ -147,10 +147,13 @@ esac
 
 # The environment file the guest's PID 1 sources before running the script.
 quote() { printf "'%s'" "${1//\'/\'\\\'\'}"; }
+# The guest has a fresh /tmp; the host's is at /berth-host-tmp (read-only, see prepare.sh).
+guest_vm_dir=$vm_dir
+case "$vm_dir" in /tmp/*) guest_vm_dir=/berth-host-tmp/${vm_dir#/tmp/} ;; esac
 {
-	printf 'export BERTH_VM_DIR=%s\n' "$(quote "$vm_dir")"
+	printf 'export BERTH_VM_DIR=%s\n' "$(quote "$guest_vm_dir")"
 	printf 'export BERTH_VM_KVER=%s\n' "$(quote "$KVER")"
-	printf 'export BERTH_VM_MODDIR=%s\n' "$(quote "$vm_dir/unpacked")"
+	printf 'export BERTH_VM_MODDIR=%s\n' "$(quote "$guest_vm_dir/unpacked")"
 	for e in "${envs[@]}"; do
 		printf 'export %s=%s\n' "${e%%=*}" "$(quote "${e#*=}")"
 	done
