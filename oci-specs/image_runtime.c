@@ -23,41 +23,6 @@ static const char *const image_caps[] = {
     "CAP_KILL",    "CAP_AUDIT_WRITE",
 };
 
-struct rt_mount {
-	const char *destination, *type, *source;
-	const char *options[8]; /* NULL-terminated */
-};
-
-static const struct rt_mount rt_mounts[] = {
-    {"/proc", "proc", "proc", {NULL}},
-    {"/dev", "tmpfs", "tmpfs", {"nosuid", "strictatime", "mode=755", "size=65536k", NULL}},
-    {"/dev/pts",
-     "devpts",
-     "devpts",
-     {"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5", NULL}},
-    {"/dev/shm", "tmpfs", "shm", {"nosuid", "noexec", "nodev", "mode=1777", "size=65536k", NULL}},
-    {"/dev/mqueue", "mqueue", "mqueue", {"nosuid", "noexec", "nodev", NULL}},
-    {"/sys", "sysfs", "sysfs", {"nosuid", "noexec", "nodev", "ro", NULL}},
-    {"/sys/fs/cgroup", "cgroup", "cgroup", {"nosuid", "noexec", "nodev", "relatime", "ro", NULL}},
-};
-
-static const char *const rt_masked[] = {
-    "/proc/acpi",
-    "/proc/asound",
-    "/proc/kcore",
-    "/proc/keys",
-    "/proc/latency_stats",
-    "/proc/timer_list",
-    "/proc/timer_stats",
-    "/proc/sched_debug",
-    "/sys/firmware",
-    "/proc/scsi",
-    "/sys/devices/virtual/powercap",
-};
-
-static const char *const rt_readonly[] = {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys",
-					  "/proc/sysrq-trigger"};
-
 /* ---- the environment ---- */
 
 static size_t env_key_len(const char *kv)
@@ -180,13 +145,13 @@ static void gen_mounts(struct jgen *j, const struct oci_image_run_opts *o)
 {
 	jg_key(j, "mounts");
 	jg_aopen(j);
-	for (size_t i = 0; i < ARRAY_SIZE(rt_mounts); i++) {
+	for (size_t i = 0; i < n_default_mounts; i++) {
 		jg_open(j);
-		jg_kstr(j, "destination", rt_mounts[i].destination);
-		jg_kstr(j, "type", rt_mounts[i].type);
-		jg_kstr(j, "source", rt_mounts[i].source);
-		if (rt_mounts[i].options[0])
-			jg_kstrv(j, "options", (char *const *)rt_mounts[i].options);
+		jg_kstr(j, "destination", default_mounts[i].destination);
+		jg_kstr(j, "type", default_mounts[i].type);
+		jg_kstr(j, "source", default_mounts[i].source);
+		if (default_mounts[i].options[0])
+			jg_kstrv(j, "options", (char *const *)default_mounts[i].options);
 		jg_close(j);
 	}
 	for (size_t i = 0; i < o->n_binds; i++) {
@@ -252,8 +217,8 @@ static void gen_linux(struct jgen *j, const struct oci_image_run_opts *o)
 		jg_close(j);
 	}
 	jg_aclose(j);
-	jg_kstrs(j, "maskedPaths", rt_masked, ARRAY_SIZE(rt_masked));
-	jg_kstrs(j, "readonlyPaths", rt_readonly, ARRAY_SIZE(rt_readonly));
+	jg_kstrs(j, "maskedPaths", masked_paths, n_masked_paths);
+	jg_kstrs(j, "readonlyPaths", readonly_paths, n_readonly_paths);
 	jg_close(j);
 }
 

@@ -181,5 +181,16 @@ extern const size_t oci_seccomp_n_actions, oci_seccomp_n_ops, oci_seccomp_n_arch
 void oci_process_clear(struct oci_process *p);
 void oci_linux_clear(struct oci_linux *l);
 void oci_resources_clear(struct oci_resources *r);
+
+/* spec.c: runc's default mounts, masked and read-only paths, shared by `berth spec` and the
+ * configs generated from images. */
+struct spec_mount {
+	const char *destination, *type, *source;
+	const char *options[8]; /* NULL-terminated */
+};
+extern const struct spec_mount default_mounts[];
+extern const char *const masked_paths[];
+extern const char *const readonly_paths[];
+extern const size_t n_default_mounts, n_masked_paths, n_readonly_paths;
 void oci_kv_free_array(struct oci_kv *kv, size_t n);
 void strv_free(char **strv);

@@ -14,12 +14,7 @@ static const char *const default_env[] = {
     "TERM=xterm",
 };
 
-struct spec_mount {
-	const char *destination, *type, *source;
-	const char *options[8]; /* NULL-terminated */
-};
-
-static const struct spec_mount default_mounts[] = {
+const struct spec_mount default_mounts[] = {
     {"/proc", "proc", "proc", {NULL}},
     {"/dev", "tmpfs", "tmpfs", {"nosuid", "strictatime", "mode=755", "size=65536k", NULL}},
     {"/dev/pts",
@@ -37,7 +32,7 @@ static const struct spec_mount default_mounts[] = {
 static const struct spec_mount rootless_sys = {
     "/sys", "none", "/sys", {"rbind", "nosuid", "noexec", "nodev", "ro", NULL}};
 
-static const char *const masked_paths[] = {
+const char *const masked_paths[] = {
     "/proc/acpi",
     "/proc/asound",
     "/proc/kcore",
@@ -51,8 +46,11 @@ static const char *const masked_paths[] = {
     "/sys/devices/virtual/powercap",
 };
 
-static const char *const readonly_paths[] = {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys",
-					     "/proc/sysrq-trigger"};
+const char *const readonly_paths[] = {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys",
+				      "/proc/sysrq-trigger"};
+const size_t n_default_mounts = ARRAY_SIZE(default_mounts);
+const size_t n_masked_paths = ARRAY_SIZE(masked_paths);
+const size_t n_readonly_paths = ARRAY_SIZE(readonly_paths);
 
 static void spec_process(struct jgen *j)
 {

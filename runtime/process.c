@@ -208,25 +208,6 @@ int process_apply_identity(const struct oci_process *p, struct berth_error *err)
 	return 0;
 }
 
-/* Send @fd over the connected unix socket @sock with SCM_RIGHTS. */
-static int send_fd(int sock, int fd)
-{
-	char byte = 0;
-	struct iovec iov = {.iov_base = &byte, .iov_len = 1};
-	union {
-		char buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} u = {0};
-	struct msghdr mh = {
-	    .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf)};
-	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
-	cm->cmsg_level = SOL_SOCKET;
-	cm->cmsg_type = SCM_RIGHTS;
-	cm->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
-	return sendmsg(sock, &mh, MSG_NOSIGNAL) < 0 ? -errno : 0;
-}
-
 int process_setup_terminal(const struct oci_process *p, int console_fd, struct berth_error *err)
 {
 	_cleanup_close_ int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
@@ -244,7 +225,7 @@ int process_setup_terminal(const struct oci_process *p, int console_fd, struct b
 				     .ws_col = (unsigned short)p->console_width};
 		(void)ioctl(slave, TIOCSWINSZ, &ws);
 	}
-	int r = send_fd(console_fd, master);
+	int r = unix_send_fd(console_fd, master, "", 1);
 	if (r < 0)
 		return berth_error_setf_errno(err, r, "send pty master to --console-socket");
 	if ((setsid() < 0 && errno != EPERM) || ioctl(slave, TIOCSCTTY, 0) < 0)

@@ -823,39 +823,6 @@ int seccomp_process_state(const struct oci_seccomp *s, const char *state_json, s
 	return 0;
 }
 
-/* The message and @fd in the first sendmsg (the spec: fds only with the first), the rest after. */
-static int send_with_fd(int sock, const char *msg, size_t len, int fd)
-{
-	union {
-		char buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} u;
-	memset(&u, 0, sizeof(u));
-	struct iovec iov = {.iov_base = (void *)msg, .iov_len = len};
-	struct msghdr mh = {
-	    .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf)};
-	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
-	cm->cmsg_level = SOL_SOCKET;
-	cm->cmsg_type = SCM_RIGHTS;
-	cm->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
-	ssize_t n;
-	do
-		n = sendmsg(sock, &mh, MSG_NOSIGNAL);
-	while (n < 0 && errno == EINTR);
-	if (n < 0)
-		return -errno;
-	while ((size_t)n < len) {
-		ssize_t m = send(sock, msg + n, len - (size_t)n, MSG_NOSIGNAL);
-		if (m < 0 && errno == EINTR)
-			continue;
-		if (m <= 0)
-			return m < 0 ? -errno : -EPIPE;
-		n += m;
-	}
-	return 0;
-}
-
 int seccomp_install(const struct seccomp_filter_prog *p, int listener_fd, const struct oci_seccomp *s,
 		    const char *state_json, size_t state_len, struct berth_error *err)
 {
@@ -886,7 +853,7 @@ int seccomp_install(const struct seccomp_filter_prog *p, int listener_fd, const 
 	if (!p->notify)
 		return 0;
 	_cleanup_close_ int notify_fd = (int)fd;
-	int r = send_with_fd(listener_fd, msg, msg_len, notify_fd);
+	int r = unix_send_fd(listener_fd, notify_fd, msg, msg_len);
 	if (r < 0)
 		return berth_error_setf_errno(err, r, "linux.seccomp: send the notification fd to '%s'",
 					      s->listener_path);

@@ -33,6 +33,10 @@ int rm_rf_at(int dirfd, const char *name);
 
 /* ---- descriptors ---- */
 
+/* Send @len bytes (at least 1) over the connected unix socket @sock with @fd attached
+ * (SCM_RIGHTS) to the first sendmsg; the rest of the data follows. 0 or -errno. */
+int unix_send_fd(int sock, int fd, const void *data, size_t len);
+
 /* Mark every descriptor >= @from close-on-exec except those listed in @keep. */
 int fds_cloexec_from(int from);
 
