@@ -108,7 +108,7 @@ struct run_cli {
 	const char *name; /* --name: the container id (default: berth-<random>) */
 	bool rm, tty;
 	struct cli_list env, volumes; /* -e NAME=VALUE, -v SRC:DST[:ro] */
-	const char *workdir, *user, *net, *memory, *pids_limit, *cpus, *cgroups_path;
+	const char *workdir, *user, *net, *ip, *memory, *pids_limit, *cpus, *cgroups_path;
 	char **args; /* the command (NULL-terminated, malloc'd array pointing into argv), or NULL */
 };
 void run_cli_free(struct run_cli *cli);

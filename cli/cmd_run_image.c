@@ -80,7 +80,7 @@ struct image_args {
 	struct oci_image_bind *binds;
 	char **owned; /* bind sources and destinations */
 	size_t n_owned;
-	struct oci_kv net;
+	struct oci_kv net[2];
 };
 
 static void image_args_free(struct image_args *a)
@@ -174,11 +174,14 @@ static int bundle_opts(const struct run_cli *cli, struct image_args *a, struct i
 	o->run.env = a->env;
 	o->run.binds = a->binds;
 	o->run.n_binds = cli->volumes.n;
+	if (cli->ip && !cli->net)
+		return berth_error_set(err, -EINVAL, "run: --ip needs --net");
 	if (cli->net) {
-		/* The network module attaches a container carrying this annotation. */
-		a->net = (struct oci_kv){(char *)"berth.network", (char *)cli->net};
-		o->run.annotations = &a->net;
-		o->run.n_annotations = 1;
+		/* The network module attaches a container carrying these annotations. */
+		a->net[0] = (struct oci_kv){(char *)"berth.network", (char *)cli->net};
+		a->net[1] = (struct oci_kv){(char *)"berth.network.ip", (char *)cli->ip};
+		o->run.annotations = a->net;
+		o->run.n_annotations = cli->ip ? 2 : 1;
 	}
 	return 0;
 }

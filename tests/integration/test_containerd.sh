@@ -304,6 +304,17 @@ ctrc images ls
 assert_contains "the image is listed under its name" "$OUT" "$IMG"
 assert_contains "with the manifest digest make-oci-image.sh printed" "$OUT" "$manifest"
 
+# An image exported by containerd itself imports into berth's store and runs from there.
+ctrc images export "$CT/exported.tar" "$IMG"
+assert_ok "ctr images export"
+EXPORT_STORE=$CT/berth-store
+cap "$BERTH" --storage "$EXPORT_STORE" image import "$CT/exported.tar" --name ctr-exported:1
+assert_ok "berth image import of ctr's export"
+cap "$BERTH" --root "$CT/berth-root" --storage "$EXPORT_STORE" run --rm --image ctr-exported:1 \
+	--name "ctr-exported-$$" --cgroups-path "/berth-test/ctr-exported-$$" cat /etc/hostname
+assert_ok "berth run --image of the image ctr exported"
+assert_eq "it runs the exported rootfs" "berth" "$OUT"
+
 # ---------------------------------------------------------------- run --rm: output, exit codes
 
 mapfile -t RUN_OPTS < <(run_opts)

@@ -393,6 +393,25 @@ assert_contains "bdev0 is back after its container's init died" "$(ip -o addr sh
 assert_left_nothing "netDevices container" "$ID" "$BUNDLE"
 assert_eq "no pin mount left" "" "$(mounts_below "$TEST_TMP" | xargs)"
 
+# ---------------------------------------------------------------- run --image --net --ip
+
+STORE=$TEST_TMP/store
+if bash "$BERTH_SRC/scripts/make-oci-image.sh" "$TEST_TMP/img.tar" >/dev/null 2>&1 &&
+	"$BERTH" --storage "$STORE" image import "$TEST_TMP/img.tar" --name netimg:1 >/dev/null; then
+	IMGID=bt-net-img-$$
+	cap "$BERTH" --root "$ROOT" --storage "$STORE" run --rm --image netimg:1 --name "$IMGID" \
+		--cgroups-path "/berth-test/$IMGID" --net n1 --ip 10.231.7.77 \
+		sh -c 'ip -4 -o addr show eth0 | awk "{print \$4}"'
+	assert_ok "run --image --net n1 --ip 10.231.7.77"
+	assert_eq "run --image --ip: eth0 has the fixed address" "10.231.7.77/24" "$OUT"
+	cap "$BERTH" --root "$ROOT" --storage "$STORE" run --rm --image netimg:1 --ip 10.231.7.78 true
+	assert_failed "run --image --ip without --net is refused"
+	assert_contains "run --image --ip without --net says why" "$ERR" "--ip needs --net"
+	assert_eq "run --rm released the address" "3" "$(lease_count n1)"
+else
+	echo "SKIP: run --image --net: no image (make-oci-image.sh or import failed)"
+fi
+
 # ---------------------------------------------------------------- teardown
 
 for id in "$B" "$C" "$AGAIN" "$V6"; do
