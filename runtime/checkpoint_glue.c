@@ -270,6 +270,7 @@ static int do_checkpoint(const struct berth_context *ctx, const struct berth_che
 	}
 	o.criu_path = ctx->criu_path;
 	o.orphan_pts_master = cfg->process.terminal;
+	fault_point("checkpoint.before-dump"); /* the next calls go into CRIU */
 	r = checkpoint_check_kernel(ctx->criu_path, o.work_dir ? o.work_dir : images, err);
 	if (r == 0)
 		r = check_session(cfg, o.pid, err);

@@ -173,6 +173,10 @@ static int setup_cgroup(const struct berth_context *ctx, struct create_plan *p, 
 	r = cgroup_create(&p->cg, &p->cg_created, err);
 	if (r < 0)
 		return r;
+	/* Record the cgroup at once, so `delete --force` after a crash from here on removes it. */
+	r = create_persist(p, id, 0, err);
+	if (r < 0)
+		return r;
 	const struct oci_linux *l = &p->config->linux_;
 	if (l->has_resources) {
 		struct oci_resources res;
@@ -202,12 +206,15 @@ static int prepare(const struct berth_context *ctx, struct create_plan *p, const
 	if (r < 0)
 		return r;
 	p->dir_created = true;
+	fault_point("create.after-statedir");
 	if (mkfifoat(p->dir_fd, FIFO_FILE, 0600) < 0)
 		return berth_error_setf_errno(err, -errno, "create exec.fifo");
 	r = write_file_at(p->dir_fd, CONFIG_FILE, p->config_json, p->config_len, true, 0600);
 	if (r < 0)
 		return berth_error_setf_errno(err, r, "save config.json");
 	r = setup_cgroup(ctx, p, o->id, err);
+	if (r == 0)
+		fault_point("create.after-cgroup");
 	if (r == 0)
 		r = network_lease(p, o->id, err);
 	if (r < 0)
@@ -276,6 +283,8 @@ int berth_container_create_plan(const struct berth_context *ctx, const struct be
 		r = prepare(ctx, p, o, err);
 	if (r == 0)
 		r = create_spawn(p, o, foreground, err);
+	if (r == 0)
+		fault_point("create.before-persist");
 	if (r == 0)
 		r = create_persist(p, o->id, p->pid, err);
 	if (r == 0 && o->pid_file) {

@@ -170,6 +170,8 @@ int exec_spawn(struct exec_plan *x, const struct berth_exec_opts *o, struct bert
 		}
 		if (x->pid < 0)
 			r = berth_error_setf_errno(err, -errno, "clone3 the exec'd process");
+		else
+			fault_point("exec.after-clone");
 	}
 	leave_parent_ns(&saved_pid, &saved_time);
 	close(sv[1]);

@@ -66,7 +66,7 @@ static void wait_exec_done(int fifo)
 /* Wake the init blocked on exec.fifo; it holds the fifo open, so this never blocks. */
 static int release_init(const struct container *c, struct berth_error *err)
 {
-
+	fault_point("start.before-fifo");
 	_cleanup_close_ int fifo = openat(c->dir_fd, FIFO_FILE, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
 	if (fifo < 0) {
 		if (errno == ENXIO)
@@ -77,6 +77,7 @@ static int release_init(const struct container *c, struct berth_error *err)
 	int r = write_all(fifo, "0", 1);
 	if (r < 0)
 		return berth_error_setf_errno(err, r, "start \"%s\": write exec.fifo", c->rec->id);
+	fault_point("start.after-fifo");
 	unlinkat(c->dir_fd, FIFO_FILE, 0);
 	wait_exec_done(fifo);
 	return 0;
@@ -177,6 +178,7 @@ static int destroy(const struct berth_context *ctx, struct container *c, struct 
 		kill(c->rec->pid, SIGKILL);
 		wait_init_gone(c->rec);
 	}
+	fault_point("delete.after-kill");
 	network_destroy(c);
 	int r = 0;
 	if (have_cg && c->rec->cgroup_owned)
@@ -185,6 +187,7 @@ static int destroy(const struct berth_context *ctx, struct container *c, struct 
 		cgroup_free(&cg);
 	if (r < 0)
 		return berth_error_prefix(err, "delete \"%s\"", c->rec->id);
+	fault_point("delete.after-cgroup");
 	run_hooks_warn(c, OCI_STATUS_STOPPED, OCI_HOOK_POSTSTOP);
 	/* A container made by `run --image`: unmount and remove its image rootfs. */
 	if (image_container_release(c->rec->id, c->rec->annotations, c->rec->n_annotations, err) < 0)

@@ -219,6 +219,7 @@ static int wait_ready(struct create_plan *p, const char *id, struct berth_error 
 			r = run_parent_hooks(p, id, err);
 			if (r < 0)
 				return r;
+			fault_point("create.after-hooks");
 			break;
 		case SYNC_ERROR:
 			if (len != sizeof(struct berth_error))
@@ -256,6 +257,8 @@ int create_spawn(struct create_plan *p, const struct berth_create_opts *o, bool 
 		if (p->pid < 0)
 			r = berth_error_setf_errno(err, -errno, "clone3 the container init (flags 0x%lx)",
 						   p->clone_flags);
+		else
+			fault_point("create.after-clone");
 	}
 	leave_child_namespaces(&saved);
 	close(sv[1]);

@@ -149,11 +149,23 @@ bool container_init_alive(const struct berth_record *rec)
 	return start == rec->pid_start_time && st != 'Z' && st != 'X';
 }
 
+/* The init holds exec.fifo open until it execs (close-on-exec). A fifo nobody holds is left over
+ * from a `start` that died between releasing the init and removing the fifo: not created. */
+static bool init_waits_on_fifo(const struct container *c)
+{
+	int fd = openat(c->dir_fd, FIFO_FILE, O_WRONLY | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW);
+	if (fd >= 0) {
+		close(fd);
+		return true;
+	}
+	return errno != ENXIO && faccessat(c->dir_fd, FIFO_FILE, F_OK, AT_SYMLINK_NOFOLLOW) == 0;
+}
+
 enum oci_status container_status(const struct berth_context *ctx, const struct container *c)
 {
 	if (!container_init_alive(c->rec))
 		return OCI_STATUS_STOPPED;
-	if (faccessat(c->dir_fd, FIFO_FILE, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+	if (init_waits_on_fifo(c))
 		return OCI_STATUS_CREATED;
 	if (c->rec->cgroup_path) {
 		struct cgroup cg = {0};

@@ -66,3 +66,9 @@ const char *signal_name(int sig);
 
 /* [A-Za-z0-9_.+-]{1,1024}, no leading '.'. Fills @err naming the reason. */
 int container_id_validate(const char *id, struct berth_error *err);
+
+/* ---- fault injection (tests only) ---- */
+
+/* If the environment variable BERTH_FAULT equals @phase, _exit(99) at once (no cleanup, as a
+ * crash would). BERTH_FAULT is read on the first call; unset, this is a cheap no-op. */
+void fault_point(const char *phase);

@@ -11,7 +11,7 @@ secs=${1:-20}
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 build=${BERTH_FUZZ_BUILD:-$repo/build-fuzz}
 jobs=$(nproc 2>/dev/null || echo 2)
-read -r -a targets <<<"${BERTH_FUZZ_TARGETS:-fuzz_config fuzz_process fuzz_record fuzz_resources fuzz_seccomp}"
+read -r -a targets <<<"${BERTH_FUZZ_TARGETS:-fuzz_config fuzz_process fuzz_record fuzz_resources fuzz_seccomp fuzz_unpack fuzz_archive}"
 
 case "$secs" in
 '' | *[!0-9]*)
@@ -40,9 +40,11 @@ fi
 
 # Documents larger than these are not interesting (the parsers bound entries and depth anyway)
 # and slow every run down; the seccomp seeds include Docker's default profile (~15 KB).
+# The tar targets (seeds from make-tar-corpus.sh) get room for a few entries.
 max_len() {
 	case "$1" in
 	fuzz_seccomp | fuzz_config) echo 32768 ;;
+	fuzz_unpack | fuzz_archive) echo 16384 ;; # tars: 512-byte blocks
 	*) echo 8192 ;;
 	esac
 }
