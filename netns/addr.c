@@ -84,24 +84,13 @@ static int addr_attr(const struct nlattr *attr, void *data)
 	return MNL_CB_OK;
 }
 
-static int collect_addr(const struct nlmsghdr *nlh, void *data)
+int addr_parse_msg(const struct nlmsghdr *nlh, struct addr_entry *e)
 {
-	struct addr_dump *d = data;
 	if (nlh->nlmsg_type != RTM_NEWADDR || mnl_nlmsg_get_payload_len(nlh) < sizeof(struct ifaddrmsg))
 		return 0;
 	const struct ifaddrmsg *ifa = mnl_nlmsg_get_payload(nlh);
-	if ((d->ifindex && (int)ifa->ifa_index != d->ifindex) ||
-	    (ifa->ifa_family != AF_INET && ifa->ifa_family != AF_INET6))
+	if (ifa->ifa_family != AF_INET && ifa->ifa_family != AF_INET6)
 		return 0;
-	if (d->n == d->cap) {
-		size_t cap = d->cap ? d->cap * 2 : 8;
-		struct addr_entry *v = realloc(d->v, cap * sizeof(*v));
-		if (!v)
-			return -ENOMEM;
-		d->v = v;
-		d->cap = cap;
-	}
-	struct addr_entry *e = &d->v[d->n];
 	memset(e, 0, sizeof(*e));
 	e->prefix = ifa->ifa_prefixlen;
 	e->flags = ifa->ifa_flags; /* IFA_FLAGS, when present, has all 32 bits */
@@ -112,8 +101,25 @@ static int collect_addr(const struct nlmsghdr *nlh, void *data)
 	/* IPv4 reports IFA_ADDRESS even without a peer; IPv6 has only it. Skip anything odd. */
 	if (e->address.family == 0 && e->local.family)
 		e->address = e->local;
-	if (e->address.family)
-		d->n++;
+	return e->address.family ? 1 : 0;
+}
+
+static int collect_addr(const struct nlmsghdr *nlh, void *data)
+{
+	struct addr_dump *d = data;
+	struct addr_entry e;
+
+	if (addr_parse_msg(nlh, &e) <= 0 || (d->ifindex && e.ifindex != d->ifindex))
+		return 0;
+	if (d->n == d->cap) {
+		size_t cap = d->cap ? d->cap * 2 : 8;
+		struct addr_entry *v = realloc(d->v, cap * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		d->v = v;
+		d->cap = cap;
+	}
+	d->v[d->n++] = e;
 	return 0;
 }
 

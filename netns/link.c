@@ -54,7 +54,7 @@ static int link_attr(const struct nlattr *attr, void *data)
 	return MNL_CB_OK;
 }
 
-static int parse_link(const struct nlmsghdr *nlh, struct link_info *li)
+int link_parse_msg(const struct nlmsghdr *nlh, struct link_info *li)
 {
 	if (nlh->nlmsg_type != RTM_NEWLINK || mnl_nlmsg_get_payload_len(nlh) < sizeof(struct ifinfomsg))
 		return -EBADMSG;
@@ -68,7 +68,7 @@ static int parse_link(const struct nlmsghdr *nlh, struct link_info *li)
 
 static int one_link(const struct nlmsghdr *nlh, void *data)
 {
-	return parse_link(nlh, data);
+	return link_parse_msg(nlh, data);
 }
 
 int link_get(struct nl_sock *nl, const char *name, struct link_info *ret, struct berth_error *err)
@@ -103,7 +103,7 @@ static int collect_link(const struct nlmsghdr *nlh, void *data)
 		a->v = v;
 		a->cap = cap;
 	}
-	if (parse_link(nlh, &a->v[a->n]) == 0)
+	if (link_parse_msg(nlh, &a->v[a->n]) == 0)
 		a->n++;
 	return 0;
 }

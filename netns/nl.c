@@ -100,6 +100,17 @@ static const char *ext_ack_msg(const struct nlmsghdr *nlh)
 	return msg;
 }
 
+/* A kernel error code (-errno, or errno in old kernels' errors) as -errno; anything out of
+ * range (a corrupt reply) as -EPROTO, so negating it cannot overflow. */
+static int kernel_errno(int e)
+{
+	if (e < 0 && e > -4096)
+		return e;
+	if (e > 0 && e < 4096)
+		return -e;
+	return -EPROTO;
+}
+
 /* NLMSG_ERROR: error 0 is the acknowledgement, anything else the kernel's -errno. */
 static int handle_error(const struct nlmsghdr *nlh, struct berth_error *err)
 {
@@ -109,69 +120,80 @@ static int handle_error(const struct nlmsghdr *nlh, struct berth_error *err)
 		return berth_error_set(err, -EBADMSG, "truncated netlink error message");
 	if (e->error == 0)
 		return 0;
-	int code = e->error < 0 ? e->error : -e->error;
+	int code = kernel_errno(e->error);
 	const char *msg = ext_ack_msg(nlh);
 	return berth_error_set(err, code, "%s%s%s", strerror(-code), msg ? ": " : "", msg ? msg : "");
 }
 
-/* Walk one datagram. *done is set once the exchange is over; *first_err keeps the first
- * failure (kernel or callback). Returns -errno only for a malformed datagram. */
-static int walk_replies(struct nl_sock *nl, size_t len, nl_reply_fn cb, void *data, bool *done,
-			int *first_err, struct berth_error *err)
+/* mnl_nlmsg_ok, stricter: without its (int) cast of nlmsg_len (a length of 2^31 or more would
+ * pass and send the walk outside the buffer), and with the padded length inside the buffer, as
+ * the mnl_attr_* walks end at MNL_ALIGN(nlmsg_len). The kernel's messages are always padded. */
+static bool nlmsg_ok(const struct nlmsghdr *nlh, int len)
 {
+	return len >= (int)sizeof(struct nlmsghdr) && nlh->nlmsg_len >= sizeof(struct nlmsghdr) &&
+	       (size_t)MNL_ALIGN((size_t)nlh->nlmsg_len) <= (size_t)len;
+}
+
+int nl_parse_replies(const void *buf, size_t len, uint32_t seq, uint32_t portid, nl_reply_fn cb, void *data,
+		     struct nl_replies *st, struct berth_error *err)
+{
+	if (len > NL_RECV_SIZE)
+		return berth_error_set(err, -EBADMSG, "malformed netlink reply");
 	int n = (int)len;
 
-	for (const struct nlmsghdr *nlh = (const struct nlmsghdr *)nl->buf; mnl_nlmsg_ok(nlh, n);
-	     nlh = mnl_nlmsg_next(nlh, &n)) {
+	for (const struct nlmsghdr *nlh = buf; nlmsg_ok(nlh, n); nlh = mnl_nlmsg_next(nlh, &n)) {
 		int r = 0;
 		/* A reply to some earlier, abandoned request: not ours to interpret. */
-		if (!mnl_nlmsg_seq_ok(nlh, nl->seq) || !mnl_nlmsg_portid_ok(nlh, nl->portid))
+		if (!mnl_nlmsg_seq_ok(nlh, seq) || !mnl_nlmsg_portid_ok(nlh, portid))
 			continue;
 		if (nlh->nlmsg_type == NLMSG_ERROR) {
 			r = handle_error(nlh, err);
-			*done = true;
+			st->done = true;
 		} else if (nlh->nlmsg_type == NLMSG_DONE) {
 			/* A dump that failed part-way ends with its error in place of the count. */
 			if (mnl_nlmsg_get_payload_len(nlh) >= sizeof(int)) {
 				int code = *(const int *)mnl_nlmsg_get_payload(nlh);
-				if (code < 0)
+				if (code < 0) {
+					code = kernel_errno(code);
 					r = berth_error_set(err, code, "%s", strerror(-code));
+				}
 			}
-			*done = true;
+			st->done = true;
 		} else if (nlh->nlmsg_type == NLMSG_OVERRUN) {
 			r = berth_error_set(err, -EOVERFLOW, "netlink reply overrun");
-			*done = true;
-		} else if (nlh->nlmsg_type >= NLMSG_MIN_TYPE && cb && *first_err == 0) {
+			st->done = true;
+		} else if (nlh->nlmsg_type >= NLMSG_MIN_TYPE && cb && st->first_err == 0) {
 			r = cb(nlh, data);
 		}
-		if (r < 0 && *first_err == 0)
-			*first_err = r;
+		if (r < 0 && st->first_err == 0)
+			st->first_err = r;
 	}
-	if (n != 0 && !*done)
+	if (n != 0 && !st->done)
 		return berth_error_set(err, -EBADMSG, "malformed netlink reply");
-	return 0;
+	if (!st->done)
+		return 1;
+	/* A callback's failure comes without a message. */
+	if (st->first_err < 0 && err && err->code != st->first_err)
+		berth_error_set(err, st->first_err, "%s", strerror(-st->first_err));
+	return st->first_err;
 }
 
 int nl_request(struct nl_sock *nl, struct nlmsghdr *nlh, nl_reply_fn cb, void *data, struct berth_error *err)
 {
-	bool done = false;
-	int first_err = 0;
+	struct nl_replies st = NL_REPLIES_INIT;
 
 	nlh->nlmsg_flags |= NLM_F_REQUEST | NLM_F_ACK;
 	nlh->nlmsg_seq = ++nl->seq;
 	if (mnl_socket_sendto(nl->mnl, nlh, nlh->nlmsg_len) < 0)
 		return berth_error_setf_errno(err, -errno, "send a netlink request");
-	while (!done) {
+	for (;;) {
 		ssize_t n = mnl_socket_recvfrom(nl->mnl, nl->buf, NL_RECV_SIZE);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
 			return berth_error_setf_errno(err, -errno, "receive a netlink reply");
-		int r = walk_replies(nl, (size_t)n, cb, data, &done, &first_err, err);
-		if (r < 0)
+		int r = nl_parse_replies(nl->buf, (size_t)n, nl->seq, nl->portid, cb, data, &st, err);
+		if (r <= 0)
 			return r;
 	}
-	if (first_err < 0 && err && err->code != first_err)
-		berth_error_set(err, first_err, "%s", strerror(-first_err));
-	return first_err;
 }

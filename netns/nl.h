@@ -2,6 +2,7 @@
  * Shared by the files of this module only; libmnl itself stays in the .c files. */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -49,3 +50,22 @@ void nl_close(struct nl_sock *nl);
  * returned as -errno with @err holding strerror and the kernel's extended-ack text, if any, for
  * the caller to prefix with what it was doing. */
 int nl_request(struct nl_sock *nl, struct nlmsghdr *nlh, nl_reply_fn cb, void *data, struct berth_error *err);
+
+/* The state of one exchange across the datagrams that answer it. */
+struct nl_replies {
+	bool done;     /* the kernel acknowledged, reported an error or ended the dump */
+	int first_err; /* the first failure (kernel or callback), 0 so far */
+};
+#define NL_REPLIES_INIT                                                                                      \
+	{                                                                                                    \
+		.done = false, .first_err = 0                                                                \
+	}
+
+/* Parse one received datagram (@buf, @len bytes, 4-byte aligned) of replies to request @seq
+ * from the kernel socket @portid (either 0: any), with no I/O: @cb gets each reply message other
+ * than the closing ACK/DONE until it fails. NLMSG_ERROR gives the kernel's -errno with
+ * strerror and the extended-ack text (NLMSGERR_ATTR_MSG) in @err.
+ * Returns 1 when the exchange goes on in a further datagram, 0 when it is over and succeeded,
+ * or -errno (@err set) when it is over and failed or the datagram is malformed. */
+int nl_parse_replies(const void *buf, size_t len, uint32_t seq, uint32_t portid, nl_reply_fn cb, void *data,
+		     struct nl_replies *st, struct berth_error *err);

@@ -76,6 +76,15 @@ struct nlmsghdr *msg_route(char *buf, uint16_t type, int family, const struct ne
 			   unsigned dst_len, const struct netns_addr *gateway, int oif);
 struct nlmsghdr *msg_route_dump(char *buf, int family);
 
+/* ---- reply parsers (link.c, addr.c): one kernel message each, no I/O ---- */
+
+/* An RTM_NEWLINK message into *ret: 0, or -EBADMSG for another type or a truncated header
+ * (attributes that do not validate are left out). */
+int link_parse_msg(const struct nlmsghdr *nlh, struct link_info *ret);
+/* An RTM_NEWADDR message into *ret: 1 for an IPv4/IPv6 address, 0 for anything else (another
+ * type or family, a truncated header, no address attribute: *ret then unspecified). */
+int addr_parse_msg(const struct nlmsghdr *nlh, struct addr_entry *ret);
+
 /* ---- operations (link.c, addr.c): one request each over @nl; @err names the object ---- */
 
 /* -ENODEV ("... does not exist") when there is no such link. */

@@ -11,7 +11,7 @@ secs=${1:-20}
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 build=${BERTH_FUZZ_BUILD:-$repo/build-fuzz}
 jobs=$(nproc 2>/dev/null || echo 2)
-read -r -a targets <<<"${BERTH_FUZZ_TARGETS:-fuzz_config fuzz_process fuzz_record fuzz_resources fuzz_seccomp fuzz_unpack fuzz_archive}"
+read -r -a targets <<<"${BERTH_FUZZ_TARGETS:-fuzz_config fuzz_process fuzz_record fuzz_resources fuzz_seccomp fuzz_unpack fuzz_archive fuzz_netlink}"
 
 case "$secs" in
 '' | *[!0-9]*)
