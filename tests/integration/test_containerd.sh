@@ -444,7 +444,7 @@ assert_eq "ctr task exec: output, inside the container's pid namespace" "from ex
 sleep" "$OUT"
 
 # The short sleep: ctr can lose the output of an exec that exits before its copy loop is attached
-# (seen once in 20 runs, with runc's shim as with berth's binary).
+# (seen once, in a CI run of the ASan build; 3 reruns passed).
 ctrc task exec --fifo-dir "$FIFO" --exec-id e1u --user 65534 --cwd /tmp "$CID" sh -c 'echo "$(id -u):$(id -g) $(pwd)"; sleep 0.2'
 assert_ok "ctr task exec --user 65534 --cwd /tmp"
 assert_eq "the exec'd process has the user and working directory asked for" "65534:65534 /tmp" "$OUT"
