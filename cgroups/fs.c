@@ -5,10 +5,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "berth/cleanup.h"
+#include "berth/util.h"
 #include "internal.h"
 
 /* cgroup.procs of a full pid space is a few MiB; anything larger is not a cgroupfs file. */
@@ -88,24 +90,6 @@ int cg_open(const struct cgroup *cg, const struct cg_hier *h)
 	return fd < 0 ? -errno : fd;
 }
 
-/* read() until EOF or @size bytes; returns bytes read or -errno. */
-static ssize_t read_upto(int fd, char *buf, size_t size)
-{
-	size_t got = 0;
-
-	while (got < size) {
-		ssize_t n = read(fd, buf + got, size - got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			break;
-		got += (size_t)n;
-	}
-	return (ssize_t)got;
-}
-
 int cg_read(int dirfd, const char *name, char *buf, size_t size)
 {
 	_cleanup_close_ int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
@@ -113,12 +97,12 @@ int cg_read(int dirfd, const char *name, char *buf, size_t size)
 		return -errno;
 	if (size == 0)
 		return -EINVAL;
-	ssize_t n = read_upto(fd, buf, size - 1);
+	ssize_t n = read_full(fd, buf, size - 1);
 	if (n < 0)
 		return (int)n;
 	if ((size_t)n == size - 1) {
 		char extra;
-		if (read_upto(fd, &extra, 1) > 0)
+		if (read_full(fd, &extra, 1) > 0)
 			return -EFBIG;
 	}
 	while (n > 0 && buf[n - 1] == '\n')
@@ -129,33 +113,14 @@ int cg_read(int dirfd, const char *name, char *buf, size_t size)
 
 int cg_read_alloc(int dirfd, const char *name, char **ret_buf)
 {
-	_cleanup_close_ int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
-	_cleanup_free_ char *buf = NULL;
-	size_t cap = 0, len = 0;
+	/* cgroupfs files report size 0: read_file_at reads to EOF whatever the size says. */
+	return read_file_at(dirfd, name, CG_READ_MAX, ret_buf, NULL);
+}
 
-	if (fd < 0)
-		return -errno;
-	for (;;) {
-		if (cap - len < 4096) {
-			if (cap >= CG_READ_MAX)
-				return -EFBIG;
-			size_t ncap = cap ? cap * 2 : 8192;
-			char *grown = realloc(buf, ncap + 1);
-			if (!grown)
-				return -ENOMEM;
-			buf = grown;
-			cap = ncap;
-		}
-		ssize_t n = read_upto(fd, buf + len, cap - len);
-		if (n < 0)
-			return (int)n;
-		len += (size_t)n;
-		if (len < cap)
-			break;
-	}
-	buf[len] = '\0';
-	*ret_buf = TAKE_PTR(buf);
-	return 0;
+bool cg_has_file(int fd, const char *name)
+{
+	struct stat st;
+	return fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode);
 }
 
 int cg_write(int dirfd, const char *name, const char *value, bool create)

@@ -53,6 +53,8 @@ int cg_open(const struct cgroup *cg, const struct cg_hier *h);
 int cg_read(int dirfd, const char *name, char *buf, size_t size);
 /* Read a file of any size (bounded by 64 MiB) into a malloc'd NUL-terminated buffer. */
 int cg_read_alloc(int dirfd, const char *name, char **ret_buf);
+/* A regular file @name below @fd (not following symlinks). */
+bool cg_has_file(int fd, const char *name);
 /* Write @value with a single write(): cgroupfs treats each write as one command, so a short
  * write is an error, not something to continue. @create is for plain directories (tests). */
 int cg_write(int dirfd, const char *name, const char *value, bool create);

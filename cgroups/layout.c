@@ -144,23 +144,17 @@ static int scan_v1(int root_fd, struct cgroup *cg)
 	return 0;
 }
 
-static bool has_file(int root_fd, const char *path)
-{
-	struct stat st;
-	return fstatat(root_fd, path, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode);
-}
-
 /* Decide the layout and fill cg->layout, cg->has_unified and cg->v1. */
 int cg_detect_layout(int root_fd, struct cgroup *cg, struct berth_error *err)
 {
 	int r;
 
-	if (has_file(root_fd, "cgroup.controllers")) {
+	if (cg_has_file(root_fd, "cgroup.controllers")) {
 		cg->layout = CGROUP_LAYOUT_UNIFIED;
 		cg->has_unified = true;
 		return 0;
 	}
-	cg->has_unified = has_file(root_fd, "unified/cgroup.controllers");
+	cg->has_unified = cg_has_file(root_fd, "unified/cgroup.controllers");
 	cg->layout = cg->has_unified ? CGROUP_LAYOUT_HYBRID : CGROUP_LAYOUT_LEGACY;
 	r = scan_v1(root_fd, cg);
 	if (r < 0)

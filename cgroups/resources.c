@@ -19,12 +19,6 @@
 
 /* ---- shared helpers ---- */
 
-bool cg_has_file(int fd, const char *name)
-{
-	struct stat st;
-	return fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode);
-}
-
 int cg_put(int fd, const char *file, const char *value, const char *field, struct berth_error *err)
 {
 	int r = cg_write(fd, file, value, false);

@@ -37,7 +37,6 @@ int cg_put(int fd, const char *file, const char *value, const char *field, struc
 int cg_putf(int fd, const char *file, const char *field, struct berth_error *err, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
 /* A regular file @name exists in @fd. */
-bool cg_has_file(int fd, const char *name);
 /* Read a decimal or "max" (UINT64_MAX) value. -EBADMSG when the file holds something else. */
 int cg_read_u64(int fd, const char *name, uint64_t *ret);
 

@@ -40,7 +40,7 @@ static const struct cli_option global_options[] = {
     {.name = "systemd-cgroup",
      .type = CLI_FLAG,
      .offset = offsetof(struct cli_global, systemd_cgroup),
-     .help = "manage cgroups through systemd"},
+     .help = "accepted for runc compatibility; create and run refuse it (no systemd driver yet)"},
     {.name = "criu",
      .type = CLI_STRING,
      .offset = offsetof(struct cli_global, criu),
@@ -55,7 +55,7 @@ static const struct cli_option global_options[] = {
      .type = CLI_CHOICE,
      .offset = offsetof(struct cli_global, rootless),
      .choices = rootless_modes,
-     .help = "rootless cgroup handling (default: auto)"},
+     .help = "accepted for runc compatibility; no effect yet (default: auto)"},
     {.name = "version",
      .short_name = 'v',
      .type = CLI_FLAG,
@@ -148,14 +148,16 @@ int cli_parse_id(const struct cli_spec *spec, int argc, char **argv, struct id_c
 	return 0;
 }
 
+const char *cli_nonempty(const char *s)
+{
+	return s && *s ? s : NULL;
+}
+
 void cli_create_normalize(struct berth_create_opts *opts)
 {
-	if (opts->bundle && !opts->bundle[0])
-		opts->bundle = NULL;
-	if (opts->pid_file && !opts->pid_file[0])
-		opts->pid_file = NULL;
-	if (opts->console_socket && !opts->console_socket[0])
-		opts->console_socket = NULL;
+	opts->bundle = cli_nonempty(opts->bundle);
+	opts->pid_file = cli_nonempty(opts->pid_file);
+	opts->console_socket = cli_nonempty(opts->console_socket);
 }
 
 int cli_check_id(const char *id, struct berth_error *err)

@@ -89,6 +89,8 @@ int cli_check_id(const char *id, struct berth_error *err);
 /* Parse a command whose only argument is a container id (start, state). */
 int cli_parse_id(const struct cli_spec *spec, int argc, char **argv, struct id_cli *out,
 		 struct berth_error *err);
+/* As runc, an empty path option means "not given": @s, or NULL when it is NULL or "". */
+const char *cli_nonempty(const char *s);
 /* As runc, an empty --bundle, --pid-file or --console-socket means "not given". */
 void cli_create_normalize(struct berth_create_opts *opts);
 /* *ret = @path made absolute against the current directory (malloc'd), or NULL when @path is

@@ -86,11 +86,6 @@ const struct cli_spec cmd_checkpoint_spec = {
     .max_args = 1,
 };
 
-static const char *nonempty(const char *s)
-{
-	return s && *s ? s : NULL;
-}
-
 int cmd_checkpoint_parse(int argc, char **argv, struct checkpoint_cli *out, struct berth_error *err)
 {
 	struct checkpoint_cli cli = {.opts.status_fd = -1};
@@ -106,12 +101,12 @@ int cmd_checkpoint_parse(int argc, char **argv, struct checkpoint_cli *out, stru
 		r = cli_check_id(cli.opts.id, err);
 		if (r < 0)
 			return r;
-		cli.opts.image_path = nonempty(cli.opts.image_path);
-		cli.opts.work_path = nonempty(cli.opts.work_path);
-		cli.opts.parent_path = nonempty(cli.opts.parent_path);
-		cli.opts.export_path = nonempty(cli.opts.export_path);
-		cli.opts.manage_cgroups_mode = nonempty(cli.opts.manage_cgroups_mode);
-		cli.opts.empty_ns = nonempty(cli.opts.empty_ns);
+		cli.opts.image_path = cli_nonempty(cli.opts.image_path);
+		cli.opts.work_path = cli_nonempty(cli.opts.work_path);
+		cli.opts.parent_path = cli_nonempty(cli.opts.parent_path);
+		cli.opts.export_path = cli_nonempty(cli.opts.export_path);
+		cli.opts.manage_cgroups_mode = cli_nonempty(cli.opts.manage_cgroups_mode);
+		cli.opts.empty_ns = cli_nonempty(cli.opts.empty_ns);
 	}
 	*out = cli;
 	return 0;

@@ -49,12 +49,15 @@ static const struct cli_option restore_options[] = {
      .type = CLI_STRING,
      .offset = RS(console_socket),
      .metavar = "PATH",
-     .help = "AF_UNIX socket for the terminal's master fd"},
+     .help = "not supported yet: restoring a container with a terminal is refused"},
     {.name = "no-subreaper",
      .type = CLI_FLAG,
      .offset = RS(no_subreaper),
-     .help = "do not make berth a subreaper (accepted for containerd)"},
-    {.name = "no-pivot", .type = CLI_FLAG, .offset = RS(no_pivot), .help = "accepted for runc compatibility"},
+     .help = "accepted and ignored (containerd sends it; berth makes no subreaper)"},
+    {.name = "no-pivot",
+     .type = CLI_FLAG,
+     .offset = RS(no_pivot),
+     .help = "accepted and ignored (runc compatibility)"},
     {.name = "tcp-established",
      .type = CLI_FLAG,
      .offset = RS(tcp_established),
@@ -84,11 +87,6 @@ const struct cli_spec cmd_restore_spec = {
     .max_args = 1,
 };
 
-static const char *nonempty(const char *s)
-{
-	return s && *s ? s : NULL;
-}
-
 int cmd_restore_parse(int argc, char **argv, struct restore_cli *out, struct berth_error *err)
 {
 	struct restore_cli cli = {0};
@@ -100,19 +98,19 @@ int cmd_restore_parse(int argc, char **argv, struct restore_cli *out, struct ber
 		return r;
 	cli.help = parsed.help;
 	if (!cli.help) {
-		cli.opts.id = nonempty(cli.name) ? cli.name : parsed.n_args ? parsed.args[0] : NULL;
+		cli.opts.id = cli_nonempty(cli.name) ? cli.name : parsed.n_args ? parsed.args[0] : NULL;
 		if (!cli.opts.id)
 			return berth_error_set(err, -EINVAL, "restore: an ID (or --name) is required");
 		r = cli_check_id(cli.opts.id, err);
 		if (r < 0)
 			return r;
-		cli.opts.image_path = nonempty(cli.opts.image_path);
-		cli.opts.work_path = nonempty(cli.opts.work_path);
-		cli.opts.bundle = nonempty(cli.opts.bundle);
-		cli.opts.import_path = nonempty(cli.opts.import_path);
-		cli.opts.pid_file = nonempty(cli.opts.pid_file);
-		cli.opts.console_socket = nonempty(cli.opts.console_socket);
-		cli.opts.manage_cgroups_mode = nonempty(cli.opts.manage_cgroups_mode);
+		cli.opts.image_path = cli_nonempty(cli.opts.image_path);
+		cli.opts.work_path = cli_nonempty(cli.opts.work_path);
+		cli.opts.bundle = cli_nonempty(cli.opts.bundle);
+		cli.opts.import_path = cli_nonempty(cli.opts.import_path);
+		cli.opts.pid_file = cli_nonempty(cli.opts.pid_file);
+		cli.opts.console_socket = cli_nonempty(cli.opts.console_socket);
+		cli.opts.manage_cgroups_mode = cli_nonempty(cli.opts.manage_cgroups_mode);
 		if (cli.opts.import_path && cli.opts.image_path)
 			return berth_error_set(err, -EINVAL,
 					       "restore: --import and --image-path exclude each other");

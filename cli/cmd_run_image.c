@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <unistd.h>
+#include <time.h>
 
 #include "berth/cleanup.h"
 #include "berth/error.h"
@@ -13,46 +15,11 @@
 #include "berth/util.h"
 #include "cli/cli.h"
 
-/* "512m" -> 536870912 (k, m, g, t: powers of 1024, as docker reads them). */
-static int parse_size(const char *s, int64_t *ret)
-{
-	char *end;
-	unsigned long long v;
-	int shift = 0;
-
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno || end == s)
-		return -EINVAL;
-	switch (*end | 0x20) {
-	case 'k':
-		shift = 10;
-		break;
-	case 'm':
-		shift = 20;
-		break;
-	case 'g':
-		shift = 30;
-		break;
-	case 't':
-		shift = 40;
-		break;
-	default:
-		if (*end && (*end | 0x20) != 'b')
-			return -EINVAL;
-	}
-	if (*end && end[1] && !((end[1] | 0x20) == 'b' && !end[2]))
-		return -EINVAL;
-	if (v == 0 || v > (unsigned long long)INT64_MAX >> shift)
-		return -ERANGE;
-	*ret = (int64_t)(v << shift);
-	return 0;
-}
-
 static int parse_resources(const struct run_cli *cli, struct oci_image_run_opts *ro, struct berth_error *err)
 {
 	if (cli->memory) {
-		if (parse_size(cli->memory, &ro->memory_limit) < 0)
+		/* The same sizes as `update --memory` (k, m, g, t; -1: unlimited). */
+		if (cli_parse_bytes(cli->memory, &ro->memory_limit) < 0 || ro->memory_limit == 0)
 			return berth_error_set(err, -EINVAL, "run: invalid --memory \"%s\"", cli->memory);
 		ro->has_memory = true;
 	}
@@ -128,7 +95,8 @@ static int own(struct image_args *a, char *s)
 static int build_binds(const struct run_cli *cli, struct image_args *a, struct berth_error *err)
 {
 	a->binds = calloc(cli->volumes.n + 1, sizeof(*a->binds));
-	a->owned = calloc(2 * cli->volumes.n + 1, sizeof(char *));
+	/* Up to three strings per volume: the source, its absolute form, the destination. */
+	a->owned = calloc(3 * cli->volumes.n + 1, sizeof(char *));
 	if (!a->binds || !a->owned)
 		return berth_error_set(err, -ENOMEM, "out of memory");
 	for (size_t i = 0; i < cli->volumes.n; i++) {
@@ -190,7 +158,12 @@ static void random_id(char *buf, size_t size)
 {
 	uint64_t rnd = 0;
 
-	(void)getrandom(&rnd, sizeof(rnd), 0);
+	/* Without entropy, fall back to time and pid rather than one fixed id for everyone. */
+	if (getrandom(&rnd, sizeof(rnd), GRND_NONBLOCK) != (ssize_t)sizeof(rnd)) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		rnd = (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 20) ^ ((uint64_t)getpid() << 40);
+	}
 	snprintf(buf, size, "berth-%012llx", (unsigned long long)(rnd & 0xffffffffffffull));
 }
 

@@ -42,11 +42,6 @@ void berth_log_close(void)
 	log_state.own_fd = false;
 }
 
-int berth_log_fd(void)
-{
-	return log_state.fd;
-}
-
 bool berth_log_enabled(enum berth_log_level level)
 {
 	return level <= log_state.level;

@@ -160,9 +160,6 @@ int layers_prepare(struct image_store *s, int blobs_fd, int tmp_fd, const struct
  * layer disappeared meanwhile. */
 int layers_commit(struct image_store *s, int tmp_fd, const struct layer_plan *p, struct berth_error *err);
 void layer_plan_free(struct layer_plan *p);
-/* Open the cached layer dirs of @config, topmost first, as O_PATH descriptors. */
-int layers_open(struct image_store *s, const struct oci_image_config *c, int **ret_fds, size_t *ret_n,
-		struct berth_error *err);
 
 /* ---- user.c ---- */
 

@@ -197,39 +197,3 @@ int layers_commit(struct image_store *s, int tmp_fd, const struct layer_plan *p,
 	}
 	return 0;
 }
-
-int layers_open(struct image_store *s, const struct oci_image_config *c, int **ret_fds, size_t *ret_n,
-		struct berth_error *err)
-{
-	char(*chain)[IMAGE_DIGEST_SIZE] = NULL;
-	size_t n = c->n_diff_ids;
-	int *fds;
-	char path[128];
-	int r;
-
-	r = image_chain_ids(c, &chain, err);
-	if (r < 0)
-		return r;
-	fds = calloc(n + 1, sizeof(int));
-	if (!fds) {
-		free(chain);
-		return berth_error_set(err, -ENOMEM, "out of memory");
-	}
-	for (size_t k = 0; k < n; k++) {
-		size_t i = n - 1 - k; /* topmost first */
-		layer_path(chain[i], path, sizeof(path));
-		fds[k] = openat(s->fd, path, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (fds[k] < 0) {
-			r = berth_error_setf_errno(
-			    err, -errno, "layer %zu of the image (%s) is not in the store", i, chain[i]);
-			close_fds(fds, k);
-			free(fds);
-			free(chain);
-			return r;
-		}
-	}
-	free(chain);
-	*ret_fds = fds;
-	*ret_n = n;
-	return 0;
-}

@@ -13,18 +13,13 @@
 #include "nl.h"
 #include "rtnl.h"
 
-static size_t addr_len(int family)
-{
-	return family == AF_INET ? 4 : 16;
-}
-
 /* Copy an address attribute of the right length for @family into @out. */
 static void get_addr(const struct nlattr *attr, int family, struct netns_addr *out)
 {
-	if (mnl_attr_get_payload_len(attr) != addr_len(family))
+	if (mnl_attr_get_payload_len(attr) != nl_addr_len(family))
 		return;
 	out->family = family;
-	memcpy(out->bytes, mnl_attr_get_payload(attr), addr_len(family));
+	memcpy(out->bytes, mnl_attr_get_payload(attr), nl_addr_len(family));
 }
 
 int addr_add(struct nl_sock *nl, const struct addr_entry *a, struct berth_error *err)

@@ -9,11 +9,7 @@
 
 #include "berth/error.h"
 #include "berth/netns.h"
-
-static size_t addr_len(int family)
-{
-	return family == AF_INET ? 4 : 16;
-}
+#include "rtnl.h"
 
 int netns_addr_parse(const char *s, struct netns_addr *ret)
 {
@@ -39,7 +35,7 @@ void netns_addr_format(const struct netns_addr *a, char *buf, size_t size)
 
 bool netns_addr_equal(const struct netns_addr *a, const struct netns_addr *b)
 {
-	return a->family == b->family && memcmp(a->bytes, b->bytes, addr_len(a->family)) == 0;
+	return a->family == b->family && memcmp(a->bytes, b->bytes, nl_addr_len(a->family)) == 0;
 }
 
 /* Whether the bits of @bytes past @prefix are all zero. */
@@ -76,7 +72,7 @@ int netns_cidr_parse(const char *s, struct netns_cidr *ret, struct berth_error *
 		return berth_error_set(err, -EINVAL, "subnet '%s': the prefix length must be 1 to %u", s,
 				       max);
 	c.prefix = (unsigned)p;
-	if (!host_bits_zero(c.addr.bytes, addr_len(c.addr.family), c.prefix))
+	if (!host_bits_zero(c.addr.bytes, nl_addr_len(c.addr.family), c.prefix))
 		return berth_error_set(
 		    err, -EINVAL, "subnet '%s' has host bits set (the network address ends in zeros)", s);
 	*ret = c;
@@ -118,7 +114,7 @@ bool netns_cidr_overlap(const struct netns_cidr *a, const struct netns_cidr *b)
 /* The number of host bits; subnets with 64 or more are "unbounded" for a uint64_t index. */
 static unsigned host_bits(const struct netns_cidr *c)
 {
-	return (unsigned)addr_len(c->addr.family) * 8 - c->prefix;
+	return (unsigned)nl_addr_len(c->addr.family) * 8 - c->prefix;
 }
 
 int netns_cidr_nth(const struct netns_cidr *c, uint64_t index, struct netns_addr *ret)
@@ -130,7 +126,7 @@ int netns_cidr_nth(const struct netns_cidr *c, uint64_t index, struct netns_addr
 	/* Add @index to the big-endian number, from the last byte; the host bits are zero, so
 	 * nothing carries into the prefix. */
 	uint64_t carry = index;
-	for (size_t i = addr_len(a.family); i-- > 0 && carry;) {
+	for (size_t i = nl_addr_len(a.family); i-- > 0 && carry;) {
 		uint64_t sum = (uint64_t)a.bytes[i] + (carry & 0xff);
 		a.bytes[i] = (uint8_t)sum;
 		carry = (carry >> 8) + (sum >> 8);

@@ -12,11 +12,6 @@
 
 #include "rtnl.h"
 
-static size_t addr_len(int family)
-{
-	return family == AF_INET ? 4 : 16;
-}
-
 static struct nlmsghdr *start(char *buf, uint16_t type, uint16_t flags)
 {
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
@@ -142,8 +137,8 @@ struct nlmsghdr *msg_addr(char *buf, uint16_t type, const struct addr_entry *a)
 	 * unless point-to-point); IPv6 uses IFA_ADDRESS and IFA_LOCAL only for a peer. Giving both
 	 * as the kernel reported them works for either. */
 	if (family == AF_INET || a->local.family)
-		mnl_attr_put(nlh, IFA_LOCAL, addr_len(family), local->bytes);
-	mnl_attr_put(nlh, IFA_ADDRESS, addr_len(family), a->address.bytes);
+		mnl_attr_put(nlh, IFA_LOCAL, nl_addr_len(family), local->bytes);
+	mnl_attr_put(nlh, IFA_ADDRESS, nl_addr_len(family), a->address.bytes);
 	if (type == RTM_NEWADDR)
 		mnl_attr_put_u32(nlh, IFA_FLAGS, a->flags);
 	return nlh;
@@ -176,9 +171,9 @@ struct nlmsghdr *msg_route(char *buf, uint16_t type, int family, const struct ne
 		rtm->rtm_scope = RT_SCOPE_NOWHERE;
 	}
 	if (dst && dst_len)
-		mnl_attr_put(nlh, RTA_DST, addr_len(family), dst->bytes);
+		mnl_attr_put(nlh, RTA_DST, nl_addr_len(family), dst->bytes);
 	if (gateway)
-		mnl_attr_put(nlh, RTA_GATEWAY, addr_len(family), gateway->bytes);
+		mnl_attr_put(nlh, RTA_GATEWAY, nl_addr_len(family), gateway->bytes);
 	if (oif)
 		mnl_attr_put_u32(nlh, RTA_OIF, (uint32_t)oif);
 	return nlh;

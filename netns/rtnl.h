@@ -7,7 +7,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <sys/socket.h>
+
 #include "berth/netns.h"
+
+/* Bytes of an address of @family (AF_INET or AF_INET6). */
+static inline size_t nl_addr_len(int family)
+{
+	return family == AF_INET ? 4 : 16;
+}
 
 struct berth_error;
 struct nl_sock;

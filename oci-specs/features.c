@@ -143,6 +143,7 @@ static void features_linux(struct jgen *j)
 	enabled(j, "apparmor", false);
 	enabled(j, "selinux", false);
 	enabled(j, "intelRdt", false);
+	enabled(j, "netDevices", true); /* runtime/network.c moves them in and back */
 	jg_key(j, "mountExtensions");
 	jg_open(j);
 	enabled(j, "idmap", true);

@@ -87,16 +87,6 @@ void oci_json_uint(struct oci_json *j, uint64_t v)
 	jg_uint(&j->g, v);
 }
 
-void oci_json_int(struct oci_json *j, int64_t v)
-{
-	jg_int(&j->g, (long long)v);
-}
-
-void oci_json_bool(struct oci_json *j, bool v)
-{
-	jg_bool(&j->g, v);
-}
-
 int oci_json_finish(struct oci_json *j, char **ret_json, size_t *ret_len)
 {
 	int r = jgen_finish(&j->g, NULL, ret_json, ret_len);

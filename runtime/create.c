@@ -217,10 +217,10 @@ static int prepare(const struct berth_context *ctx, struct create_plan *p, const
 		fault_point("create.after-cgroup");
 	if (r == 0)
 		r = network_lease(p, o->id, err);
-	if (r < 0)
-		return r;
-	/* Persist early (pid 0 = stopped) so `delete --force` can clean up after a crashed create. */
-	r = create_persist(p, o->id, 0, err);
+	/* setup_cgroup recorded the container already; a lease taken since must reach the record
+	 * too, so that `delete --force` after a crash releases it. Without one, no second write. */
+	if (r == 0 && p->net.leased)
+		r = create_persist(p, o->id, 0, err);
 	if (r < 0)
 		return r;
 	r = open_namespaces(p, err);

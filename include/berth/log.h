@@ -9,8 +9,6 @@ enum berth_log_format { BERTH_LOG_TEXT = 0, BERTH_LOG_JSON };
 /* Open @path for appending (NULL: stderr). Returns 0 or -errno. */
 int berth_log_open(const char *path, enum berth_log_format fmt, enum berth_log_level level);
 void berth_log_close(void);
-/* The descriptor log records go to (for passing to children, e.g. hooks). */
-int berth_log_fd(void);
 bool berth_log_enabled(enum berth_log_level level);
 
 void berth_log(enum berth_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

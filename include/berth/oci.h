@@ -446,8 +446,6 @@ void oci_json_array_close(struct oci_json *j);
 void oci_json_key(struct oci_json *j, const char *key);
 void oci_json_str(struct oci_json *j, const char *s);
 void oci_json_uint(struct oci_json *j, uint64_t v);
-void oci_json_int(struct oci_json *j, int64_t v);
-void oci_json_bool(struct oci_json *j, bool v);
 int oci_json_finish(struct oci_json *j, char **ret_json, size_t *ret_len);
 void oci_json_free(struct oci_json *j);
 

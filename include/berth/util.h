@@ -37,7 +37,7 @@ int rm_rf_at(int dirfd, const char *name);
  * (SCM_RIGHTS) to the first sendmsg; the rest of the data follows. 0 or -errno. */
 int unix_send_fd(int sock, int fd, const void *data, size_t len);
 
-/* Mark every descriptor >= @from close-on-exec except those listed in @keep. */
+/* Mark every descriptor >= @from close-on-exec. */
 int fds_cloexec_from(int from);
 
 /* ---- /proc ---- */

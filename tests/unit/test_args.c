@@ -733,6 +733,75 @@ static void test_exec_parse(void **state)
 	assert_non_null(strstr(err.msg, "--additional-gids"));
 }
 
+/* update: byte sizes and flags -> linux.resources; events: durations. */
+static void test_update_parse(void **state)
+{
+	int64_t v = 0;
+	uint64_t ms = 0;
+	(void)state;
+	assert_int_equal(cli_parse_bytes("64m", &v), 0);
+	assert_int_equal(v, 67108864);
+	assert_int_equal(cli_parse_bytes("1G", &v), 0);
+	assert_int_equal(v, 1073741824);
+	assert_int_equal(cli_parse_bytes("512kb", &v), 0);
+	assert_int_equal(v, 524288);
+	assert_int_equal(cli_parse_bytes("100", &v), 0);
+	assert_int_equal(v, 100);
+	assert_int_equal(cli_parse_bytes("-1", &v), 0);
+	assert_int_equal(v, -1);
+	assert_int_equal(cli_parse_bytes("-2", &v), -EINVAL);
+	assert_int_equal(cli_parse_bytes("-1m", &v), -EINVAL);
+	assert_int_equal(cli_parse_bytes("10x", &v), -EINVAL);
+	assert_int_equal(cli_parse_bytes("", &v), -EINVAL);
+	assert_int_equal(cli_parse_bytes("9999999t", &v), -EINVAL);
+	assert_int_equal(cli_parse_duration_ms("500ms", &ms), 0);
+	assert_int_equal(ms, 500);
+	assert_int_equal(cli_parse_duration_ms("5s", &ms), 0);
+	assert_int_equal(ms, 5000);
+	assert_int_equal(cli_parse_duration_ms("1m", &ms), 0);
+	assert_int_equal(ms, 60000);
+	assert_int_equal(cli_parse_duration_ms("0s", &ms), -EINVAL);
+	assert_int_equal(cli_parse_duration_ms("5", &ms), -EINVAL);
+	assert_int_equal(cli_parse_duration_ms("-5s", &ms), -EINVAL);
+
+	char *flags[] = {"update", "--memory",      "64m",   "--memory-swap",  "-1",     "--pids-limit",
+			 "100",    "--cpu-quota",   "50000", "--cpu-period",   "100000", "--cpu-shares",
+			 "512",    "--cpuset-cpus", "0-1",   "--blkio-weight", "500",    "c1",
+			 NULL};
+	struct update_cli u;
+	struct berth_error err = {0};
+	assert_int_equal(cmd_update_parse(ARGC(flags) - 1, flags, &u, &err), 0);
+	assert_string_equal(u.id, "c1");
+	assert_true(u.flags_res.has_memory && u.flags_res.memory.has_limit && u.flags_res.memory.has_swap);
+	assert_int_equal(u.flags_res.memory.limit, 67108864);
+	assert_int_equal(u.flags_res.memory.swap, -1);
+	assert_false(u.flags_res.memory.has_reservation);
+	assert_true(u.flags_res.has_pids);
+	assert_int_equal(u.flags_res.pids_limit, 100);
+	assert_true(u.flags_res.has_cpu && u.flags_res.cpu.has_quota && u.flags_res.cpu.has_period);
+	assert_int_equal(u.flags_res.cpu.quota, 50000);
+	assert_int_equal(u.flags_res.cpu.period, 100000);
+	assert_int_equal(u.flags_res.cpu.shares, 512);
+	assert_string_equal(u.flags_res.cpu.cpus, "0-1");
+	assert_true(u.flags_res.has_block_io);
+	assert_int_equal(u.flags_res.block_io.weight, 500);
+
+	char *none[] = {"update", "c1", NULL};
+	assert_int_equal(cmd_update_parse(ARGC(none) - 1, none, &u, &err), 0);
+	assert_false(u.flags_res.has_memory || u.flags_res.has_cpu || u.flags_res.has_pids ||
+		     u.flags_res.has_block_io);
+
+	char *bad_mem[] = {"update", "--memory", "lots", "c1", NULL};
+	assert_int_equal(cmd_update_parse(ARGC(bad_mem) - 1, bad_mem, &u, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "--memory"));
+	char *bad_weight[] = {"update", "--blkio-weight", "5", "c1", NULL};
+	assert_int_equal(cmd_update_parse(ARGC(bad_weight) - 1, bad_weight, &u, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "--blkio-weight"));
+	char *neg_period[] = {"update", "--cpu-period", "-5", "c1", NULL};
+	assert_int_equal(cmd_update_parse(ARGC(neg_period) - 1, neg_period, &u, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "--cpu-period"));
+}
+
 static void test_command_table(void **state)
 {
 	(void)state;
@@ -846,6 +915,7 @@ int main(void)
 	    cmocka_unit_test(test_list_option),
 	    cmocka_unit_test(test_help),
 	    cmocka_unit_test(test_exec_parse),
+	    cmocka_unit_test(test_update_parse),
 	    cmocka_unit_test(test_containerd_restore_and_exec_lines),
 	    cmocka_unit_test(test_global_containerd_prefix),
 	    cmocka_unit_test(test_global_defaults_and_flags),

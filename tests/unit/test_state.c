@@ -473,6 +473,7 @@ static void test_features(void **state)
 	assert_true(v->u.array.len <= 4);
 	assert_true(YAJL_IS_FALSE(get(doc, "linux", "apparmor", "enabled", yajl_t_any)));
 	assert_true(YAJL_IS_FALSE(get(doc, "linux", "intelRdt", "enabled", yajl_t_any)));
+	assert_true(YAJL_IS_TRUE(get(doc, "linux", "netDevices", "enabled", yajl_t_any)));
 	{
 		const char *idmap[] = {"linux", "mountExtensions", "idmap", "enabled", NULL};
 
