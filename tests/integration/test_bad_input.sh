@@ -142,9 +142,9 @@ assert_no_leftovers "after the duplicate" "$ID"
 
 # ---- commands on a container that does not exist
 new_id ghost
-for cmd in state start delete "kill" "kill --all"; do
+for cmd in state start delete "kill" "kill --all" ps pause resume update "events --stats" exec; do
 	# shellcheck disable=SC2086
-	b $cmd "$ID"
+	if [ "$cmd" = exec ]; then b exec "$ID" true; else b $cmd "$ID"; fi
 	assert_rc "$cmd of a missing container exits 1" 1
 	assert_contains "$cmd of a missing container: 'does not exist'" "$ERR" "does not exist"
 done

@@ -124,6 +124,19 @@ assert_eq "the image's Cmd ran" "oci-default" "$OUT"
 assert_false "--rm left no container directory" test -e "$STORE/containers/$ID"
 assert_false "--rm left no state dir" test -e "$ROOT/$ID"
 
+# Several -v with relative sources (each keeps three strings: source, absolute source, target).
+new_id vols
+mkdir -p "$TEST_TMP/vol1" "$TEST_TMP/vol2" "$TEST_TMP/vol3"
+echo one >"$TEST_TMP/vol1/f"
+echo two >"$TEST_TMP/vol2/f"
+echo three >"$TEST_TMP/vol3/f"
+cd "$TEST_TMP" || die "cd $TEST_TMP"
+run_image "$ID" --rm --image bb:1 -v vol1:/v1 -v vol2:/v2:ro -v vol3:/v3 \
+	sh -c 'cat /v1/f /v2/f /v3/f; if echo x >/v2/g 2>/dev/null; then echo writable; fi'
+cd - >/dev/null || die "cd back"
+assert_ok "run --image with three relative -v"
+assert_eq "run --image -v: all three volumes, the :ro one read-only" "one two three" "$(xargs <<<"$OUT")"
+
 # ---------------------------------------------------------------- docker save, two layers
 
 info "docker save archive: two layers with a whiteout and an opaque directory"
