@@ -246,7 +246,7 @@ static void remove_dumped(const struct berth_context *ctx, const char *id)
 }
 
 static int do_checkpoint(const struct berth_context *ctx, const struct berth_checkpoint_opts *x,
-			 struct container *c, const char *images, struct berth_error *err)
+			 struct container *c, const char *images, struct berth_error *err, bool *ret_dumped)
 {
 	_cleanup_(config_freep) struct oci_config *cfg = NULL;
 	struct ckpt_opts o = {0};
@@ -276,6 +276,7 @@ static int do_checkpoint(const struct berth_context *ctx, const struct berth_che
 		r = check_session(cfg, o.pid, err);
 	if (r == 0)
 		r = checkpoint_dump(&o, err);
+	*ret_dumped = r == 0; /* without --leave-running the container is gone from here on */
 	if (r == 0)
 		r = stdio_save(images, &keys, err);
 	if (r < 0 || !x->export_path || x->pre_dump)
@@ -294,6 +295,23 @@ static int do_checkpoint(const struct berth_context *ctx, const struct berth_che
 		return berth_error_setf_errno(err, r, "read the container's config.json");
 	ex.config_json = cfg_json;
 	return checkpoint_export(&ex, err);
+}
+
+/* Fail before CRIU stops anything when the archive cannot be written where asked. */
+static int check_export_target(const char *path, struct berth_error *err)
+{
+	char dir[PATH_MAX];
+	snprintf(dir, sizeof(dir), "%s", path);
+	char *slash = strrchr(dir, '/');
+	if (slash == dir)
+		dir[1] = '\0';
+	else if (slash)
+		*slash = '\0';
+	else
+		snprintf(dir, sizeof(dir), ".");
+	if (access(dir, W_OK) < 0)
+		return berth_error_setf_errno(err, -errno, "--export: cannot write into '%s'", dir);
+	return 0;
 }
 
 int berth_container_checkpoint(const struct berth_context *ctx, const struct berth_checkpoint_opts *x,
@@ -323,10 +341,16 @@ int berth_container_checkpoint(const struct berth_context *ctx, const struct ber
 	} else {
 		snprintf(images, sizeof(images), DEFAULT_IMAGES);
 	}
+	bool dumped = false;
+	if (r == 0 && x->export_path)
+		r = check_export_target(x->export_path, err);
 	if (r == 0)
-		r = do_checkpoint(ctx, x, &c, images, err);
+		r = do_checkpoint(ctx, x, &c, images, err, &dumped);
 	container_release(&c);
-	if (private_images)
+	/* A dump whose export failed is the only copy of the container: keep it and say where. */
+	if (r < 0 && dumped && private_images)
+		berth_error_prefix(err, "the dump is kept in %s (restore it with --image-path)", images);
+	else if (private_images)
 		(void)rm_rf_at(AT_FDCWD, images);
 	if (r < 0)
 		return berth_error_prefix(err, "checkpoint \"%s\"", x->id);

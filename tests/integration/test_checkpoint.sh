@@ -46,6 +46,12 @@ else
 fi
 
 # ---- usage and bad input
+# An archive that cannot be written where asked is refused before CRIU stops anything.
+b checkpoint --export "$TEST_TMP/no/such/dir/x.tar" "$ID"
+assert_rc "checkpoint --export into a missing directory fails" 1
+assert_contains "it names --export" "$ERR" "--export: cannot write into"
+b state "$ID"
+assert_eq "the container still runs after the refused export" running "$(jq -r .status <<<"$OUT")"
 b checkpoint --manage-cgroups-mode bogus --image-path "$TEST_TMP/img2" "$ID"
 assert_rc "a bad --manage-cgroups-mode fails" 1
 assert_contains "and says why" "$ERR" "--manage-cgroups-mode"
