@@ -95,7 +95,10 @@ ctest_step() {
 	if [ "$total" -eq 0 ]; then
 		rc=1
 	fi
-	record "$name" "$rc" "$passed passed, $failed_n failed, $skipped skipped"
+	# A skipped test is not a pass: name each one, so a layer that could not run is seen.
+	local skipped_names
+	skipped_names=$(grep -E '^ *[0-9]+/[0-9]+ Test +#.*\*\*\*Skipped' "$log" | sed -E 's/.*Test +#[0-9]+: ([^ ]+).*/\1/' | xargs)
+	record "$name" "$rc" "$passed passed, $failed_n failed, $skipped skipped${skipped_names:+: $skipped_names}"
 }
 
 step "build (build/)"

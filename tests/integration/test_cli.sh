@@ -11,9 +11,16 @@ assert_ok "--version"
 assert_match "--version names a version" '[0-9]+\.[0-9]+\.[0-9]+' "$OUT"
 b --help
 assert_ok "--help"
-for cmd in create start run state kill delete list spec features; do
-	assert_contains "--help lists $cmd" "$OUT$ERR" "$cmd"
+# Each command on a line of its own in the list ("  NAME  summary"), none marked unimplemented.
+for cmd in create start run state kill delete list exec ps pause resume update events checkpoint restore \
+	spec features network image help; do
+	assert_match "--help lists $cmd" "(^|"$'\n'")  $cmd +[A-Z]" "$OUT"
+	b "$cmd" --help
+	assert_ok "$cmd --help"
+	[ "$cmd" = help ] || assert_contains "$cmd --help shows its usage" "$OUT" "Usage: berth $cmd"
+	b --help
 done
+assert_not_contains "--help marks no command unimplemented" "$OUT" "not implemented"
 
 b no-such-command
 assert_rc "an unknown command exits 2" 2
