@@ -151,4 +151,11 @@ done
 b delete --force "$ID"
 assert_ok "delete --force of a missing container succeeds (idempotent cleanup)"
 
+# ---- --systemd-cgroup: refused clearly, never a silent cgroupfs fallback
+container systemd
+cap "$BERTH" --root "$ROOT" --systemd-cgroup create --bundle "$BUNDLE" "$ID"
+assert_rc "create --systemd-cgroup fails" 1
+assert_contains "it names --systemd-cgroup" "$ERR" "--systemd-cgroup"
+assert_no_leftovers "after a refused --systemd-cgroup" "$ID"
+
 finish

@@ -104,4 +104,13 @@ assert_contains "the error names --console-socket" "$ERR" "--console-socket"
 assert_contains "the error names the path" "$ERR" "$TEST_TMP/no-such.sock"
 assert_no_leftovers "after a missing console socket" "$ID"
 
+# ---- a console socket path that is a regular file, not a socket
+container file-socket
+cfg '.process.terminal = true'
+: >"$TEST_TMP/not-a-socket"
+b create --bundle "$BUNDLE" --console-socket "$TEST_TMP/not-a-socket" "$ID"
+assert_rc "create with a regular file as --console-socket fails" 1
+assert_contains "the error names --console-socket" "$ERR" "--console-socket"
+assert_no_leftovers "after a console socket that is not a socket" "$ID"
+
 finish

@@ -65,6 +65,7 @@ n2=$(cat "$counter/n")
 assert_eq "the counter stands still while paused" "$n1" "$n2"
 b exec "$ID" true
 assert_failed "exec into a paused container fails (without --ignore-paused)"
+assert_contains "exec into a paused container says why" "$ERR" "--ignore-paused"
 b resume "$ID"
 assert_ok "resume"
 status_of "$ID"
@@ -72,6 +73,21 @@ assert_eq "status running after resume" running "$STATUS"
 sleep 0.5
 n3=$(cat "$counter/n")
 assert_true "the counter moves again after resume ($n2 -> $n3)" test "$n3" -gt "$n2"
+
+# ---- exec --process with a bad file: a clear error, the container untouched
+b exec --process "$TEST_TMP/no-such-process.json" "$ID"
+assert_rc "exec --process with a missing file fails" 1
+assert_contains "missing process file: names --process" "$ERR" "--process"
+echo '{"args": ["true"' >"$TEST_TMP/broken-process.json"
+b exec --process "$TEST_TMP/broken-process.json" "$ID"
+assert_rc "exec --process with broken JSON fails" 1
+assert_contains "broken process file: says invalid JSON" "$ERR" "invalid JSON"
+echo '{"cwd": "/", "user": {"uid": 0, "gid": 0}}' >"$TEST_TMP/noargs-process.json"
+b exec --process "$TEST_TMP/noargs-process.json" "$ID"
+assert_rc "exec --process without args fails" 1
+assert_contains "process without args: names args" "$ERR" "args"
+status_of "$ID"
+assert_eq "bad exec requests leave the container running" running "$STATUS"
 
 # ---- a paused container can be killed and deleted
 b pause "$ID"
