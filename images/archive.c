@@ -307,11 +307,17 @@ static int extract_one(struct archive *a, struct archive_entry *e, int rootfd,
 		if (mkdirat(dfd, leaf, perm) < 0 && errno != EEXIST)
 			return berth_error_setf_errno(err, -errno, "archive member '%s': mkdir", name);
 		break;
-	case AE_IFLNK:
+	case AE_IFLNK: {
+		/* A malformed archive can carry a symlink entry without a target (found by fuzzing). */
+		const char *target = archive_entry_symlink(e);
+		if (!target || !*target)
+			return berth_error_set(err, -EINVAL, "archive member '%s': symlink without a target",
+					       name);
 		clear_leaf(dfd, leaf);
-		if (symlinkat(archive_entry_symlink(e), dfd, leaf) < 0)
+		if (symlinkat(target, dfd, leaf) < 0)
 			return berth_error_setf_errno(err, -errno, "archive member '%s': symlink", name);
 		break;
+	}
 	default: {
 		clear_leaf(dfd, leaf);
 		_cleanup_close_ int fd =

@@ -298,6 +298,8 @@ static int add_link_member(struct imp *im, const char *name, struct archive_entr
 	char joined[PATH_MAX * 2], target[PATH_MAX];
 	const char *slash = strrchr(name, '/');
 
+	if (!hard && (!sym || !sym[0]))
+		return berth_error_set(im->err, -EINVAL, "archive member '%s': link without a target", name);
 	if (hard)
 		snprintf(joined, sizeof(joined), "%s", hard);
 	else if (sym[0] == '/')
