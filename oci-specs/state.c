@@ -131,6 +131,8 @@ int berth_record_to_json(const struct berth_record *rec, char **ret_json, size_t
 	jg_kopt(&j, "cgroupPath", rec->cgroup_path);
 	jg_kbool(&j, "cgroupOwned", rec->cgroup_owned);
 	jg_kbool(&j, "systemdCgroup", rec->systemd_cgroup);
+	if (rec->hook_kinds_known)
+		jg_kuint(&j, "hookKinds", rec->hook_kinds);
 	if (rec->n_annotations)
 		jg_kkv(&j, "annotations", rec->annotations, rec->n_annotations);
 	jg_key(&j, "namespaces");
@@ -177,6 +179,8 @@ static int parse_record(struct jctx *c, yajl_val doc, struct berth_record *rec)
 		r = jget_bool(c, doc, "cgroupOwned", &rec->cgroup_owned, NULL);
 	if (r == 0)
 		r = jget_bool(c, doc, "systemdCgroup", &rec->systemd_cgroup, NULL);
+	if (r == 0)
+		r = jget_u32(c, doc, "hookKinds", &rec->hook_kinds, &rec->hook_kinds_known);
 	if (r == 0)
 		r = jget_kv_map(c, doc, "annotations", &rec->annotations, &rec->n_annotations);
 	if (r == 0)

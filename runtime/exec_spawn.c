@@ -23,6 +23,7 @@
 #include "berth/runtime.h"
 #include "berth/util.h"
 #include "exec.h"
+#include "internal.h"
 #include "lifecycle.h"
 
 static int child_setup(const struct exec_plan *x, const struct berth_exec_opts *o, int sync_fd, char *path,
@@ -114,24 +115,6 @@ static void leave_parent_ns(int *saved_pid, int *saved_time)
 	closep(saved_time);
 }
 
-static pid_t clone_into(const struct exec_plan *x, bool *ret_into_cgroup)
-{
-	struct clone_args ca = {.exit_signal = SIGCHLD};
-	if (x->cg_fd >= 0) {
-		ca.flags = CLONE_INTO_CGROUP;
-		ca.cgroup = (uint64_t)x->cg_fd;
-	}
-	*ret_into_cgroup = x->cg_fd >= 0;
-	pid_t pid = (pid_t)syscall(SYS_clone3, &ca, sizeof(ca));
-	if (pid < 0 && x->cg_fd >= 0) {
-		ca.flags = 0;
-		ca.cgroup = 0;
-		*ret_into_cgroup = false;
-		pid = (pid_t)syscall(SYS_clone3, &ca, sizeof(ca));
-	}
-	return pid;
-}
-
 /* Wait for the child's verdict: EOF means the exec succeeded. */
 static int wait_exec(struct exec_plan *x, struct berth_error *err)
 {
@@ -163,7 +146,7 @@ int exec_spawn(struct exec_plan *x, const struct berth_exec_opts *o, struct bert
 	int r = enter_parent_ns(x, &saved_pid, &saved_time, err);
 	bool into_cgroup = false;
 	if (r == 0) {
-		x->pid = clone_into(x, &into_cgroup);
+		x->pid = spawn_clone3(0, x->cg_fd, false, &into_cgroup);
 		if (x->pid == 0) {
 			close(sv[0]);
 			exec_child(x, o, sv[1]);

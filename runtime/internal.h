@@ -123,3 +123,8 @@ int mounts_propagate(const struct mount_ctx *ctx, int mntfd, unsigned long flags
 /* devices.c: when config has a /dev mount: default devices, /dev symlinks, /dev/ptmx; then
  * linux.devices; then the /dev mount's deferred "ro". */
 int devices_setup(const struct mount_ctx *ctx, const struct oci_config *config, struct berth_error *err);
+
+/* clone3 like fork() with @flags, into the cgroup @cg_fd (CLONE_INTO_CGROUP) when it is >= 0
+ * (@cg_fresh: the caller made that cgroup just now). *ret_into_cgroup says whether the child is
+ * in it already; when not, the caller moves it by pid. */
+pid_t spawn_clone3(uint64_t flags, int cg_fd, bool cg_fresh, bool *ret_into_cgroup);

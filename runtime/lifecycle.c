@@ -42,6 +42,8 @@ static void run_hooks_warn(const struct container *c, enum oci_status st, enum o
 	_cleanup_free_ char *json = NULL;
 	size_t len;
 	struct oci_config *config = NULL;
+	if (c->rec->hook_kinds_known && !(c->rec->hook_kinds & (1u << kind)))
+		return; /* the record says config.json has none: no need to parse it */
 	if (container_config(c, &config, &err) < 0) {
 		log_warn("%s hooks skipped: %s", oci_hook_kind_name(kind), err.msg);
 		return;

@@ -17,9 +17,11 @@
 #include "berth/cgroups.h"
 #include "berth/cleanup.h"
 #include "berth/error.h"
+#include "berth/log.h"
 #include "berth/runtime.h"
 #include "berth/util.h"
 #include "create.h"
+#include "internal.h"
 #include "lifecycle.h"
 
 /* Namespaces that only take effect for children (pid, time) are entered or made by the parent
@@ -77,16 +79,47 @@ static void leave_child_namespaces(struct saved_ns *s)
 	closep(&s->time_fd);
 }
 
-static pid_t do_clone3(struct create_plan *p, bool *ret_into_cgroup)
+/* clone3 into @cg_fd, then wait for the child's first byte on a pipe: EOF instead means the
+ * kernel killed it on entry. Some kernels (seen on 6.18) SIGKILL every child cloned into a cgroup
+ * that once had cgroup.kill written, as if that kill were still going on. */
+static pid_t clone3_checked(struct clone_args *ca)
 {
-	struct clone_args ca = {.flags = p->clone_flags, .exit_signal = SIGCHLD};
-	if (p->cg_fd >= 0) {
-		ca.flags |= CLONE_INTO_CGROUP;
-		ca.cgroup = (uint64_t)p->cg_fd;
+	int alive[2];
+	if (pipe2(alive, O_CLOEXEC) < 0)
+		return -1;
+	pid_t pid = (pid_t)syscall(SYS_clone3, ca, sizeof(*ca));
+	if (pid == 0) {
+		(void)!write(alive[1], "", 1);
+		close(alive[0]);
+		close(alive[1]);
+		return 0;
 	}
-	pid_t pid = (pid_t)syscall(SYS_clone3, &ca, sizeof(ca));
-	*ret_into_cgroup = p->cg_fd >= 0;
-	if (pid < 0 && p->cg_fd >= 0 && errno != ENOMEM && errno != EPERM) {
+	close(alive[1]);
+	char b;
+	ssize_t n = pid > 0 ? read(alive[0], &b, 1) : 1;
+	close(alive[0]);
+	if (n == 0) {
+		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+			;
+		log_debug("clone3: the child was killed on entering its cgroup: placing it by pid");
+		errno = ESTALE;
+		return -1;
+	}
+	return pid;
+}
+
+pid_t spawn_clone3(uint64_t flags, int cg_fd, bool cg_fresh, bool *ret_into_cgroup)
+{
+	struct clone_args ca = {.flags = flags, .exit_signal = SIGCHLD};
+	if (cg_fd >= 0) {
+		ca.flags |= CLONE_INTO_CGROUP;
+		ca.cgroup = (uint64_t)cg_fd;
+	}
+	/* A cgroup made by this create has never been killed: no need to check. */
+	pid_t pid =
+	    cg_fd >= 0 && !cg_fresh ? clone3_checked(&ca) : (pid_t)syscall(SYS_clone3, &ca, sizeof(ca));
+	*ret_into_cgroup = cg_fd >= 0;
+	if (pid < 0 && cg_fd >= 0 && errno != ENOMEM && errno != EPERM) {
 		/* Older kernels or odd hierarchies: place the init by pid afterwards. */
 		ca.flags &= ~(uint64_t)CLONE_INTO_CGROUP;
 		ca.cgroup = 0;
@@ -249,7 +282,7 @@ int create_spawn(struct create_plan *p, const struct berth_create_opts *o, bool 
 	int r = enter_child_namespaces(p, &saved, err);
 	bool into_cgroup = false;
 	if (r == 0) {
-		p->pid = do_clone3(p, &into_cgroup);
+		p->pid = spawn_clone3(p->clone_flags, p->cg_fd, p->cg_created, &into_cgroup);
 		if (p->pid == 0) {
 			close(sv[0]);
 			child_main(&a);
@@ -288,7 +321,11 @@ int create_persist(struct create_plan *p, const char *id, pid_t pid, struct bert
 	    .owner = geteuid() == 0 ? "root" : "",
 	    .cgroup_path = p->cg_resolved ? p->cg.path : NULL,
 	    .cgroup_owned = p->cg_created,
+	    .hook_kinds_known = true,
 	};
+	for (int k = 0; k < OCI_HOOK_KIND_MAX; k++)
+		if (p->config->n_hooks[k])
+			rec.hook_kinds |= 1u << k;
 	rec.annotations = (struct oci_kv *)network_annotations(p, &rec.n_annotations);
 	char ns_buf[OCI_NS_MAX][64];
 	for (size_t i = 0; i < p->config->linux_.n_namespaces; i++) {

@@ -389,6 +389,10 @@ struct berth_record {
 	char *cgroup_path;       /* as resolved at create ("/berth-test/x"); NULL when no cgroup */
 	bool cgroup_owned;       /* berth created it and must remove it on delete */
 	bool systemd_cgroup;
+	/* Bit k set: config.json has hooks of kind k (enum oci_hook_kind). start and delete read the
+	 * config only when their hooks exist. Records written before this field: hook_kinds_known false. */
+	uint32_t hook_kinds;
+	bool hook_kinds_known;
 	struct oci_kv *annotations;
 	size_t n_annotations;
 	/* namespace paths the container runs in, by type ("/proc/<pid>/ns/net" or the joined path) */

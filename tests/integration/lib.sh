@@ -160,6 +160,7 @@ require_cmd() {
 }
 
 setup() {
+	[ -z "$TEST_TMP" ] || die "setup: called twice (lib.sh calls it when sourced)"
 	require_root
 	require_cmd jq timeout busybox
 	[ -n "${BERTH:-}" ] || die "BERTH is not set: run through ctest or export BERTH=/path/to/berth"

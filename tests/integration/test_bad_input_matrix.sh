@@ -14,7 +14,6 @@
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-setup
 require_cmd sed head
 # shellcheck disable=SC2034 # read by lib.sh: no "+ command" line per berth call
 QUIET=1

@@ -76,4 +76,30 @@ assert_contains "the error names linux.cgroupsPath" "$ERR" "cgroupsPath"
 assert_eq "no cgroup made through '..'" "" "$(cgroup_dirs "$ID-escape")"
 assert_no_leftovers "after a bad cgroupsPath" "$ID"
 
+# ---- a cgroup that was once emptied through cgroup.kill is used again (as containerd or a pod
+# manager may do): on some kernels (6.18) a child cloned into such a cgroup with CLONE_INTO_CGROUP
+# is killed on entry; create and exec must still work, with their processes in that cgroup.
+if [ -n "$has_unified" ]; then
+	new_id killed
+	bundle_new "$ID"
+	unified_dir=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/self/mounts)/berth-test/$ID
+	mkdir -p "$unified_dir"
+	if [ -e "$unified_dir/cgroup.kill" ]; then
+		echo 1 >"$unified_dir/cgroup.kill"
+		cfg_args sleep 600
+		b run -d --bundle "$BUNDLE" --pid-file "$TEST_TMP/killed.pid" "$ID"
+		assert_ok "run -d into a cgroup that had cgroup.kill written"
+		pid=$(cat "$TEST_TMP/killed.pid" 2>/dev/null)
+		assert_eq "the init is in that cgroup" "$pid" "$(cat "$unified_dir/cgroup.procs" 2>&1)"
+		b exec "$ID" sh -c 'echo exec-ran; cat /proc/self/cgroup'
+		assert_ok "exec into it"
+		assert_contains "the exec'd process ran" "$OUT" "exec-ran"
+		assert_contains "the exec'd process was in the container's cgroup" "$OUT" "0::/"
+		b delete --force "$ID"
+		assert_ok "delete --force"
+	else
+		info "no cgroup.kill on this kernel: the killed-cgroup case does not apply"
+	fi
+fi
+
 finish

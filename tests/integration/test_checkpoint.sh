@@ -41,6 +41,10 @@ else
 	assert_ne "it keeps counting" "$n1" "$(cat "$BUNDLE/rootfs/tmp/n")"
 	b checkpoint --export "$TEST_TMP/x.tar.gz" "$ID"
 	assert_rc "checkpoint --export fails the same way" 1
+	# No --work-path and a private image dir: CRIU's log is kept for the user where the error says.
+	assert_contains "the error names where CRIU's log was kept" "$ERR" "/tmp/berth-criu-$ID"
+	assert_true "that log exists" test -s "/tmp/berth-criu-$ID/check.log"
+	rm -rf "/tmp/berth-criu-$ID"
 	assert_false "and leaves no archive" test -e "$TEST_TMP/x.tar.gz"
 	assert_eq "nothing half-written beside it" "" "$(find "$TEST_TMP" -maxdepth 1 -name 'x.tar.gz*' -printf '%f\n')"
 fi

@@ -190,6 +190,8 @@ static void assert_records_equal(const struct berth_record *a, const struct bert
 	assert_str_or_null(a->cgroup_path, b->cgroup_path);
 	assert_int_equal(a->cgroup_owned, b->cgroup_owned);
 	assert_int_equal(a->systemd_cgroup, b->systemd_cgroup);
+	assert_int_equal(a->hook_kinds_known, b->hook_kinds_known);
+	assert_int_equal(a->hook_kinds, b->hook_kinds);
 	assert_int_equal(a->n_annotations, b->n_annotations);
 	for (size_t i = 0; i < a->n_annotations; i++) {
 		assert_string_equal(a->annotations[i].key, b->annotations[i].key);
@@ -234,6 +236,8 @@ static void test_record_round_trip_full(void **state)
 	    .cgroup_path = "/berth-test/ctr-1",
 	    .cgroup_owned = true,
 	    .systemd_cgroup = true,
+	    .hook_kinds = (1u << OCI_HOOK_POSTSTART) | (1u << OCI_HOOK_POSTSTOP),
+	    .hook_kinds_known = true,
 	    .annotations = ann,
 	    .n_annotations = 2,
 	};
@@ -264,6 +268,7 @@ static void test_record_parse_errors(void **state)
 	    {"{\"id\":\"x\",\"pid\":2147483648}", "pid: expected a process id"},
 	    {"{\"id\":\"x\",\"pidStartTime\":\"9\"}", "pidStartTime: expected an unsigned 64-bit integer"},
 	    {"{\"id\":\"x\",\"cgroupOwned\":1}", "cgroupOwned: expected true or false"},
+	    {"{\"id\":\"x\",\"hookKinds\":-1}", "hookKinds: expected an unsigned 32-bit integer"},
 	    {"{\"id\":\"x\",\"namespaces\":{\"net\":\"/a\",\"network\":5}}",
 	     "namespaces.network: expected a string"},
 	    {"[]", "state.json: expected a JSON object"},
@@ -295,6 +300,8 @@ static void test_record_unknown_fields(void **state)
 	assert_int_equal(berth_record_parse(json, strlen(json), &rec, &err), 0);
 	assert_string_equal(rec->ns_paths[OCI_NS_UTS], "/u");
 	assert_null(rec->owner);
+	/* A record from before hookKinds: the hooks are unknown, so start and delete read config.json. */
+	assert_false(rec->hook_kinds_known);
 	berth_record_free(rec);
 }
 
