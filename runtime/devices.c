@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -88,16 +89,18 @@ static int bind_node(const struct mount_ctx *ctx, int dirfd, const char *name, c
 	    NULL, err);
 }
 
-static int create_node(const struct mount_ctx *ctx, const struct node *n, struct berth_error *err)
-{
-	_cleanup_close_ int dirfd = -EBADF;
-	const char *name;
-	bool fifo = S_ISFIFO(n->mode);
-	int r;
+/* Who owns a node mknod makes: the caller's fsuid and fsgid (euid/egid here). devices_setup runs
+ * with umask 0, so mknod sets the mode asked for and only special bits need a chmod. */
+struct creator {
+	uid_t uid;
+	gid_t gid;
+};
 
-	r = open_parent(ctx, n->path, &dirfd, &name);
-	if (r < 0)
-		return berth_error_setf_errno(err, r, "open parent directory of %s", n->path);
+static int create_node_at(const struct mount_ctx *ctx, int dirfd, const char *name, const struct node *n,
+			  const struct creator *me, struct berth_error *err)
+{
+	bool fifo = S_ISFIFO(n->mode);
+
 	if (ctx->userns && !fifo)
 		return bind_node(ctx, dirfd, name, n, err);
 	if (mknodat(dirfd, name, n->mode, n->rdev) < 0) {
@@ -107,30 +110,39 @@ static int create_node(const struct mount_ctx *ctx, const struct node *n, struct
 			return bind_node(ctx, dirfd, name, n, err);
 		return berth_error_setf_errno(err, -errno, "mknod %s", n->path);
 	}
-	/* mknod applied the umask; the node is new, so neither call can follow a symlink */
-	if (fchmodat(dirfd, name, n->mode & 07777, 0) < 0)
+	/* the node is new, so neither call can follow a symlink */
+	if ((n->mode & 07000) && fchmodat(dirfd, name, n->mode & 07777, 0) < 0)
 		return berth_error_setf_errno(err, -errno, "chmod %s", n->path);
-	if (fchownat(dirfd, name, n->uid, n->gid, AT_SYMLINK_NOFOLLOW) < 0)
+	if ((n->uid != me->uid || n->gid != me->gid) &&
+	    fchownat(dirfd, name, n->uid, n->gid, AT_SYMLINK_NOFOLLOW) < 0)
 		return berth_error_setf_errno(err, -errno, "chown %s", n->path);
 	return 0;
 }
 
-static int populate_defaults(const struct mount_ctx *ctx, struct berth_error *err)
+static int create_node(const struct mount_ctx *ctx, const struct node *n, const struct creator *me,
+		       struct berth_error *err)
+{
+	_cleanup_close_ int dirfd = -EBADF;
+	const char *name;
+	int r = open_parent(ctx, n->path, &dirfd, &name);
+	if (r < 0)
+		return berth_error_setf_errno(err, r, "open parent directory of %s", n->path);
+	return create_node_at(ctx, dirfd, name, n, me, err);
+}
+
+static int populate_defaults(const struct mount_ctx *ctx, int devfd, const struct creator *me,
+			     struct berth_error *err)
 {
 	char path[32];
 
 	for (size_t i = 0; i < ARRAY_SIZE(default_devices); i++) {
+		snprintf(path, sizeof(path), "/dev/%s", default_devices[i].name);
 		struct node n = {
 		    .path = path,
 		    .mode = S_IFCHR | 0666,
 		    .rdev = makedev(default_devices[i].major, default_devices[i].minor),
 		};
-		int r;
-
-		strcpy(path, "/dev/");
-		strcat(path, default_devices[i].name);
-		r = create_node(ctx, &n, err);
-		if (r < 0)
+		if (create_node_at(ctx, devfd, default_devices[i].name, &n, me, err) < 0)
 			return berth_error_prefix(err, "default devices");
 	}
 	return 0;
@@ -144,14 +156,10 @@ static int symlink_new(int devfd, const char *target, const char *name, struct b
 }
 
 /* /dev/fd, stdio and core links; /dev/ptmx points into the devpts instance mounted on /dev/pts. */
-static int populate_links(const struct mount_ctx *ctx, struct berth_error *err)
+static int populate_links(int devfd, struct berth_error *err)
 {
-	_cleanup_close_ int devfd = -EBADF;
 	int r;
 
-	r = rootfs_resolve(ctx->rootfd, "/dev", mount_ctx_resolve_flags(ctx), O_PATH | O_DIRECTORY, &devfd);
-	if (r < 0)
-		return berth_error_setf_errno(err, r, "open /dev");
 	for (size_t i = 0; i < ARRAY_SIZE(default_links); i++) {
 		r = symlink_new(devfd, default_links[i].target, default_links[i].name, err);
 		if (r < 0)
@@ -198,12 +206,12 @@ static int device_node(const struct oci_device *d, const char *path, struct node
 }
 
 static int create_linux_devices(const struct mount_ctx *ctx, const struct oci_linux *lx,
-				struct berth_error *err)
+				const struct creator *me, struct berth_error *err)
 {
 	for (size_t i = 0; i < lx->n_devices; i++) {
 		const struct oci_device *d = &lx->devices[i];
 		char path[PATH_MAX];
-		struct node n;
+		struct node n = {0};
 		int r;
 
 		if (rootfs_path_clean(d->path, path, sizeof(path)) < 0 || strcmp(path, "/") == 0)
@@ -211,7 +219,7 @@ static int create_linux_devices(const struct mount_ctx *ctx, const struct oci_li
 					       d->path ? d->path : "");
 		r = device_node(d, path, &n, err);
 		if (r >= 0)
-			r = create_node(ctx, &n, err);
+			r = create_node(ctx, &n, me, err);
 		if (r < 0)
 			return berth_error_prefix(err, "linux.devices[%zu] (%s)", i, d->path);
 	}
@@ -232,24 +240,34 @@ static int dev_readonly(const struct mount_ctx *ctx, struct berth_error *err)
 	return 0;
 }
 
+static int devices_populate(const struct mount_ctx *ctx, const struct oci_config *config,
+			    const struct oci_mount *dev, const struct creator *me, struct berth_error *err)
+{
+	int r;
+	if (dev) {
+		_cleanup_close_ int devfd = -EBADF;
+		r = rootfs_resolve(ctx->rootfd, "/dev", ROOTFS_RESOLVE_MKDIR | mount_ctx_resolve_flags(ctx),
+				   O_PATH | O_DIRECTORY, &devfd);
+		if (r < 0)
+			return berth_error_setf_errno(err, r, "open /dev");
+		r = populate_defaults(ctx, devfd, me, err);
+		if (r == 0)
+			r = populate_links(devfd, err);
+		if (r < 0)
+			return r;
+	}
+	return config->has_linux ? create_linux_devices(ctx, &config->linux_, me, err) : 0;
+}
+
 int devices_setup(const struct mount_ctx *ctx, const struct oci_config *config, struct berth_error *err)
 {
 	bool readonly = false;
 	const struct oci_mount *dev = mounts_find_dev(config, &readonly);
-	int r;
-
-	if (dev) {
-		r = populate_defaults(ctx, err);
-		if (r < 0)
-			return r;
-		r = populate_links(ctx, err);
-		if (r < 0)
-			return r;
-	}
-	if (config->has_linux) {
-		r = create_linux_devices(ctx, &config->linux_, err);
-		if (r < 0)
-			return r;
-	}
+	const struct creator me = {geteuid(), getegid()};
+	mode_t old_umask = umask(0);
+	int r = devices_populate(ctx, config, dev, &me, err);
+	umask(old_umask);
+	if (r < 0)
+		return r;
 	return dev && readonly ? dev_readonly(ctx, err) : 0;
 }

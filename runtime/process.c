@@ -109,7 +109,7 @@ static int caps_set_list(cap_t caps, cap_flag_t flag, char **names, const char *
 			return berth_error_set(err, -EINVAL,
 					       "process.capabilities.%s[%zu]: unknown capability \"%s\"",
 					       field, i, names[i]);
-		if (!CAP_IS_SUPPORTED(v))
+		if (v >= cap_max_bits())
 			continue; /* named by the config but unknown to this kernel: like runc, skip it */
 		if (cap_set_flag(caps, flag, 1, &v, CAP_SET) < 0)
 			return berth_error_setf_errno(err, -errno, "process.capabilities.%s", field);
@@ -117,22 +117,18 @@ static int caps_set_list(cap_t caps, cap_flag_t flag, char **names, const char *
 	return 0;
 }
 
-static bool caps_list_has(char **names, cap_value_t v)
-{
-	for (size_t i = 0; names && names[i]; i++) {
-		cap_value_t c;
-		if (cap_from_name(names[i], &c) == 0 && c == v)
-			return true;
-	}
-	return false;
-}
-
+/* Drop from the bounding set every capability the kernel has (libcap learnt how many when it was
+ * loaded: cap_max_bits, no syscall) that the config does not keep. */
 static int caps_drop_bounding(const struct oci_capabilities *c, struct berth_error *err)
 {
-	for (cap_value_t v = 0; v <= CAP_LAST_CAP || CAP_IS_SUPPORTED(v); v++) {
-		if (!CAP_IS_SUPPORTED(v))
-			break;
-		if (!caps_list_has(c->bounding, v) && prctl(PR_CAPBSET_DROP, v, 0, 0, 0) < 0 &&
+	uint64_t keep = 0;
+	for (size_t i = 0; c->bounding && c->bounding[i]; i++) {
+		cap_value_t v;
+		if (cap_from_name(c->bounding[i], &v) == 0 && v >= 0 && v < 64)
+			keep |= 1ull << v;
+	}
+	for (cap_value_t v = 0; v < cap_max_bits(); v++) {
+		if (!(v < 64 && (keep & (1ull << v))) && prctl(PR_CAPBSET_DROP, v, 0, 0, 0) < 0 &&
 		    errno != EINVAL)
 			return berth_error_setf_errno(err, -errno, "process.capabilities.bounding: drop %s",
 						      cap_to_name(v));
@@ -157,7 +153,7 @@ static int caps_apply(const struct oci_capabilities *c, struct berth_error *err)
 		return r;
 	for (size_t i = 0; c->ambient && c->ambient[i]; i++) {
 		cap_value_t v;
-		if (cap_from_name(c->ambient[i], &v) < 0 || !CAP_IS_SUPPORTED(v))
+		if (cap_from_name(c->ambient[i], &v) < 0 || v >= cap_max_bits())
 			continue;
 		if (cap_set_ambient(v, CAP_SET) < 0)
 			return berth_error_setf_errno(
