@@ -144,8 +144,79 @@ static int scan_v1(int root_fd, struct cgroup *cg)
 	return 0;
 }
 
+/* The last layout found, for cgroup_layout_cache(): keyed by the root directory's identity. */
+static struct {
+	bool enabled, valid;
+	dev_t dev;
+	ino_t ino;
+	struct cgroup cg; /* layout, has_unified, v1 and n_v1 only */
+} cache;
+
+void cgroup_layout_cache(bool enable)
+{
+	cache.enabled = enable;
+	if (!enable) {
+		for (size_t i = 0; i < cache.cg.n_v1; i++)
+			free(cache.cg.v1[i]);
+		memset(&cache.cg, 0, sizeof(cache.cg));
+		cache.valid = false;
+	}
+}
+
+/* Copy the cached layout into @cg when it is for @root_fd: 1 on a hit, 0 on a miss, -ENOMEM. */
+static int cache_get(int root_fd, struct cgroup *cg, struct stat *st)
+{
+	if (!cache.enabled || fstat(root_fd, st) < 0)
+		return 0;
+	if (!cache.valid || cache.dev != st->st_dev || cache.ino != st->st_ino)
+		return 0;
+	cg->layout = cache.cg.layout;
+	cg->has_unified = cache.cg.has_unified;
+	for (size_t i = 0; i < cache.cg.n_v1; i++) {
+		cg->v1[i] = strdup(cache.cg.v1[i]);
+		if (!cg->v1[i])
+			return -ENOMEM;
+		cg->n_v1 = i + 1;
+	}
+	return 1;
+}
+
+static void cache_put(const struct stat *st, const struct cgroup *cg)
+{
+	if (!cache.enabled || cache.valid)
+		return;
+	for (size_t i = 0; i < cg->n_v1; i++)
+		if (!(cache.cg.v1[i] = strdup(cg->v1[i]))) {
+			while (i-- > 0)
+				free(cache.cg.v1[i]);
+			return;
+		}
+	cache.cg.n_v1 = cg->n_v1;
+	cache.cg.layout = cg->layout;
+	cache.cg.has_unified = cg->has_unified;
+	cache.dev = st->st_dev;
+	cache.ino = st->st_ino;
+	cache.valid = true;
+}
+
+static int detect_layout(int root_fd, struct cgroup *cg, struct berth_error *err);
+
 /* Decide the layout and fill cg->layout, cg->has_unified and cg->v1. */
 int cg_detect_layout(int root_fd, struct cgroup *cg, struct berth_error *err)
+{
+	struct stat st = {0};
+	int r = cache_get(root_fd, cg, &st);
+	if (r < 0)
+		return berth_error_setf_errno(err, r, "scan the cgroup hierarchies");
+	if (r > 0)
+		return 0;
+	r = detect_layout(root_fd, cg, err);
+	if (r == 0 && st.st_ino)
+		cache_put(&st, cg);
+	return r;
+}
+
+static int detect_layout(int root_fd, struct cgroup *cg, struct berth_error *err)
 {
 	int r;
 

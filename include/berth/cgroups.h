@@ -47,6 +47,12 @@ int cgroup_resolve(int root_fd, const char *cgroups_path, const char *id, struct
 
 void cgroup_free(struct cgroup *cg);
 
+/* Remember the hierarchy layout found below a cgroupfs root for the rest of this process, so
+ * that commands resolving several cgroups (exec: the freezer, then the placement) scan the
+ * mounts once. For short-lived commands only: mounts made afterwards are not seen. Off unless
+ * enabled (tests change their trees between calls). */
+void cgroup_layout_cache(bool enable);
+
 /* Create the cgroup directory in every hierarchy (mkdir -p). v1 cpuset: cpuset.cpus and
  * cpuset.mems are copied down from the parent so processes can join. Sets *ret_created when
  * berth made the leaf itself (false when it already existed, e.g. a shared cgroupsPath).

@@ -193,6 +193,27 @@ static void test_detect_legacy(void **state)
 	assert_string_equal(f->cg.v1[3], "freezer");
 }
 
+/* With the process-wide cache on, a second resolve under the same root reuses the first scan
+ * (a hierarchy added since is not seen); turned off, the tree is scanned again. */
+static void test_detect_cached(void **state)
+{
+	struct fake *f = *state;
+	build_legacy(f->root_fd);
+	cgroup_layout_cache(true);
+	resolve_ok(f, "/x", "c1");
+	assert_int_equal(f->cg.n_v1, 4);
+	put(f->root_fd, "pids,extra/cgroup.procs", "1\n");
+	put(f->root_fd, "blkio/cgroup.procs", "1\n");
+	resolve_ok(f, "/y", "c2");
+	assert_int_equal(f->cg.layout, CGROUP_LAYOUT_LEGACY);
+	assert_int_equal(f->cg.n_v1, 4); /* from the cache */
+	assert_string_equal(f->cg.v1[0], "memory");
+	assert_string_equal(f->cg.path, "/y"); /* the path is resolved each time */
+	cgroup_layout_cache(false);
+	resolve_ok(f, "/y", "c2");
+	assert_int_equal(f->cg.n_v1, 5); /* blkio now; "pids,extra" duplicates pids */
+}
+
 /* One hierarchy mounted twice (a real "cpu" directory next to "cpu,cpuacct") is joined once. */
 static void test_detect_duplicate_mount(void **state)
 {
@@ -658,6 +679,7 @@ int main(void)
 	    T(test_detect_unified),
 	    T(test_detect_hybrid),
 	    T(test_detect_legacy),
+	    T(test_detect_cached),
 	    T(test_detect_duplicate_mount),
 	    T(test_detect_nothing),
 	    T(test_resolve_absolute_and_default),
