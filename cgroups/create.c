@@ -96,6 +96,10 @@ static int make_levels(int hfd, const char *rel, bool cpuset, size_t *ret_first)
 				r = cpuset_copy_down(hfd, buf);
 		} else if (errno != EEXIST) {
 			r = -errno;
+		} else if (cpuset) {
+			/* An existing level another tool made and left empty would refuse every
+			 * process below it: fill it in too (a no-op when it is set). */
+			r = cpuset_copy_down(hfd, buf);
 		}
 		if (slash)
 			*slash = '/';

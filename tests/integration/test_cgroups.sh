@@ -76,6 +76,23 @@ assert_contains "the error names linux.cgroupsPath" "$ERR" "cgroupsPath"
 assert_eq "no cgroup made through '..'" "" "$(cgroup_dirs "$ID-escape")"
 assert_no_leftovers "after a bad cgroupsPath" "$ID"
 
+# ---- a v1 cpuset parent made by another tool and left with empty cpuset.cpus/mems (the kernel
+# then refuses every process below it with ENOSPC): create fills it in from its own parent.
+cpuset_root=$(awk '$3 == "cgroup" && $4 ~ /(^|,)cpuset(,|$)/ { print $2; exit }' /proc/self/mounts)
+if [ -n "$cpuset_root" ]; then
+	new_id cpusetparent
+	bundle_new "$ID"
+	IDS+=("$ID/inner")
+	mkdir "$cpuset_root/berth-test/$ID"
+	assert_eq "the parent made by hand has no cpus" "" "$(tr -d '\n' <"$cpuset_root/berth-test/$ID/cpuset.cpus")"
+	cfg '.linux.cgroupsPath = $p' --arg p "/berth-test/$ID/inner"
+	cfg_args cat /proc/self/cgroup
+	b run --bundle "$BUNDLE" "$ID"
+	assert_ok "run below an empty cpuset parent"
+	assert_eq "the parent's cpus were filled from its own parent" \
+		"$(cat "$cpuset_root/berth-test/cpuset.cpus")" "$(cat "$cpuset_root/berth-test/$ID/cpuset.cpus")"
+fi
+
 # ---- a cgroup that was once emptied through cgroup.kill is used again (as containerd or a pod
 # manager may do): on some kernels (6.18) a child cloned into such a cgroup with CLONE_INTO_CGROUP
 # is killed on entry; create and exec must still work, with their processes in that cgroup.

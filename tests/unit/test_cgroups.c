@@ -372,11 +372,14 @@ static void test_create_hybrid(void **state)
 	assert_int_equal(cgroup_create(&f->cg, &created, &err), 0);
 	assert_false(created);
 
-	/* Below an existing level: its own (non-empty) cpus are inherited, the empty mems skipped. */
+	/* Below an existing level: its own (non-empty) cpus are kept and inherited; its empty mems
+	 * (left so by another tool: every process below would be refused) is filled from the root. */
 	resolve_ok(f, "/pre/c2", "c2");
 	assert_int_equal(cgroup_create(&f->cg, &created, &err), 0);
+	assert_string_equal(get(f->root_fd, "cpuset/pre/cpuset.cpus", buf, sizeof(buf)), "1");
+	assert_string_equal(get(f->root_fd, "cpuset/pre/cpuset.mems", buf, sizeof(buf)), "0");
 	assert_string_equal(get(f->root_fd, "cpuset/pre/c2/cpuset.cpus", buf, sizeof(buf)), "1");
-	assert_int_equal(faccessat(f->root_fd, "cpuset/pre/c2/cpuset.mems", F_OK, 0), -1);
+	assert_string_equal(get(f->root_fd, "cpuset/pre/c2/cpuset.mems", buf, sizeof(buf)), "0");
 }
 
 /* A failure in one hierarchy removes what this call created in the others, and only that. */
