@@ -13,54 +13,190 @@
 
 /* ---- documents ---- */
 
-/* The first pass over a document runs yajl's event parser with a few callbacks that enforce
- * what yajl_tree cannot: a depth bound (yajl_tree_free() recurses, so a document of a million
- * '[' would overflow the stack) and no NUL inside strings (the tree hands out C strings, which
- * would silently cut "/bin/sh\u0000x" short). It also yields the byte offset of a syntax
- * error, which yajl_tree_parse() does not. Comments are not JSON and are rejected here even
- * though yajl_tree_parse() would take them. */
-struct prepass {
+/* Documents are parsed in one pass of yajl's event parser whose callbacks build the yajl_tree
+ * nodes themselves (yajl_tree_free() releases them), so that parsing can enforce what
+ * yajl_tree_parse() cannot: a depth bound (yajl_tree_free() recurses, so a document of a million
+ * '[' would overflow the stack), no NUL inside strings (the tree hands out C strings, which would
+ * silently cut "/bin/sh\u0000x" short), no comments (not JSON), and the byte offset of a syntax
+ * error. It also avoids yajl_tree_parse()'s copy of the document, its second pass and its
+ * realloc for every member: arrays and objects grow by doubling. */
+struct builder {
+	yajl_val root;
+	yajl_val open[JSON_DEPTH_MAX]; /* the arrays and objects not closed yet */
+	size_t cap[JSON_DEPTH_MAX];    /* their allocated member slots */
 	int depth;
+	char *key; /* an object member's key until its value arrives */
 	const char *fail;
 };
 
-static int pp_open(void *ctx)
+static yajl_val node_new(struct builder *b, yajl_type type)
 {
-	struct prepass *p = ctx;
+	yajl_val v = calloc(1, sizeof(*v));
+	if (!v)
+		b->fail = "out of memory";
+	else
+		v->type = type;
+	return v;
+}
 
-	if (++p->depth > JSON_DEPTH_MAX) {
-		p->fail = "nested too deeply";
+static bool grow(void **arr, size_t *cap, size_t len, size_t size)
+{
+	if (len < *cap)
+		return true;
+	size_t n = *cap ? *cap * 2 : 8;
+	void *p = realloc(*arr, n * size);
+	if (!p)
+		return false;
+	*arr = p;
+	*cap = n;
+	return true;
+}
+
+/* Attach @v to the innermost open container (or make it the root); on failure @v is freed. */
+static int attach(struct builder *b, yajl_val v)
+{
+	if (!v)
+		return 0;
+	if (b->depth == 0) {
+		b->root = v;
+		return 1;
+	}
+	yajl_val parent = b->open[b->depth - 1];
+	size_t *cap = &b->cap[b->depth - 1];
+	if (parent->type == yajl_t_array) {
+		if (!grow((void **)&parent->u.array.values, cap, parent->u.array.len, sizeof(yajl_val)))
+			goto oom;
+		parent->u.array.values[parent->u.array.len++] = v;
+		return 1;
+	}
+	/* keys and values grow together: both arrays always have *cap slots */
+	size_t kcap = *cap;
+	if (!grow((void **)&parent->u.object.keys, &kcap, parent->u.object.len, sizeof(char *)) ||
+	    !grow((void **)&parent->u.object.values, cap, parent->u.object.len, sizeof(yajl_val)))
+		goto oom;
+	parent->u.object.keys[parent->u.object.len] = b->key;
+	parent->u.object.values[parent->u.object.len++] = v;
+	b->key = NULL;
+	return 1;
+oom:
+	yajl_tree_free(v);
+	b->fail = "out of memory";
+	return 0;
+}
+
+static int b_null(void *ctx)
+{
+	struct builder *b = ctx;
+	return attach(b, node_new(b, yajl_t_null));
+}
+
+static int b_bool(void *ctx, int value)
+{
+	struct builder *b = ctx;
+	return attach(b, node_new(b, value ? yajl_t_true : yajl_t_false));
+}
+
+static char *copy_text(struct builder *b, const unsigned char *s, size_t len)
+{
+	char *t = malloc(len + 1);
+	if (!t) {
+		b->fail = "out of memory";
+		return NULL;
+	}
+	memcpy(t, s, len);
+	t[len] = '\0';
+	return t;
+}
+
+/* As yajl_tree: the text is kept; an integer or a double where it parses as one. */
+static int b_number(void *ctx, const char *s, size_t len)
+{
+	struct builder *b = ctx;
+	yajl_val v = node_new(b, yajl_t_number);
+	if (!v || !(v->u.number.r = copy_text(b, (const unsigned char *)s, len))) {
+		free(v);
 		return 0;
 	}
-	return 1;
+	char *end;
+	errno = 0;
+	v->u.number.i = strtoll(v->u.number.r, &end, 10);
+	if (errno == 0 && end != v->u.number.r && *end == '\0')
+		v->u.number.flags |= YAJL_NUMBER_INT_VALID;
+	errno = 0;
+	v->u.number.d = strtod(v->u.number.r, &end);
+	if (errno == 0 && *end == '\0')
+		v->u.number.flags |= YAJL_NUMBER_DOUBLE_VALID;
+	return attach(b, v);
 }
 
-static int pp_close(void *ctx)
+static int b_string(void *ctx, const unsigned char *s, size_t len)
 {
-	struct prepass *p = ctx;
-
-	p->depth--;
-	return 1;
-}
-
-static int pp_string(void *ctx, const unsigned char *s, size_t len)
-{
-	struct prepass *p = ctx;
-
+	struct builder *b = ctx;
 	if (memchr(s, '\0', len)) {
-		p->fail = "strings must not contain \\u0000";
+		b->fail = "strings must not contain \\u0000";
 		return 0;
 	}
+	yajl_val v = node_new(b, yajl_t_string);
+	if (!v || !(v->u.string = copy_text(b, s, len))) {
+		free(v);
+		return 0;
+	}
+	return attach(b, v);
+}
+
+static int b_key(void *ctx, const unsigned char *s, size_t len)
+{
+	struct builder *b = ctx;
+	if (memchr(s, '\0', len)) {
+		b->fail = "strings must not contain \\u0000";
+		return 0;
+	}
+	free(b->key);
+	b->key = copy_text(b, s, len);
+	return b->key != NULL;
+}
+
+static int b_open(struct builder *b, yajl_type type)
+{
+	if (b->depth >= JSON_DEPTH_MAX) {
+		b->fail = "nested too deeply";
+		return 0;
+	}
+	yajl_val v = node_new(b, type);
+	if (!attach(b, v))
+		return 0;
+	b->open[b->depth] = v;
+	b->cap[b->depth++] = 0;
 	return 1;
 }
 
-static const yajl_callbacks pp_callbacks = {
-    .yajl_string = pp_string,
-    .yajl_start_map = pp_open,
-    .yajl_map_key = pp_string,
-    .yajl_end_map = pp_close,
-    .yajl_start_array = pp_open,
-    .yajl_end_array = pp_close,
+static int b_start_map(void *ctx)
+{
+	return b_open(ctx, yajl_t_object);
+}
+
+static int b_start_array(void *ctx)
+{
+	return b_open(ctx, yajl_t_array);
+}
+
+static int b_close(void *ctx)
+{
+	struct builder *b = ctx;
+	b->depth--;
+	return 1;
+}
+
+static const yajl_callbacks build_callbacks = {
+    .yajl_null = b_null,
+    .yajl_boolean = b_bool,
+    .yajl_number = b_number,
+    .yajl_string = b_string,
+    .yajl_start_map = b_start_map,
+    .yajl_map_key = b_key,
+    .yajl_end_map = b_close,
+    .yajl_start_array = b_start_array,
+    .yajl_end_array = b_close,
 };
 
 /* Copy yajl's message up to its first line break; yajl ends it with "\n". */
@@ -91,28 +227,27 @@ static int syntax_error(const char *doc, const char *json, size_t off, const cha
 			       col);
 }
 
-static int prepass(const char *doc, const char *json, size_t len, struct berth_error *err)
+int json_parse_doc(const char *doc, const char *json, size_t len, yajl_val *ret_tree, struct berth_error *err)
 {
-	struct prepass p = {0};
+	struct builder b = {0};
 	char reason[160];
 	size_t off = len;
-	yajl_handle h;
-	yajl_status st;
 
-	h = yajl_alloc(&pp_callbacks, NULL, &p);
+	yajl_handle h = yajl_alloc(&build_callbacks, NULL, &b);
 	if (!h)
 		return berth_error_set(err, -ENOMEM, "%s: out of memory", doc);
-	st = yajl_parse(h, (const unsigned char *)json, len);
+	yajl_status st = yajl_parse(h, (const unsigned char *)json, len);
 	if (st == yajl_status_ok)
 		st = yajl_complete_parse(h);
 	else
 		off = yajl_get_bytes_consumed(h);
-	if (st == yajl_status_ok) {
+	if (st == yajl_status_ok && b.root) {
 		yajl_free(h);
+		*ret_tree = b.root;
 		return 0;
 	}
-	if (p.fail) {
-		snprintf(reason, sizeof(reason), "%s", p.fail);
+	if (b.fail) {
+		snprintf(reason, sizeof(reason), "%s", b.fail);
 	} else {
 		unsigned char *msg = yajl_get_error(h, 0, NULL, 0);
 
@@ -121,34 +256,12 @@ static int prepass(const char *doc, const char *json, size_t len, struct berth_e
 			yajl_free_error(h, msg);
 	}
 	yajl_free(h);
-	return syntax_error(doc, json, off, reason, err);
-}
-
-int json_parse_doc(const char *doc, const char *json, size_t len, yajl_val *ret_tree, struct berth_error *err)
-{
-	_cleanup_free_ char *copy = NULL;
-	char errbuf[256] = "";
-	char line[160];
-	yajl_val tree;
-	int r;
-
-	r = prepass(doc, json, len, err);
-	if (r < 0)
-		return r;
-	/* yajl_tree_parse() wants a C string; the prepass has ruled out NUL bytes. */
-	copy = malloc(len + 1);
-	if (!copy)
+	free(b.key);
+	if (b.root)
+		yajl_tree_free(b.root);
+	if (b.fail && strcmp(b.fail, "out of memory") == 0)
 		return berth_error_set(err, -ENOMEM, "%s: out of memory", doc);
-	memcpy(copy, json, len);
-	copy[len] = '\0';
-	tree = yajl_tree_parse(copy, errbuf, sizeof(errbuf));
-	if (!tree) {
-		/* After a clean prepass only an allocation failure is left. */
-		first_line(line, sizeof(line), errbuf[0] ? errbuf : "out of memory");
-		return berth_error_set(err, -ENOMEM, "%s: %s", doc, line);
-	}
-	*ret_tree = tree;
-	return 0;
+	return syntax_error(doc, json, off, reason, err);
 }
 
 /* ---- paths ---- */
