@@ -21,9 +21,12 @@ int proc_stat_info(pid_t pid, uint64_t *ret_start, char *ret_state)
 	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return errno == ENOENT ? -ESRCH : -errno;
-	ssize_t n = read_full(fd, buf, sizeof(buf) - 1);
+	/* procfs hands out the whole record in one read (seq_file): no second read to see EOF. */
+	ssize_t n;
+	while ((n = read(fd, buf, sizeof(buf) - 1)) < 0 && errno == EINTR)
+		;
 	if (n < 0)
-		return (int)n;
+		return -errno;
 	buf[n] = '\0';
 	/* comm may contain spaces and ')': fields restart after the last ')'. */
 	char *p = strrchr(buf, ')');

@@ -2,6 +2,7 @@
  * message, and the typed getters the config, process and record parsers are built from. */
 #include <errno.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,7 +21,18 @@
  * silently cut "/bin/sh\u0000x" short), no comments (not JSON), and the byte offset of a syntax
  * error. It also avoids yajl_tree_parse()'s copy of the document, its second pass and its
  * realloc for every member: arrays and objects grow by doubling. */
+/* Every node, string and member array of one document comes from one arena: a chain of chunks
+ * whose first holds the root node at its start, so json_doc_free() finds the chain from the root
+ * and frees it in a few calls instead of one free() per value. */
+struct chunk {
+	struct chunk *next;
+	size_t used, size;
+	_Alignas(16) unsigned char data[];
+};
+
 struct builder {
+	struct chunk *first, *cur;
+	size_t hint; /* size of the first chunk */
 	yajl_val root;
 	yajl_val open[JSON_DEPTH_MAX]; /* the arrays and objects not closed yet */
 	size_t cap[JSON_DEPTH_MAX];    /* their allocated member slots */
@@ -29,30 +41,72 @@ struct builder {
 	const char *fail;
 };
 
+static void chunks_free(struct chunk *c)
+{
+	while (c) {
+		struct chunk *next = c->next;
+		free(c);
+		c = next;
+	}
+}
+
+void json_doc_free(yajl_val root)
+{
+	if (root)
+		chunks_free((struct chunk *)((unsigned char *)root - offsetof(struct chunk, data)));
+}
+
+static void *arena_alloc(struct builder *b, size_t size)
+{
+	size = (size + 15) & ~(size_t)15;
+	if (!b->cur || b->cur->size - b->cur->used < size) {
+		size_t n = b->cur ? b->cur->size * 2 : b->hint;
+		if (n < size)
+			n = size;
+		struct chunk *c = malloc(sizeof(*c) + n);
+		if (!c) {
+			b->fail = "out of memory";
+			return NULL;
+		}
+		*c = (struct chunk){.size = n};
+		if (b->cur)
+			b->cur->next = c;
+		else
+			b->first = c;
+		b->cur = c;
+	}
+	void *p = b->cur->data + b->cur->used;
+	b->cur->used += size;
+	return p;
+}
+
 static yajl_val node_new(struct builder *b, yajl_type type)
 {
-	yajl_val v = calloc(1, sizeof(*v));
-	if (!v)
-		b->fail = "out of memory";
-	else
+	yajl_val v = arena_alloc(b, sizeof(*v));
+	if (v) {
+		memset(v, 0, sizeof(*v));
 		v->type = type;
+	}
 	return v;
 }
 
-static bool grow(void **arr, size_t *cap, size_t len, size_t size)
+/* Make room for one more member in @*arr (@len used of @*cap slots of @size bytes). */
+static bool grow(struct builder *b, void **arr, size_t *cap, size_t len, size_t size)
 {
 	if (len < *cap)
 		return true;
 	size_t n = *cap ? *cap * 2 : 8;
-	void *p = realloc(*arr, n * size);
+	void *p = arena_alloc(b, n * size);
 	if (!p)
 		return false;
+	if (len)
+		memcpy(p, *arr, len * size);
 	*arr = p;
 	*cap = n;
 	return true;
 }
 
-/* Attach @v to the innermost open container (or make it the root); on failure @v is freed. */
+/* Attach @v to the innermost open container (or make it the root). */
 static int attach(struct builder *b, yajl_val v)
 {
 	if (!v)
@@ -64,24 +118,20 @@ static int attach(struct builder *b, yajl_val v)
 	yajl_val parent = b->open[b->depth - 1];
 	size_t *cap = &b->cap[b->depth - 1];
 	if (parent->type == yajl_t_array) {
-		if (!grow((void **)&parent->u.array.values, cap, parent->u.array.len, sizeof(yajl_val)))
-			goto oom;
+		if (!grow(b, (void **)&parent->u.array.values, cap, parent->u.array.len, sizeof(yajl_val)))
+			return 0;
 		parent->u.array.values[parent->u.array.len++] = v;
 		return 1;
 	}
 	/* keys and values grow together: both arrays always have *cap slots */
 	size_t kcap = *cap;
-	if (!grow((void **)&parent->u.object.keys, &kcap, parent->u.object.len, sizeof(char *)) ||
-	    !grow((void **)&parent->u.object.values, cap, parent->u.object.len, sizeof(yajl_val)))
-		goto oom;
+	if (!grow(b, (void **)&parent->u.object.keys, &kcap, parent->u.object.len, sizeof(char *)) ||
+	    !grow(b, (void **)&parent->u.object.values, cap, parent->u.object.len, sizeof(yajl_val)))
+		return 0;
 	parent->u.object.keys[parent->u.object.len] = b->key;
 	parent->u.object.values[parent->u.object.len++] = v;
 	b->key = NULL;
 	return 1;
-oom:
-	yajl_tree_free(v);
-	b->fail = "out of memory";
-	return 0;
 }
 
 static int b_null(void *ctx)
@@ -98,11 +148,9 @@ static int b_bool(void *ctx, int value)
 
 static char *copy_text(struct builder *b, const unsigned char *s, size_t len)
 {
-	char *t = malloc(len + 1);
-	if (!t) {
-		b->fail = "out of memory";
+	char *t = arena_alloc(b, len + 1);
+	if (!t)
 		return NULL;
-	}
 	memcpy(t, s, len);
 	t[len] = '\0';
 	return t;
@@ -113,10 +161,8 @@ static int b_number(void *ctx, const char *s, size_t len)
 {
 	struct builder *b = ctx;
 	yajl_val v = node_new(b, yajl_t_number);
-	if (!v || !(v->u.number.r = copy_text(b, (const unsigned char *)s, len))) {
-		free(v);
+	if (!v || !(v->u.number.r = copy_text(b, (const unsigned char *)s, len)))
 		return 0;
-	}
 	char *end;
 	errno = 0;
 	v->u.number.i = strtoll(v->u.number.r, &end, 10);
@@ -137,10 +183,8 @@ static int b_string(void *ctx, const unsigned char *s, size_t len)
 		return 0;
 	}
 	yajl_val v = node_new(b, yajl_t_string);
-	if (!v || !(v->u.string = copy_text(b, s, len))) {
-		free(v);
+	if (!v || !(v->u.string = copy_text(b, s, len)))
 		return 0;
-	}
 	return attach(b, v);
 }
 
@@ -151,7 +195,6 @@ static int b_key(void *ctx, const unsigned char *s, size_t len)
 		b->fail = "strings must not contain \\u0000";
 		return 0;
 	}
-	free(b->key);
 	b->key = copy_text(b, s, len);
 	return b->key != NULL;
 }
@@ -229,7 +272,8 @@ static int syntax_error(const char *doc, const char *json, size_t off, const cha
 
 int json_parse_doc(const char *doc, const char *json, size_t len, yajl_val *ret_tree, struct berth_error *err)
 {
-	struct builder b = {0};
+	/* A document's tree takes a few times its text; more chunks follow when it does not fit. */
+	struct builder b = {.hint = len < 1024 ? 4096 : 4 * len};
 	char reason[160];
 	size_t off = len;
 
@@ -256,9 +300,7 @@ int json_parse_doc(const char *doc, const char *json, size_t len, yajl_val *ret_
 			yajl_free_error(h, msg);
 	}
 	yajl_free(h);
-	free(b.key);
-	if (b.root)
-		yajl_tree_free(b.root);
+	chunks_free(b.first);
 	if (b.fail && strcmp(b.fail, "out of memory") == 0)
 		return berth_error_set(err, -ENOMEM, "%s: out of memory", doc);
 	return syntax_error(doc, json, off, reason, err);

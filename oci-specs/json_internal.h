@@ -26,7 +26,7 @@ struct oci_kv;
 /* Arrays and maps with more entries than this are rejected: no real config needs them and they
  * would only make the runtime do absurd amounts of work. */
 #define JSON_ENTRIES_MAX 65536
-/* Nesting deeper than this is rejected before yajl builds a tree: yajl_tree_free() recurses. */
+/* Nesting deeper than this is rejected while the tree is built: its walkers recurse. */
 #define JSON_DEPTH_MAX 128
 
 struct jctx {
@@ -38,10 +38,12 @@ struct jctx {
 	char path[JSON_PATH_MAX];
 };
 
+/* Free a tree json_parse_doc() built (never yajl_tree_free() on it: its nodes share an arena). */
+void json_doc_free(yajl_val root);
+
 static inline void yajl_tree_freep(yajl_val *v)
 {
-	if (*v)
-		yajl_tree_free(*v);
+	json_doc_free(*v);
 	*v = NULL;
 }
 #define _cleanup_yajl_ _cleanup_(yajl_tree_freep)

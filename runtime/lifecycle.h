@@ -40,6 +40,8 @@ int container_dir_create(int root_fd, const char *id, int *ret_dir_fd, struct be
 int container_load(const struct berth_context *ctx, const char *id, struct container *ret,
 		   struct berth_error *err);
 /* The same without the lock: for readers (state, list); state.json is replaced atomically. */
+/* Like container_peek, below an already open state root (ret->root_fd stays -EBADF). */
+int container_peek_at(int root_fd, const char *id, struct container *ret, struct berth_error *err);
 int container_peek(const struct berth_context *ctx, const char *id, struct container *ret,
 		   struct berth_error *err);
 void container_release(struct container *c);

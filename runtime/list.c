@@ -51,7 +51,7 @@ int berth_container_list(const struct berth_context *ctx, struct berth_container
 		if (de->d_name[0] == '.' || container_id_validate(de->d_name, NULL) < 0)
 			continue;
 		struct container c = {.root_fd = -EBADF, .dir_fd = -EBADF};
-		if (container_peek(ctx, de->d_name, &c, NULL) < 0)
+		if (container_peek_at(dirfd(d), de->d_name, &c, NULL) < 0)
 			continue; /* being created or deleted right now */
 		if (n == cap) {
 			cap = cap ? cap * 2 : 16;

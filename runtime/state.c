@@ -61,30 +61,23 @@ static int open_dir(int root_fd, const char *id, bool lock, int *ret_fd, struct 
 			return berth_error_set(err, -ENOENT, "container \"%s\" does not exist", id);
 		return berth_error_setf_errno(err, -errno, "open state of \"%s\"", id);
 	}
-	while (lock && flock(fd, LOCK_EX) < 0)
-		if (errno != EINTR)
-			return berth_error_setf_errno(err, -errno, "lock state of \"%s\"", id);
-	struct stat st;
-	if (fstat(fd, &st) < 0 || st.st_nlink == 0)
-		return berth_error_set(err, -ENOENT, "container \"%s\" does not exist", id);
+	if (lock) {
+		while (flock(fd, LOCK_EX) < 0)
+			if (errno != EINTR)
+				return berth_error_setf_errno(err, -errno, "lock state of \"%s\"", id);
+		struct stat st;
+		if (fstat(fd, &st) < 0 || st.st_nlink == 0)
+			return berth_error_set(err, -ENOENT, "container \"%s\" does not exist", id);
+	}
 	*ret_fd = TAKE_FD(fd);
 	return 0;
 }
 
-static int load(const struct berth_context *ctx, const char *id, bool lock, struct container *ret,
-		struct berth_error *err)
+/* Read the record of @id below the state root @root_fd into @ret (dir_fd and rec; not root_fd). */
+static int load_at(int root_fd, const char *id, bool lock, struct container *ret, struct berth_error *err)
 {
-	int r = container_id_validate(id, err);
-	if (r < 0)
-		return r;
-	_cleanup_close_ int root_fd = -EBADF;
 	_cleanup_close_ int dir_fd = -EBADF;
-	r = state_root_open(ctx->root, false, &root_fd, err);
-	if (r == -ENOENT)
-		return berth_error_set(err, -ENOENT, "container \"%s\" does not exist", id);
-	if (r < 0)
-		return r;
-	r = open_dir(root_fd, id, lock, &dir_fd, err);
+	int r = open_dir(root_fd, id, lock, &dir_fd, err);
 	if (r < 0)
 		return r;
 
@@ -99,10 +92,27 @@ static int load(const struct berth_context *ctx, const char *id, bool lock, stru
 	r = berth_record_parse(json, len, &rec, err);
 	if (r < 0)
 		return berth_error_prefix(err, "state of \"%s\" is corrupt", id);
-	ret->root_fd = TAKE_FD(root_fd);
 	ret->dir_fd = TAKE_FD(dir_fd);
 	ret->rec = rec;
 	return 0;
+}
+
+static int load(const struct berth_context *ctx, const char *id, bool lock, struct container *ret,
+		struct berth_error *err)
+{
+	int r = container_id_validate(id, err);
+	if (r < 0)
+		return r;
+	_cleanup_close_ int root_fd = -EBADF;
+	r = state_root_open(ctx->root, false, &root_fd, err);
+	if (r == -ENOENT)
+		return berth_error_set(err, -ENOENT, "container \"%s\" does not exist", id);
+	if (r < 0)
+		return r;
+	r = load_at(root_fd, id, lock, ret, err);
+	if (r == 0)
+		ret->root_fd = TAKE_FD(root_fd);
+	return r;
 }
 
 int container_load(const struct berth_context *ctx, const char *id, struct container *ret,
@@ -115,6 +125,12 @@ int container_peek(const struct berth_context *ctx, const char *id, struct conta
 		   struct berth_error *err)
 {
 	return load(ctx, id, false, ret, err);
+}
+
+int container_peek_at(int root_fd, const char *id, struct container *ret, struct berth_error *err)
+{
+	int r = container_id_validate(id, err);
+	return r < 0 ? r : load_at(root_fd, id, false, ret, err);
 }
 
 void container_release(struct container *c)
