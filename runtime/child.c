@@ -4,12 +4,15 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <net/if.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -95,6 +98,24 @@ static int load_seccomp(const struct child_args *a, struct seccomp_plan *sp, boo
 }
 
 /* Everything before pivot_root: seccomp, namespaces, names, mounts, and the create-time hooks. */
+/* A new network namespace starts with lo down; runc and crun bring it up, so programs that talk
+ * to 127.0.0.1 work without any network configured. */
+static int loopback_up(struct berth_error *err)
+{
+	struct ifreq ifr = {0};
+	_cleanup_close_ int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "lo");
+	if (s < 0 || ioctl(s, SIOCGIFFLAGS, &ifr) < 0)
+		return berth_error_setf_errno(err, -errno, "linux.namespaces: read the flags of lo");
+	if (ifr.ifr_flags & IFF_UP)
+		return 0;
+	ifr.ifr_flags |= IFF_UP;
+	if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0)
+		return berth_error_setf_errno(err, -errno,
+					      "linux.namespaces: bring lo up in the new network namespace");
+	return 0;
+}
+
 static int setup_pre_pivot(const struct child_args *a, const struct rootfs_opts *ro, struct seccomp_plan *sp,
 			   char **ret_state, size_t *ret_state_len, struct berth_error *err)
 {
@@ -114,6 +135,12 @@ static int setup_pre_pivot(const struct child_args *a, const struct rootfs_opts 
 	if (oci_config_namespace(c, OCI_NS_CGROUP) && !oci_config_namespace(c, OCI_NS_CGROUP)->path &&
 	    unshare(CLONE_NEWCGROUP) < 0)
 		return berth_error_setf_errno(err, -errno, "create the cgroup namespace");
+	const struct oci_namespace *net = oci_config_namespace(c, OCI_NS_NETWORK);
+	if (net && !net->path) {
+		r = loopback_up(err);
+		if (r < 0)
+			return r;
+	}
 	r = set_names(c, err);
 	/* Relative mount sources are relative to the bundle, as with runc. */
 	if (r == 0 && chdir(a->bundle) < 0)

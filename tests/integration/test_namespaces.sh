@@ -159,6 +159,14 @@ b delete --force "$ID"
 assert_ok "delete --force"
 assert_no_leftovers "after the cgroup namespace" "$ID"
 
+# ---- a new network namespace has lo up (as with runc and crun), so 127.0.0.1 works inside
+container netlo
+cfg_args cat /sys/class/net/lo/flags
+b run --bundle "$BUNDLE" "$ID"
+assert_ok "run in a new network namespace"
+assert_true "lo is up inside (flags '$OUT' has IFF_UP)" test "$((OUT & 1))" -eq 1
+assert_no_leftovers "after the network namespace container" "$ID"
+
 # ---- every namespace type: the init's differs from the caller's, inside and out
 types="cgroup ipc mnt net pid uts user"
 [ -e /proc/self/ns/time ] && types+=" time"
