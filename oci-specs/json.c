@@ -166,8 +166,12 @@ static int b_number(void *ctx, const char *s, size_t len)
 	char *end;
 	errno = 0;
 	v->u.number.i = strtoll(v->u.number.r, &end, 10);
-	if (errno == 0 && end != v->u.number.r && *end == '\0')
-		v->u.number.flags |= YAJL_NUMBER_INT_VALID;
+	if (errno == 0 && end != v->u.number.r && *end == '\0') {
+		/* An integer: its double is the same value rounded, as strtod would give it. */
+		v->u.number.d = (double)v->u.number.i;
+		v->u.number.flags = YAJL_NUMBER_INT_VALID | YAJL_NUMBER_DOUBLE_VALID;
+		return attach(b, v);
+	}
 	errno = 0;
 	v->u.number.d = strtod(v->u.number.r, &end);
 	if (errno == 0 && *end == '\0')

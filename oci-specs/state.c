@@ -149,9 +149,29 @@ static int parse_record_namespaces(struct jctx *c, yajl_val v, void *out)
 	struct berth_record *rec = out;
 	int r = 0;
 
-	/* Types this version does not know are skipped, like any unknown field. */
-	for (int t = 0; t < OCI_NS_MAX && r == 0; t++)
-		r = jget_string(c, v, oci_ns_type_name((enum oci_ns_type)t), &rec->ns_paths[t]);
+	if (!YAJL_IS_OBJECT(v))
+		return jfail(c, "expected an object");
+	/* One pass over the members (a lookup per type would scan them OCI_NS_MAX times). Types this
+	 * version does not know are skipped, like any unknown field; the last duplicate wins. */
+	for (size_t i = 0; i < v->u.object.len && r == 0; i++) {
+		const char *key = v->u.object.keys[i];
+		yajl_val val = v->u.object.values[i];
+		for (int t = 0; t < OCI_NS_MAX; t++) {
+			if (strcmp(key, oci_ns_type_name((enum oci_ns_type)t)) != 0)
+				continue;
+			if (!YAJL_IS_NULL(val)) {
+				size_t mark = jpath_key(c, key);
+				char *s = NULL;
+				r = jval_string(c, val, &s);
+				jpath_pop(c, mark);
+				if (r == 0) {
+					free(rec->ns_paths[t]);
+					rec->ns_paths[t] = s;
+				}
+			}
+			break;
+		}
+	}
 	return r;
 }
 
