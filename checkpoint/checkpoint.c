@@ -64,6 +64,14 @@ static int criu_failure(const char *what, int ret, const char *work_dir, const c
 	return berth_error_set(err, code, "criu %s failed: %s; log: %s/%s", what, tail, work_dir, log_name);
 }
 
+/* Notifications need an answer, not an action: libcriu itself keeps the orphan pty master. */
+static int notify_ok(char *action, void *na)
+{
+	(void)action;
+	(void)na;
+	return 0;
+}
+
 static int apply(const struct ckpt_opts *o, const struct ckpt_settings *s, int images_fd, int work_fd,
 		 struct berth_error *err)
 {
@@ -84,6 +92,9 @@ static int apply(const struct ckpt_opts *o, const struct ckpt_settings *s, int i
 	criu_set_ext_unix_sk(s->ext_unix_sk);
 	criu_set_shell_job(s->shell_job);
 	criu_set_file_locks(s->file_locks);
+	criu_set_track_mem(s->track_mem);
+	if (s->notify_scripts)
+		criu_set_notify_cb(notify_ok);
 	criu_set_orphan_pts_master(s->orphan_pts_master);
 	criu_set_manage_cgroups(s->manage_cgroups);
 	criu_set_manage_cgroups_mode(cg_mode_to_criu(s->cg_mode));
@@ -229,5 +240,14 @@ int checkpoint_restore(const struct ckpt_opts *o, pid_t *ret_pid, struct berth_e
 	if (r <= 0)
 		return criu_failure("restore", r, o->work_dir ? o->work_dir : o->images_dir, s.log_file, err);
 	*ret_pid = r;
+	if (!s.orphan_pts_master)
+		return 0;
+	/* The restored terminal's new master: to --console-socket, as at create. */
+	_cleanup_close_ int master = criu_get_orphan_pts_master_fd();
+	if (master < 0)
+		return berth_error_set(err, -EIO,
+				       "criu restore: CRIU sent no master for the container's terminal");
+	if (o->has_console && (r = unix_send_fd(o->console_fd, master, "", 1)) < 0)
+		return berth_error_setf_errno(err, r, "send the pty master to --console-socket");
 	return 0;
 }

@@ -31,6 +31,10 @@ void criu_set_tcp_established(bool tcp_established);
 void criu_set_shell_job(bool shell_job);
 void criu_set_orphan_pts_master(bool orphan_pts_master);
 void criu_set_file_locks(bool file_locks);
+void criu_set_track_mem(bool track_mem);
+/* criu.h's criu_notify_arg_t is a pointer to a protobuf-c struct: opaque here. */
+void criu_set_notify_cb(int (*cb)(char *action, void *na));
+int criu_get_orphan_pts_master_fd(void);
 void criu_set_log_level(int log_level);
 int criu_set_log_file(const char *log_file);
 int criu_set_root(const char *root);

@@ -43,8 +43,13 @@ int checkpoint_settings(const struct ckpt_opts *o, struct ckpt_settings *ret, st
 	    .ext_unix_sk = o->ext_unix_sk,
 	    .shell_job = o->shell_job,
 	    .file_locks = o->file_locks,
-	    .orphan_pts_master = o->orphan_pts_master && o->action == CKPT_RESTORE,
+	    /* A terminal: its master (the --console-socket side) is outside the container; CRIU
+	     * dumps the slave alone only with this, and on restore makes a new pair. */
+	    .orphan_pts_master = o->orphan_pts_master,
 	    .manage_cgroups = true,
+	    /* CRIU enforces tracking for a pre-dump itself, but a dump on top of one stores only
+	     * the pages dirtied since when it tracks memory too: without it, a full dump again. */
+	    .track_mem = o->action == CKPT_PRE_DUMP || (o->action == CKPT_DUMP && o->parent_path),
 	    .cg_mode = o->cg_mode,
 	    .parent_images = o->parent_path,
 	};
@@ -59,7 +64,11 @@ int checkpoint_settings(const struct ckpt_opts *o, struct ckpt_settings *ret, st
 			    err, -EINVAL,
 			    "--leave-running and --parent-path apply to checkpoint, not restore");
 		s.root = o->root;
-		s.notify_scripts = false;
+		/* CRIU hands the new master of an orphan pty over only as an RPC notification. */
+		s.notify_scripts = s.orphan_pts_master;
+		if (o->has_console && !o->orphan_pts_master)
+			return berth_error_set(err, -EINVAL,
+					       "--console-socket: the container has no terminal");
 	} else {
 		if (o->pid <= 0)
 			return berth_error_set(err, -EINVAL,

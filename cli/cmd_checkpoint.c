@@ -66,11 +66,12 @@ static const struct cli_option checkpoint_options[] = {
      .type = CLI_STRING,
      .offset = CK(export_path),
      .metavar = "FILE",
-     .help = "write one migration archive (tar; .gz or .zst compressed by name)"},
+     .help = "write one migration archive (tar; .gz or .zst compressed by name); for a run --image "
+	     "container it carries the overlay upper dir (the filesystem changes)"},
     {.name = "export-rootfs",
      .type = CLI_FLAG,
      .offset = CK(export_rootfs),
-     .help = "with --export: put the whole rootfs into the archive"},
+     .help = "with --export: put the whole rootfs into the archive (needed for a plain bundle)"},
 };
 
 const struct cli_spec cmd_checkpoint_spec = {

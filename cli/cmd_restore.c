@@ -24,7 +24,8 @@ static const struct cli_option restore_options[] = {
      .type = CLI_STRING,
      .offset = RS(bundle),
      .metavar = "DIR",
-     .help = "the bundle (default: the current directory; with --import, where it is unpacked)"},
+     .help = "the bundle (default: the current directory; with --import of a --export-rootfs "
+	     "archive, where it is unpacked)"},
     {.name = "import",
      .type = CLI_STRING,
      .offset = RS(import_path),
@@ -49,7 +50,7 @@ static const struct cli_option restore_options[] = {
      .type = CLI_STRING,
      .offset = RS(console_socket),
      .metavar = "PATH",
-     .help = "not supported yet: restoring a container with a terminal is refused"},
+     .help = "send the restored terminal's pty master to this socket (process.terminal)"},
     {.name = "no-subreaper",
      .type = CLI_FLAG,
      .offset = RS(no_subreaper),
@@ -121,7 +122,7 @@ int cmd_restore_parse(int argc, char **argv, struct restore_cli *out, struct ber
 
 int cmd_restore(const struct cli_env *env, int argc, char **argv, struct berth_error *err)
 {
-	_cleanup_free_ char *pid_file = NULL, *bundle = NULL, *import = NULL;
+	_cleanup_free_ char *pid_file = NULL, *bundle = NULL, *import = NULL, *storage = NULL;
 	struct restore_cli cli;
 	int r, status = 0;
 
@@ -133,8 +134,11 @@ int cmd_restore(const struct cli_env *env, int argc, char **argv, struct berth_e
 	}
 	if ((r = cli_absolute_path(cli.opts.pid_file, &pid_file, err)) < 0 ||
 	    (r = cli_absolute_path(cli.opts.bundle, &bundle, err)) < 0 ||
-	    (r = cli_absolute_path(cli.opts.import_path, &import, err)) < 0)
+	    (r = cli_absolute_path(cli.opts.import_path, &import, err)) < 0 ||
+	    (r = cli_absolute_path(env->storage, &storage, err)) < 0)
 		return cli_fail(r, err);
+	/* An archive of a `run --image` container goes into the image store. */
+	cli.opts.storage = storage ? storage : env->storage;
 	if (pid_file)
 		cli.opts.pid_file = pid_file;
 	if (bundle)

@@ -11,14 +11,18 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "berth/archive.h"
 #include "berth/cleanup.h"
 #include "berth/error.h"
+#include "berth/log.h"
 #include "berth/util.h"
 
 #define COPY_BUF (64 * 1024)
+#define OVERLAY_OPAQUE_XATTR "trusted.overlay.opaque"
 
 static bool ends_with(const char *s, const char *suffix)
 {
@@ -101,6 +105,11 @@ static int write_dir(struct archive *w, const struct archive_dir_member *m, stru
 		if (!*rel && !*m->prefix)
 			continue; /* the top directory itself, at the top: nothing to name */
 		snprintf(name, sizeof(name), "%s%s%s", m->prefix, *m->prefix && *rel ? "/" : "", rel);
+		if (archive_entry_filetype(e) == AE_IFSOCK) {
+			/* tar cannot carry a socket; a process bound to it is CRIU's business */
+			log_debug("archive: skipping the socket '%s'", src);
+			continue;
+		}
 		archive_entry_set_pathname(e, name);
 		if (archive_write_header(w, e) != ARCHIVE_OK) {
 			r = berth_error_set(err, -EIO, "archive: add '%s': %s", src, archive_error_string(w));
@@ -256,8 +265,64 @@ static void clear_leaf(int dirfd, const char *leaf)
 		unlinkat(dirfd, leaf, 0);
 }
 
+/* Is @name inside the overlay upper tree @tree ("<tree>/<something>")? */
+static bool in_tree(const char *name, const char *tree)
+{
+	size_t n = tree ? strlen(tree) : 0;
+	return n && strncmp(name, tree, n) == 0 && name[n] == '/' && name[n + 1] != '\0';
+}
+
+static bool is_whiteout(struct archive_entry *e)
+{
+	return archive_entry_filetype(e) == AE_IFCHR && archive_entry_rdevmajor(e) == 0 &&
+	       archive_entry_rdevminor(e) == 0;
+}
+
+/* An opaque directory of an overlay upper tree: trusted.overlay.opaque="y" is the one xattr kept
+ * (overlayfs's other trusted.overlay.* name things on the dumping host: origin file handles,
+ * redirects). */
+static int set_opaque(struct archive_entry *e, int dfd, const char *leaf, const char *name,
+		      struct berth_error *err)
+{
+	const char *key;
+	const void *value;
+	size_t size;
+
+	archive_entry_xattr_reset(e);
+	while (archive_entry_xattr_next(e, &key, &value, &size) == ARCHIVE_OK) {
+		if (!key || strcmp(key, OVERLAY_OPAQUE_XATTR) != 0 || size != 1 ||
+		    *(const char *)value != 'y') {
+			log_debug("archive member '%s': dropping the xattr %s", name, key ? key : "");
+			continue;
+		}
+		_cleanup_close_ int fd = openat(dfd, leaf, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0 || fsetxattr(fd, OVERLAY_OPAQUE_XATTR, "y", 1, 0) < 0)
+			return berth_error_setf_errno(
+			    err, -errno, "archive member '%s': mark it opaque (" OVERLAY_OPAQUE_XATTR ")",
+			    name);
+	}
+	return 0;
+}
+
+static int check_type(struct archive_entry *e, const char *name, bool overlay, struct berth_error *err)
+{
+	mode_t type = archive_entry_filetype(e);
+	if (archive_entry_hardlink(e) || type == AE_IFREG || type == AE_IFDIR || type == AE_IFLNK)
+		return 0;
+	if (overlay && (type == AE_IFIFO || is_whiteout(e)))
+		return 0;
+	if (overlay)
+		return berth_error_set(err, -EINVAL,
+				       "archive member '%s': in an overlay upper dir the only device nodes "
+				       "accepted are whiteouts (0:0 character devices); sockets are refused",
+				       name);
+	return berth_error_set(err, -EINVAL,
+			       "archive member '%s': device nodes, fifos and sockets are refused", name);
+}
+
 static int extract_one(struct archive *a, struct archive_entry *e, int rootfd,
-		       const struct archive_limits *lim, uint64_t *total, struct berth_error *err)
+		       const struct archive_limits *lim, const char *overlay_tree, uint64_t *total,
+		       struct berth_error *err)
 {
 	char name[PATH_MAX];
 	const char *leaf = NULL;
@@ -279,9 +344,10 @@ static int extract_one(struct archive *a, struct archive_entry *e, int rootfd,
 	if (hl && archive_member_name_check(hl) < 0)
 		return berth_error_set(
 		    err, -EINVAL, "archive member '%s': hard link target '%s' is not confined", name, hl);
-	if (!hl && type != AE_IFREG && type != AE_IFDIR && type != AE_IFLNK)
-		return berth_error_set(
-		    err, -EINVAL, "archive member '%s': device nodes, fifos and sockets are refused", name);
+	bool overlay = in_tree(name, overlay_tree);
+	r = check_type(e, name, overlay, err);
+	if (r < 0)
+		return r;
 	char tmpname[PATH_MAX];
 	snprintf(tmpname, sizeof(tmpname), "%s", name);
 	r = open_parent(rootfd, tmpname, &dfd, &leaf);
@@ -318,6 +384,12 @@ static int extract_one(struct archive *a, struct archive_entry *e, int rootfd,
 			return berth_error_setf_errno(err, -errno, "archive member '%s': symlink", name);
 		break;
 	}
+	case AE_IFCHR: /* a whiteout (check_type) */
+	case AE_IFIFO:
+		clear_leaf(dfd, leaf);
+		if (mknodat(dfd, leaf, type | (perm & 0777), type == AE_IFCHR ? makedev(0, 0) : 0) < 0)
+			return berth_error_setf_errno(err, -errno, "archive member '%s': mknod", name);
+		break;
 	default: {
 		clear_leaf(dfd, leaf);
 		_cleanup_close_ int fd =
@@ -339,25 +411,95 @@ static int extract_one(struct archive *a, struct archive_entry *e, int rootfd,
 			       AT_SYMLINK_NOFOLLOW);
 	if (type == AE_IFDIR)
 		(void)fchmodat(dfd, leaf, perm, 0);
+	if (type == AE_IFDIR && overlay)
+		return set_opaque(e, dfd, leaf, name, err);
 	return 0;
 }
 
 int archive_extract_confined(const char *in_path, int dirfd, const struct archive_limits *lim,
 			     struct berth_error *err)
 {
-	struct archive *a = archive_read_new();
-	struct archive_entry *e;
-	uint64_t total = 0, members = 0;
-	int r = 0;
+	return archive_extract_confined_overlay(in_path, dirfd, lim, NULL, err);
+}
 
+static int open_reader(const char *in_path, struct archive **ret, struct berth_error *err)
+{
+	struct archive *a = archive_read_new();
 	if (!a)
 		return berth_error_set(err, -ENOMEM, "out of memory");
 	archive_read_support_filter_all(a);
 	archive_read_support_format_tar(a);
 	if (archive_read_open_filename(a, in_path, COPY_BUF) != ARCHIVE_OK) {
-		r = berth_error_set(err, -EINVAL, "archive '%s': %s", in_path, archive_error_string(a));
-		goto out;
+		int r = berth_error_set(err, -EINVAL, "archive '%s': %s", in_path, archive_error_string(a));
+		archive_read_free(a);
+		return r;
 	}
+	*ret = a;
+	return 0;
+}
+
+int archive_read_member(const char *in_path, const char *name, size_t max, char **ret_data, size_t *ret_len,
+			struct berth_error *err)
+{
+	struct archive_entry *e;
+	struct archive *a = NULL;
+	int r = open_reader(in_path, &a, err);
+
+	if (r < 0)
+		return r;
+	r = -ENOENT;
+	for (;;) {
+		int ar = archive_read_next_header(a, &e);
+		if (ar == ARCHIVE_EOF)
+			break;
+		if (ar != ARCHIVE_OK && ar != ARCHIVE_WARN) {
+			r = berth_error_set(err, -EINVAL, "archive '%s': %s", in_path,
+					    archive_error_string(a));
+			break;
+		}
+		const char *p = archive_entry_pathname(e);
+		if (!p || strcmp(p, name) != 0 || archive_entry_filetype(e) != AE_IFREG)
+			continue;
+		la_int64_t size = archive_entry_size(e);
+		if (size < 0 || (uint64_t)size > max) {
+			r = berth_error_set(err, -EFBIG, "archive member '%s': larger than %zu bytes", name,
+					    max);
+			break;
+		}
+		char *buf = malloc((size_t)size + 1);
+		if (!buf) {
+			r = berth_error_set(err, -ENOMEM, "out of memory");
+			break;
+		}
+		la_ssize_t n = archive_read_data(a, buf, (size_t)size);
+		if (n != size) {
+			free(buf);
+			r = berth_error_set(err, -EIO, "archive member '%s': %s", name,
+					    n < 0 ? archive_error_string(a) : "truncated");
+			break;
+		}
+		buf[size] = '\0';
+		*ret_data = buf;
+		*ret_len = (size_t)size;
+		r = 0;
+		break;
+	}
+	archive_read_free(a);
+	if (r == -ENOENT)
+		return berth_error_set(err, -ENOENT, "archive '%s' has no member '%s'", in_path, name);
+	return r;
+}
+
+int archive_extract_confined_overlay(const char *in_path, int dirfd, const struct archive_limits *lim,
+				     const char *overlay_tree, struct berth_error *err)
+{
+	struct archive *a = NULL;
+	struct archive_entry *e;
+	uint64_t total = 0, members = 0;
+	int r = open_reader(in_path, &a, err);
+
+	if (r < 0)
+		return r;
 	for (;;) {
 		int ar = archive_read_next_header(a, &e);
 		if (ar == ARCHIVE_EOF)
@@ -372,7 +514,7 @@ int archive_extract_confined(const char *in_path, int dirfd, const struct archiv
 					    (unsigned long long)lim->max_members);
 			goto out;
 		}
-		r = extract_one(a, e, dirfd, lim, &total, err);
+		r = extract_one(a, e, dirfd, lim, overlay_tree, &total, err);
 		if (r < 0)
 			goto out;
 	}

@@ -9,7 +9,9 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/mount.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include "berth/cleanup.h"
@@ -384,4 +386,216 @@ int image_container_prepare(struct image_store *s, const char *ref, const char *
 		return r;
 	*ret_bundle = TAKE_PTR(dir);
 	return 0;
+}
+
+/* ---- migration: the upper dir of an image-based container ---- */
+
+static const char *find_annotation(const struct oci_kv *kv, size_t n, const char *key)
+{
+	for (size_t i = n; i-- > 0;)
+		if (strcmp(kv[i].key, key) == 0)
+			return kv[i].value;
+	return NULL;
+}
+
+/* The manifest digest recorded in <dir>/image. */
+static int read_marker(int dir_fd, const char *dir, char digest[IMAGE_DIGEST_SIZE], struct berth_error *err)
+{
+	_cleanup_free_ char *buf = NULL;
+	size_t len;
+	int r = read_file_at(dir_fd, CONTAINER_IMAGE_FILE, IMAGE_DIGEST_SIZE + 8, &buf, &len);
+	if (r < 0)
+		return berth_error_setf_errno(err, r, "read %s/" CONTAINER_IMAGE_FILE, dir);
+	buf[strcspn(buf, "\n")] = '\0';
+	if (strncmp(buf, "sha256:", 7) != 0 || strlen(buf) >= IMAGE_DIGEST_SIZE)
+		return berth_error_set(err, -EINVAL, "%s/" CONTAINER_IMAGE_FILE ": not an image digest", dir);
+	snprintf(digest, IMAGE_DIGEST_SIZE, "%s", buf);
+	return 0;
+}
+
+/* The chain id of the image's top layer: what its root filesystem is, whatever its config says
+ * ("" for an image without layers). */
+static int top_chain_id(const struct loaded *l, char out[IMAGE_DIGEST_SIZE], struct berth_error *err)
+{
+	char(*chain)[IMAGE_DIGEST_SIZE] = NULL;
+	size_t n = l->config->n_diff_ids;
+	int r;
+
+	out[0] = '\0';
+	if (!n)
+		return 0;
+	r = image_chain_ids(l->config, &chain, err);
+	if (r < 0)
+		return r;
+	snprintf(out, IMAGE_DIGEST_SIZE, "%s", chain[n - 1]);
+	free(chain);
+	return 0;
+}
+
+static int chain_of(const char *storage, const char *digest, char out[IMAGE_DIGEST_SIZE],
+		    struct berth_error *err)
+{
+	struct image_store *s = NULL;
+	struct loaded l = {0};
+	int r = image_store_open(storage, false, &s, err);
+	if (r < 0)
+		return r;
+	r = store_lock(s, LOCK_SH, err);
+	if (r == 0) {
+		r = load(s, digest, &l, err);
+		if (r == 0)
+			r = top_chain_id(&l, out, err);
+		loaded_free(&l);
+		store_lock(s, LOCK_UN, NULL);
+	}
+	image_store_close(s);
+	return r;
+}
+
+int image_container_upper(const char *id, const struct oci_kv *annotations, size_t n_annotations,
+			  char **ret_upper, char ret_digest[IMAGE_DIGEST_SIZE],
+			  char ret_chain_id[IMAGE_DIGEST_SIZE], struct berth_error *err)
+{
+	const char *rootfs = find_annotation(annotations, n_annotations, IMAGE_ANNOTATION_ROOTFS);
+	const char *storage = find_annotation(annotations, n_annotations, IMAGE_ANNOTATION_STORAGE);
+	_cleanup_free_ char *dir = NULL, *expect = NULL, *upper = NULL;
+	_cleanup_close_ int dir_fd = -EBADF;
+	struct statfs sf;
+	int r;
+
+	if (!rootfs || !storage || storage[0] != '/' || container_id_validate(id, NULL) < 0)
+		return berth_error_set(err, -ENOENT,
+				       "container \"%s\" was not made from an image (run --image)", id);
+	if (asprintf(&dir, "%s/" STORE_CONTAINERS_DIR "/%s", storage, id) < 0 ||
+	    asprintf(&expect, "%s/" ROOTFS_DIR, dir) < 0 || asprintf(&upper, "%s/upper", dir) < 0)
+		return berth_error_set(err, -ENOMEM, "out of memory");
+	if (strcmp(expect, rootfs) != 0)
+		return berth_error_set(
+		    err, -ENOENT,
+		    "container \"%s\": its berth.image annotations do not name its image rootfs", id);
+	if (statfs(rootfs, &sf) < 0)
+		return berth_error_setf_errno(err, -errno, "statfs %s", rootfs);
+	if (sf.f_type != OVERLAYFS_SUPER_MAGIC)
+		return berth_error_set(
+		    err, -ENOTSUP, "container \"%s\": its rootfs is a copy of the image, not an overlay", id);
+	dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dir_fd < 0)
+		return berth_error_setf_errno(err, -errno, "open %s", dir);
+	r = read_marker(dir_fd, dir, ret_digest, err);
+	if (r == 0)
+		r = chain_of(storage, ret_digest, ret_chain_id, err);
+	if (r < 0)
+		return berth_error_prefix(err, "container \"%s\": its image", id);
+	*ret_upper = TAKE_PTR(upper);
+	return 0;
+}
+
+/* The store lacks the image an archive needs: say which and how to get it. */
+static int missing_image(struct image_store *s, const char *ref, const char *digest, struct berth_error *err)
+{
+	struct loaded other = {0};
+	struct berth_error ignored = {0};
+	char have[IMAGE_DIGEST_SIZE + 64] = "";
+
+	if (ref && load(s, ref, &other, &ignored) == 0)
+		snprintf(have, sizeof(have), " (its \"%s\" is %s, with other layers)", ref,
+			 other.desc->digest);
+	loaded_free(&other);
+	return berth_error_set(
+	    err, -ENOENT,
+	    "image \"%s\" (%s, or the same layers) is not in the image store \"%s\"%s: "
+	    "import it there first "
+	    "(berth --storage %s image import FILE, with FILE from `berth image export %s FILE` "
+	    "on the checkpointing host)",
+	    ref ? ref : "?", digest, s->path, have, s->path, ref ? ref : digest);
+}
+
+/* The image an archive needs: by its manifest digest, else the image named @ref when its layers
+ * are the same (@chain_id: the same rootfs imported separately gets another config, so another
+ * digest). */
+static int load_for_import(struct image_store *s, const char *ref, const char *digest, const char *chain_id,
+			   struct loaded *l, struct berth_error *err)
+{
+	char have[IMAGE_DIGEST_SIZE];
+	int r = load(s, digest, l, err);
+
+	if (r != -ENOENT || !ref || !chain_id || !chain_id[0])
+		return r == -ENOENT ? missing_image(s, ref, digest, err) : r;
+	loaded_free(l);
+	berth_error_clear(err);
+	r = load(s, ref, l, err);
+	if (r == 0)
+		r = top_chain_id(l, have, err);
+	if (r == 0 && strcmp(have, chain_id) == 0) {
+		log_info("image \"%s\": digest %s instead of the checkpoint's %s, with the same layers (%s)",
+			 ref, l->desc->digest, digest, chain_id);
+		return 0;
+	}
+	loaded_free(l);
+	return missing_image(s, ref, digest, err);
+}
+
+int image_container_create_for_import(struct image_store *s, const char *ref, const char *digest,
+				      const char *chain_id, const char *id, char **ret_dir,
+				      struct berth_error *err)
+{
+	_cleanup_close_ int dir_fd = -EBADF;
+	_cleanup_free_ char *dir = NULL;
+	struct loaded l = {0};
+	int r;
+
+	r = container_id_validate(id, err);
+	if (r < 0)
+		return r;
+	if (!digest || strncmp(digest, "sha256:", 7) != 0)
+		return berth_error_set(err, -EINVAL, "image digest \"%s\" is not a sha256 digest",
+				       digest ? digest : "");
+	if (asprintf(&dir, "%s/" STORE_CONTAINERS_DIR "/%s", s->path, id) < 0)
+		return berth_error_set(err, -ENOMEM, "out of memory");
+	r = store_lock(s, LOCK_SH, err);
+	if (r < 0)
+		return r;
+	r = load_for_import(s, ref, digest, chain_id, &l, err);
+	if (r == 0)
+		r = make_container_dir(s, id, l.desc->digest, &dir_fd, err);
+	loaded_free(&l);
+	store_lock(s, LOCK_UN, NULL);
+	if (r < 0)
+		return r;
+	*ret_dir = TAKE_PTR(dir);
+	return 0;
+}
+
+int image_container_mount(struct image_store *s, const char *id, struct berth_error *err)
+{
+	_cleanup_close_ int dir_fd = -EBADF;
+	_cleanup_free_ char *dir = NULL;
+	char digest[IMAGE_DIGEST_SIZE];
+	struct loaded l = {0};
+	int r;
+
+	r = container_id_validate(id, err);
+	if (r < 0)
+		return r;
+	if (asprintf(&dir, "%s/" STORE_CONTAINERS_DIR "/%s", s->path, id) < 0)
+		return berth_error_set(err, -ENOMEM, "out of memory");
+	dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dir_fd < 0)
+		return berth_error_setf_errno(err, -errno, "open %s", dir);
+	r = read_marker(dir_fd, dir, digest, err);
+	if (r < 0)
+		return r;
+	r = store_lock(s, LOCK_SH, err);
+	if (r < 0)
+		return r;
+	r = load(s, digest, &l, err);
+	if (r == 0) {
+		r = mount_rootfs(s, &l, dir, err);
+		if (r == -ENODEV || r == -EOPNOTSUPP)
+			berth_error_prefix(
+			    err, "overlayfs is needed to put the container's upper dir onto its image");
+	}
+	loaded_free(&l);
+	store_lock(s, LOCK_UN, NULL);
+	return r;
 }

@@ -9,7 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -17,6 +19,8 @@
 #include "berth/checkpoint.h"
 #include "berth/cleanup.h"
 #include "berth/error.h"
+#include "berth/images.h"
+#include "berth/log.h"
 #include "berth/oci.h"
 #include "berth/runtime.h"
 #include "berth/util.h"
@@ -245,6 +249,27 @@ static void remove_dumped(const struct berth_context *ctx, const char *id)
 	(void)berth_container_delete(ctx, id, true, &e);
 }
 
+/* checkpoint --export without --export-rootfs: the container's filesystem changes are its overlay
+ * upper dir, which a container made by `run --image` has. Anything else needs --export-rootfs:
+ * said before CRIU stops the container, as an archive without a filesystem restores nowhere. */
+static int export_upper(const struct berth_checkpoint_opts *x, const struct container *c, char **ret_upper,
+			char digest[IMAGE_DIGEST_SIZE], char chain[IMAGE_DIGEST_SIZE],
+			struct berth_error *err)
+{
+	int r = image_container_upper(x->id, c->rec->annotations, c->rec->n_annotations, ret_upper, digest,
+				      chain, err);
+	if (r == -ENOENT || r == -ENOTSUP) {
+		char why[sizeof(err->msg)];
+		snprintf(why, sizeof(why), "%s", err->msg);
+		return berth_error_set(
+		    err, -EINVAL,
+		    "--export: %s, so its filesystem changes are not an overlay upper dir: "
+		    "add --export-rootfs to put its whole rootfs into the archive",
+		    why);
+	}
+	return r;
+}
+
 static int do_checkpoint(const struct berth_context *ctx, const struct berth_checkpoint_opts *x,
 			 struct container *c, const char *images, struct berth_error *err, bool *ret_dumped)
 {
@@ -256,9 +281,13 @@ static int do_checkpoint(const struct berth_context *ctx, const struct berth_che
 		return berth_error_set(err, -EINVAL,
 				       "container \"%s\" is not running (it is %s): nothing to checkpoint",
 				       x->id, st == OCI_STATUS_CREATED ? "created" : "stopped");
+	_cleanup_free_ char *upper = NULL;
+	char digest[IMAGE_DIGEST_SIZE] = "", chain[IMAGE_DIGEST_SIZE] = "";
 	int r = container_config(c, &cfg, err);
 	if (r == 0)
 		r = dump_opts(x, cfg, c, &o, &keys, err);
+	if (r == 0 && x->export_path && !x->export_rootfs && !x->pre_dump)
+		r = export_upper(x, c, &upper, digest, chain, err);
 	if (r < 0)
 		return r;
 	o.images_dir = images;
@@ -285,8 +314,11 @@ static int do_checkpoint(const struct berth_context *ctx, const struct berth_che
 	    .out_path = x->export_path,
 	    .images_dir = images,
 	    .rootfs = x->export_rootfs ? c->rec->rootfs : NULL,
+	    .upper = upper,
 	    .container_id = x->id,
-	    .image_ref = annotation(c->rec, "berth.image.name"),
+	    .image_ref = annotation(c->rec, IMAGE_ANNOTATION_NAME),
+	    .image_digest = upper ? digest : NULL,
+	    .image_chain_id = upper ? chain : NULL,
 	    .network = annotation(c->rec, "berth.network"),
 	};
 	_cleanup_free_ char *cfg_json = NULL;
@@ -372,6 +404,10 @@ struct restore_ctx {
 	char imported[PATH_MAX]; /* a bundle made by --import, removed on failure */
 	struct oci_ckpt_manifest *manifest;
 	int net_fd;
+	/* an --import with an upper dir: the store and <storage>/containers/<id> made for it */
+	struct image_store *store;
+	char store_dir[PATH_MAX];
+	int mntns_fd; /* our mount namespace, where the overlay is mounted (rootfs_mountpoint leaves it) */
 };
 
 static int load_bundle(struct create_plan *p, const char *bundle, struct berth_error *err)
@@ -394,10 +430,6 @@ static int load_bundle(struct create_plan *p, const char *bundle, struct berth_e
 		return berth_error_set(err, -ENAMETOOLONG, "root.path: too long");
 	if (!realpath(root, p->rootfs))
 		return berth_error_setf_errno(err, -errno, "root.path: rootfs '%s'", root);
-	if (p->config->process.terminal)
-		return berth_error_set(
-		    err, -ENOTSUP,
-		    "process.terminal: restoring a container with a terminal is not supported yet");
 	return 0;
 }
 
@@ -462,6 +494,26 @@ static int restore_opts(const struct berth_restore_opts *x, struct restore_ctx *
 	if (r < 0)
 		return r;
 	stdio_restore(rc->images, &rc->keys, o);
+	/* A terminal: CRIU makes a new pty pair in the container's devpts and hands the master
+	 * over; it goes to --console-socket, as at create. */
+	o->orphan_pts_master = cfg->process.terminal;
+	if (cfg->process.terminal && !x->console_socket)
+		return berth_error_set(err, -EINVAL,
+				       "process.terminal: restoring a container with a terminal needs "
+				       "--console-socket");
+	if (x->console_socket) {
+		struct sockaddr_un sa = {.sun_family = AF_UNIX};
+		if (snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", x->console_socket) >=
+		    (int)sizeof(sa.sun_path))
+			return berth_error_set(err, -ENAMETOOLONG, "--console-socket: path '%s' is too long",
+					       x->console_socket);
+		rc->p.console_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (rc->p.console_fd < 0 || connect(rc->p.console_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+			return berth_error_setf_errno(err, -errno, "--console-socket: connect to '%s'",
+						      x->console_socket);
+		o->has_console = true;
+		o->console_fd = rc->p.console_fd;
+	}
 	/* A joined network namespace is given back by path; any other declared-external one (an
 	 * --empty-ns dump) gets a new empty namespace. CRIU ignores the key when the dump has none. */
 	const struct oci_namespace *net = oci_config_namespace(cfg, OCI_NS_NETWORK);
@@ -474,6 +526,141 @@ static int restore_opts(const struct berth_restore_opts *x, struct restore_ctx *
 	return 0;
 }
 
+/* ---- restore --import ---- */
+
+/* The imported config.json's berth.image.* annotations name the dumping host's store: point them
+ * at this host's (@rootfs/@storage: NULL drops them), so that delete releases the right directory. */
+static int rebase_config(int dfd, const char *rootfs, const char *storage, const char *image,
+			 struct berth_error *err)
+{
+	_cleanup_free_ char *json = NULL, *out = NULL;
+	size_t len, out_len;
+	const struct oci_kv set[] = {
+	    {(char *)IMAGE_ANNOTATION_ROOTFS, (char *)rootfs},
+	    {(char *)IMAGE_ANNOTATION_STORAGE, (char *)storage},
+	    {(char *)IMAGE_ANNOTATION_NAME, (char *)image},
+	};
+	int r = read_file_at(dfd, CKPT_ARCHIVE_CONFIG, BERTH_CONFIG_MAX, &json, &len);
+	if (r < 0)
+		return berth_error_setf_errno(err, r, "--import: read " CKPT_ARCHIVE_CONFIG);
+	r = oci_ckpt_config_set_annotations(json, len, set, ARRAY_SIZE(set), &out, &out_len, err);
+	if (r == 0)
+		r = write_file_atomic_at(dfd, CKPT_ARCHIVE_CONFIG, out, out_len, 0644);
+	if (r < 0)
+		return berth_error_setf_errno(err, r, "--import: rewrite " CKPT_ARCHIVE_CONFIG);
+	return 0;
+}
+
+/* An archive with the whole rootfs: unpacked into --bundle (default under DEFAULT_IMPORT_ROOT). */
+static int import_rootfs(const struct berth_restore_opts *x, struct restore_ctx *rc, struct berth_error *err)
+{
+	if (!rc->manifest->has_rootfs)
+		return berth_error_set(err, -EINVAL,
+				       "--import: the archive carries neither a rootfs nor an upper dir "
+				       "(checkpoint with --export-rootfs)");
+	oci_ckpt_manifest_free(rc->manifest);
+	rc->manifest = NULL;
+	if (!x->bundle) {
+		snprintf(rc->imported, sizeof(rc->imported), DEFAULT_IMPORT_ROOT "/%s", x->id);
+		(void)mkdir_p_at(AT_FDCWD, DEFAULT_IMPORT_ROOT, 0700);
+	} else {
+		snprintf(rc->imported, sizeof(rc->imported), "%s", x->bundle);
+	}
+	int r = checkpoint_import(x->import_path, rc->imported, &rc->manifest, err);
+	if (r < 0) {
+		rc->imported[0] = '\0'; /* removed already */
+		return r;
+	}
+	/* Not this host's image store: the copy is a plain bundle now. */
+	_cleanup_close_ int dfd = open(rc->imported, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return berth_error_setf_errno(err, -errno, "open '%s'", rc->imported);
+	return rebase_config(dfd, NULL, NULL, rc->manifest->image, err);
+}
+
+/* The imported config.json must keep the rootfs where the store put it. */
+static int check_root_path(int dfd, struct berth_error *err)
+{
+	_cleanup_free_ char *json = NULL;
+	_cleanup_(config_freep) struct oci_config *cfg = NULL;
+	size_t len;
+	int r = read_file_at(dfd, CKPT_ARCHIVE_CONFIG, BERTH_CONFIG_MAX, &json, &len);
+	if (r < 0)
+		return berth_error_setf_errno(err, r, "--import: read " CKPT_ARCHIVE_CONFIG);
+	r = oci_config_parse(json, len, &cfg, err);
+	if (r < 0)
+		return berth_error_prefix(err, "--import: " CKPT_ARCHIVE_CONFIG);
+	if (strcmp(cfg->root_path, "rootfs") != 0)
+		return berth_error_set(err, -EINVAL,
+				       "--import: " CKPT_ARCHIVE_CONFIG ": root.path is '%s', not the image "
+				       "container's 'rootfs'",
+				       cfg->root_path);
+	return 0;
+}
+
+/* An archive with an upper dir (a `run --image` container): the image must be in this host's
+ * store; <storage>/containers/<id>/ is made as `run --image` makes it, the archive unpacked into
+ * it (upper/ onto its upper dir), and the overlay mounted. */
+static int import_upper(const struct berth_restore_opts *x, struct restore_ctx *rc, struct berth_error *err)
+{
+	const char *storage = x->storage ? x->storage : IMAGE_DEFAULT_STORAGE;
+	struct oci_ckpt_manifest *m = rc->manifest, *got = NULL;
+	_cleanup_free_ char *dir = NULL, *rootfs = NULL;
+	_cleanup_close_ int dfd = -EBADF;
+
+	if (x->bundle)
+		return berth_error_set(
+		    err, -EINVAL,
+		    "--bundle: the archive holds an image-based container, which is restored "
+		    "into the image store (--storage), not into a bundle directory");
+	int r = image_store_open(storage, false, &rc->store, err);
+	if (r == -ENOENT)
+		return berth_error_set(
+		    err, -ENOENT,
+		    "image \"%s\" (%s) is not in the image store \"%s\" (there is no store): "
+		    "import it there first (berth --storage %s image import FILE)",
+		    m->image, m->image_digest, storage, storage);
+	if (r == 0)
+		r = image_container_create_for_import(rc->store, m->image, m->image_digest, m->image_chain_id,
+						      x->id, &dir, err);
+	if (r < 0)
+		return r;
+	snprintf(rc->store_dir, sizeof(rc->store_dir), "%s", dir);
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dfd < 0)
+		return berth_error_setf_errno(err, -errno, "open '%s'", dir);
+	r = checkpoint_import_into(x->import_path, dfd, &got, err);
+	if (r == 0 && strcmp(got->image_digest, m->image_digest) != 0)
+		r = berth_error_set(err, -EINVAL, "--import: the archive names two different images");
+	oci_ckpt_manifest_free(got);
+	if (r == 0 && asprintf(&rootfs, "%s/rootfs", dir) < 0)
+		r = berth_error_set(err, -ENOMEM, "out of memory");
+	if (r == 0)
+		r = rebase_config(dfd, rootfs, storage, m->image, err);
+	if (r == 0)
+		r = check_root_path(dfd, err);
+	if (r < 0)
+		return r;
+	rc->mntns_fd = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC);
+	if (rc->mntns_fd < 0)
+		return berth_error_setf_errno(err, -errno, "open /proc/self/ns/mnt");
+	return image_container_mount(rc->store, x->id, err);
+}
+
+/* A failed --import with an upper dir: unmount and remove the store directory, from the mount
+ * namespace the overlay is mounted in. */
+static void import_unwind(struct restore_ctx *rc, const char *id)
+{
+	struct berth_error e = {0};
+	if (!rc->store_dir[0])
+		return;
+	if (rc->mntns_fd >= 0 && setns(rc->mntns_fd, CLONE_NEWNS) < 0)
+		log_warn("restore: cannot go back to the mount namespace of '%s': %m", rc->store_dir);
+	if (image_container_remove(rc->store, id, &e) < 0)
+		log_warn("restore: %s", e.msg);
+	rc->store_dir[0] = '\0';
+}
+
 static int restore_phases(const struct berth_context *ctx, const struct berth_restore_opts *x,
 			  struct restore_ctx *rc, struct berth_error *err)
 {
@@ -481,23 +668,13 @@ static int restore_phases(const struct berth_context *ctx, const struct berth_re
 	int r;
 
 	if (x->import_path) {
-		if (!bundle) {
-			snprintf(rc->imported, sizeof(rc->imported), DEFAULT_IMPORT_ROOT "/%s", x->id);
-			(void)mkdir_p_at(AT_FDCWD, DEFAULT_IMPORT_ROOT, 0700);
-		} else {
-			snprintf(rc->imported, sizeof(rc->imported), "%s", bundle);
-		}
-		r = checkpoint_import(x->import_path, rc->imported, &rc->manifest, err);
-		if (r < 0) {
-			rc->imported[0] = '\0'; /* removed already */
+		r = checkpoint_archive_manifest(x->import_path, &rc->manifest, err);
+		if (r == 0)
+			r = rc->manifest->has_upper ? import_upper(x, rc, err) : import_rootfs(x, rc, err);
+		if (r < 0)
 			return r;
-		}
-		if (!rc->manifest->has_rootfs)
-			return berth_error_set(
-			    err, -EINVAL,
-			    "--import: the archive carries no rootfs (checkpoint with --export-rootfs)");
-		bundle = rc->imported;
-		if (snprintf(rc->images, sizeof(rc->images), "%s/" CKPT_ARCHIVE_IMAGES, rc->imported) >=
+		bundle = rc->store_dir[0] ? rc->store_dir : rc->imported;
+		if (snprintf(rc->images, sizeof(rc->images), "%s/" CKPT_ARCHIVE_IMAGES, bundle) >=
 		    (int)sizeof(rc->images))
 			return berth_error_set(err, -ENAMETOOLONG, "--bundle: path too long");
 	} else if (!realpath(x->image_path ? x->image_path : DEFAULT_IMAGES, rc->images)) {
@@ -563,26 +740,26 @@ static int wait_init(pid_t pid, int *ret_status)
 int berth_container_restore(const struct berth_context *ctx, const struct berth_restore_opts *x,
 			    int *ret_status, struct berth_error *err)
 {
-	struct restore_ctx rc = {.net_fd = -EBADF};
+	struct restore_ctx rc = {.net_fd = -EBADF, .mntns_fd = -EBADF};
 	struct create_plan *p = &rc.p;
 	p->root_fd = p->dir_fd = p->cg_root_fd = p->cg_fd = p->console_fd = p->sync_fd = -EBADF;
 	for (int t = 0; t < OCI_NS_MAX; t++)
 		p->ns_fds[t] = -EBADF;
 
 	int r = container_id_validate(x->id, err);
-	if (r == 0 && x->console_socket && *x->console_socket)
-		r = berth_error_set(err, -ENOTSUP,
-				    "--console-socket: restoring a terminal is not supported yet");
 	if (r == 0)
 		r = restore_phases(ctx, x, &rc, err);
 	if (r < 0) {
 		create_plan_unwind(p, x->id);
 		if (rc.imported[0])
 			(void)rm_rf_at(AT_FDCWD, rc.imported);
+		import_unwind(&rc, x->id);
 	}
 	pid_t pid = p->pid;
 	create_plan_free(p);
 	closep(&rc.net_fd);
+	closep(&rc.mntns_fd);
+	image_store_close(rc.store);
 	oci_ckpt_manifest_free(rc.manifest);
 	if (r < 0)
 		return berth_error_prefix(err, "restore \"%s\"", x->id);

@@ -36,5 +36,18 @@ struct archive_limits {
 int archive_extract_confined(const char *in_path, int dirfd, const struct archive_limits *lim,
 			     struct berth_error *err);
 
+/* As archive_extract_confined(), and members below the top-level directory @overlay_tree (e.g.
+ * "upper") are an overlayfs upper dir: there whiteouts (0:0 character devices) and fifos are
+ * made too (any other device node or a socket is refused), and a directory's
+ * trusted.overlay.opaque="y" is set; every other xattr is dropped. NULL: none. */
+int archive_extract_confined_overlay(const char *in_path, int dirfd, const struct archive_limits *lim,
+				     const char *overlay_tree, struct berth_error *err);
+
+/* Read the regular-file member @name (at most @max bytes) of the tar file @in_path into
+ * *ret_data (malloc'd, NUL-terminated); the first member of that name wins. -ENOENT when there
+ * is none, -EFBIG when larger, -EINVAL for an unreadable archive. */
+int archive_read_member(const char *in_path, const char *name, size_t max, char **ret_data, size_t *ret_len,
+			struct berth_error *err);
+
 /* Validate an archive member name as archive_extract_confined() does: 0 or -EINVAL. */
 int archive_member_name_check(const char *name);

@@ -39,6 +39,10 @@ struct ckpt_opts {
 	const char *criu_path;   /* the criu binary; NULL: "criu" */
 	bool leave_running, tcp_established, ext_unix_sk, shell_job, file_locks;
 	bool orphan_pts_master; /* a container with a terminal */
+	/* restore with orphan_pts_master: the new pty master goes to this --console-socket
+	 * connection (when has_console) */
+	bool has_console;
+	int console_fd;
 	enum ckpt_cg_mode cg_mode;
 	const char *freeze_cgroup; /* dump: freeze through this cgroup (path under the cgroup root) */
 	struct ckpt_map ext_mounts[CKPT_MAX_MAPS]; /* criu_add_ext_mount(key, val) */
@@ -55,7 +59,8 @@ struct ckpt_settings {
 	int log_level;
 	bool leave_running, tcp_established, ext_unix_sk, shell_job, file_locks, orphan_pts_master;
 	bool manage_cgroups;
-	int cg_mode; /* enum ckpt_cg_mode */
+	bool track_mem; /* pre-dump, and a dump on top of one (--parent-path) */
+	int cg_mode;    /* enum ckpt_cg_mode */
 	bool notify_scripts;
 	const char *root;
 	const char *parent_images;
@@ -94,12 +99,14 @@ size_t checkpoint_cpu_missing(char *const *need, char *const *have, char *buf, s
 
 /* ---- the migration archive (migrate.c) ---- */
 
-/* Members of an archive: manifest.json, config.json, checkpoint/ (CRIU images), rootfs/ (with
- * --export-rootfs). */
+/* Members of an archive: manifest.json (first), config.json, checkpoint/ (CRIU images), and
+ * rootfs/ (with --export-rootfs) or upper/ (the overlay upper dir of an image-based container:
+ * its whiteouts as 0:0 character devices, opaque directories with trusted.overlay.opaque=y). */
 #define CKPT_ARCHIVE_MANIFEST "manifest.json"
 #define CKPT_ARCHIVE_CONFIG "config.json"
 #define CKPT_ARCHIVE_IMAGES "checkpoint"
 #define CKPT_ARCHIVE_ROOTFS "rootfs"
+#define CKPT_ARCHIVE_UPPER "upper"
 
 struct ckpt_export {
 	const char *out_path;    /* the archive (.tar, .tar.gz, .tar.zst) */
@@ -107,9 +114,12 @@ struct ckpt_export {
 	const char *config_json; /* the container's config.json (contents) */
 	size_t config_len;
 	const char *rootfs; /* stored as rootfs/ when non-NULL */
+	const char *upper;  /* or this overlay upper dir, as upper/ */
 	const char *container_id;
-	const char *image_ref; /* annotation berth.image.name, or NULL */
-	const char *network;   /* annotation berth.network, or NULL */
+	const char *image_ref;      /* annotation berth.image.name, or NULL */
+	const char *image_digest;   /* the image's manifest digest (with @upper), or NULL */
+	const char *image_chain_id; /* and the chain id of its top layer, or NULL */
+	const char *network;        /* annotation berth.network, or NULL */
 };
 
 /* Write the archive; nothing is left at out_path on failure. */
@@ -123,6 +133,20 @@ struct oci_ckpt_manifest;
  * removed. *ret_manifest is the parsed manifest. */
 int checkpoint_import(const char *in_path, const char *dest, struct oci_ckpt_manifest **ret_manifest,
 		      struct berth_error *err);
+
+/* Read and validate only the manifest of the archive @in_path (its format version; arch and CPU
+ * flags against this host), to decide where the archive goes before unpacking it. */
+int checkpoint_archive_manifest(const char *in_path, struct oci_ckpt_manifest **ret_manifest,
+				struct berth_error *err);
+
+/* Extract and validate an archive with an upper dir (manifest hasUpper) for the existing
+ * directory @dfd (an image-based container's directory, with an empty upper/): member names
+ * confined, sizes bounded, whiteouts the only device nodes under upper/. It is unpacked into a
+ * private subdirectory first; then config.json, checkpoint/ and upper/ (replacing the empty one)
+ * are moved into @dfd and the rest dropped. checkpoint_import() refuses such an archive. On
+ * failure the caller removes @dfd. */
+int checkpoint_import_into(const char *in_path, int dfd, struct oci_ckpt_manifest **ret_manifest,
+			   struct berth_error *err);
 
 /* Check a manifest against this host (arch, CPU flags): -EINVAL/-ENOTSUP with the missing flags. */
 int checkpoint_manifest_check_host(const struct oci_ckpt_manifest *m, struct berth_error *err);

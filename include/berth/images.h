@@ -171,6 +171,28 @@ int image_bundle_create(struct image_store *s, const char *ref, const char *dir,
  * the bundle path. On failure nothing is left. */
 int image_container_prepare(struct image_store *s, const char *ref, const char *id,
 			    const struct image_bundle_opts *opts, char **ret_bundle, struct berth_error *err);
+/* For `checkpoint --export`: when @annotations name the `run --image` directory of container @id
+ * and its rootfs is an overlay, *ret_upper (malloc'd) is the overlay's upper dir, @ret_digest the
+ * image's manifest digest and @ret_chain_id the chain id of its top layer ("" without layers).
+ * -ENOENT when the container was not made from an image, -ENOTSUP when its rootfs is a copy (no
+ * overlay); @err says which. */
+int image_container_upper(const char *id, const struct oci_kv *annotations, size_t n_annotations,
+			  char **ret_upper, char ret_digest[IMAGE_DIGEST_SIZE],
+			  char ret_chain_id[IMAGE_DIGEST_SIZE], struct berth_error *err);
+/* For `restore --import` of an archive with an upper dir: <storage>/containers/<id>/ made as
+ * image_container_prepare() makes it (the image marker, empty rootfs/, upper/, work/), neither
+ * mounted nor with a config.json. The image must be in the store under @digest (its manifest
+ * digest), or be the image named @ref with the top layer chain id @chain_id (may be NULL): the
+ * same layers imported separately. Else -ENOENT with @err naming @ref, the digest and how to
+ * import it, and nothing made.
+ * The caller fills upper/ and config.json, then calls image_container_mount(); on any failure
+ * image_container_remove(). *ret_dir (malloc'd) is the directory. */
+int image_container_create_for_import(struct image_store *s, const char *ref, const char *digest,
+				      const char *chain_id, const char *id, char **ret_dir,
+				      struct berth_error *err);
+/* Mount <storage>/containers/<id>/rootfs: the overlay of the recorded image's cached layers and
+ * the directory's upper/ (no copy fallback: the upper dir only makes sense on an overlay). */
+int image_container_mount(struct image_store *s, const char *id, struct berth_error *err);
 /* Unmount and remove <storage>/containers/<id>. A missing directory is fine. */
 int image_container_remove(struct image_store *s, const char *id, struct berth_error *err);
 /* For runtime delete: when @annotations carry berth.image.rootfs/storage naming exactly

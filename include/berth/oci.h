@@ -636,13 +636,17 @@ struct oci_ckpt_manifest {
 	int64_t format_version; /* OCI_CKPT_FORMAT_VERSION */
 	char *berth_version;
 	char *container_id;
-	char *kernel;     /* uname -r of the dumping host */
-	char *arch;       /* uname -m */
-	char **cpu_flags; /* NULL-terminated /proc/cpuinfo "flags" of the dumping host */
-	char *image;      /* the image reference (annotation berth.image.*), or NULL */
-	char *network;    /* the network annotation, or NULL */
-	bool has_rootfs;  /* the archive carries the whole rootfs under rootfs/ */
-	char *created;    /* RFC 3339 */
+	char *kernel;         /* uname -r of the dumping host */
+	char *arch;           /* uname -m */
+	char **cpu_flags;     /* NULL-terminated /proc/cpuinfo "flags" of the dumping host */
+	char *image;          /* the image reference (annotation berth.image.*), or NULL */
+	char *image_digest;   /* its manifest digest ("sha256:..."), or NULL */
+	char *image_chain_id; /* the chain id of its top layer: the same rootfs under another digest */
+	char *network;        /* the network annotation, or NULL */
+	bool has_rootfs;      /* the archive carries the whole rootfs under rootfs/ */
+	bool has_upper;       /* the archive carries the overlay upper dir under upper/ (image and
+			       * image_digest then name the image it goes onto) */
+	char *created;        /* RFC 3339 */
 };
 
 /* Write @m as JSON (malloc'd, indented). */
@@ -652,3 +656,8 @@ int oci_ckpt_manifest_to_json(const struct oci_ckpt_manifest *m, char **ret_json
 int oci_ckpt_manifest_parse(const char *json, size_t len, struct oci_ckpt_manifest **ret,
 			    struct berth_error *err);
 void oci_ckpt_manifest_free(struct oci_ckpt_manifest *m);
+/* config.json @json with its annotations changed: each key of @set gets its value (NULL: the key
+ * is removed), every other field and annotation is kept. *ret_json malloc'd. -EINVAL with @err
+ * for a document that does not parse. */
+int oci_ckpt_config_set_annotations(const char *json, size_t len, const struct oci_kv *set, size_t n_set,
+				    char **ret_json, size_t *ret_len, struct berth_error *err);

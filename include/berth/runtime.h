@@ -166,6 +166,7 @@ struct berth_restore_opts {
 	const char *work_path;
 	const char *bundle;      /* default: the current directory; with --import where it is unpacked */
 	const char *import_path; /* --import FILE */
+	const char *storage;     /* the image store an archive with an upper dir goes into (--storage) */
 	const char *pid_file;
 	const char *console_socket;
 	bool detach, no_subreaper, no_pivot, tcp_established, file_locks, ext_unix_sk, shell_job;

@@ -39,7 +39,7 @@ else
 	n1=$(cat "$BUNDLE/rootfs/tmp/n")
 	sleep 0.3
 	assert_ne "it keeps counting" "$n1" "$(cat "$BUNDLE/rootfs/tmp/n")"
-	b checkpoint --export "$TEST_TMP/x.tar.gz" "$ID"
+	b checkpoint --export "$TEST_TMP/x.tar.gz" --export-rootfs "$ID"
 	assert_rc "checkpoint --export fails the same way" 1
 	# No --work-path and a private image dir: CRIU's log is kept for the user where the error says.
 	assert_contains "the error names where CRIU's log was kept" "$ERR" "/tmp/berth-criu-$ID"
@@ -62,6 +62,13 @@ assert_contains "and says why" "$ERR" "--manage-cgroups-mode"
 b checkpoint --export-rootfs "$ID"
 assert_rc "--export-rootfs without --export" 1
 assert_contains "says it needs --export" "$ERR" "--export"
+# A plain bundle has no overlay upper dir to carry: --export alone is refused before CRIU runs.
+b checkpoint --export "$TEST_TMP/plain.tar" "$ID"
+assert_rc "--export of a plain bundle without --export-rootfs" 1
+assert_contains "says to add --export-rootfs" "$ERR" "add --export-rootfs"
+assert_false "and writes no archive" test -e "$TEST_TMP/plain.tar"
+b state "$ID"
+assert_eq "the container still runs after it" running "$(jq -r .status <<<"$OUT")"
 b checkpoint --image-path "$TEST_TMP/i3" nosuch
 assert_rc "checkpoint of a missing container" 1
 assert_contains "says it does not exist" "$ERR" "does not exist"

@@ -402,6 +402,46 @@ static void test_settings(void **state)
 	assert_int_equal(checkpoint_cg_mode_parse("bogus", &mode), -EINVAL);
 }
 
+/* Memory tracking: a pre-dump, and a dump on top of one (else CRIU dumps every page again);
+ * a terminal on restore: the orphan pty master comes back through an RPC notification. */
+static void test_settings_track_mem_and_terminal(void **state)
+{
+	(void)state;
+	struct berth_error err = {0};
+	struct ckpt_settings s;
+	struct ckpt_opts o = {.action = CKPT_PRE_DUMP, .pid = 42, .images_dir = "/i"};
+	assert_int_equal(checkpoint_settings(&o, &s, &err), 0);
+	assert_true(s.track_mem);
+	o = (struct ckpt_opts){.action = CKPT_DUMP, .pid = 42, .images_dir = "/i", .parent_path = "../P1"};
+	assert_int_equal(checkpoint_settings(&o, &s, &err), 0);
+	assert_true(s.track_mem);
+	assert_string_equal(s.parent_images, "../P1");
+	o.parent_path = NULL;
+	assert_int_equal(checkpoint_settings(&o, &s, &err), 0);
+	assert_false(s.track_mem);
+	/* A terminal: CRIU dumps the slave without its master (outside the container) only when
+	 * told; nothing comes back by notification on dump. */
+	o.orphan_pts_master = true;
+	assert_int_equal(checkpoint_settings(&o, &s, &err), 0);
+	assert_true(s.orphan_pts_master);
+	assert_false(s.notify_scripts);
+
+	o = (struct ckpt_opts){.action = CKPT_RESTORE, .images_dir = "/i", .root = "/r"};
+	assert_int_equal(checkpoint_settings(&o, &s, &err), 0);
+	assert_false(s.track_mem);
+	assert_false(s.orphan_pts_master);
+	assert_false(s.notify_scripts);
+	o.orphan_pts_master = true;
+	o.has_console = true;
+	o.console_fd = 7;
+	assert_int_equal(checkpoint_settings(&o, &s, &err), 0);
+	assert_true(s.orphan_pts_master);
+	assert_true(s.notify_scripts);
+	o.orphan_pts_master = false;
+	assert_int_equal(checkpoint_settings(&o, &s, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "--console-socket"));
+}
+
 static void test_log_errors(void **state)
 {
 	(void)state;
@@ -461,6 +501,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_import_wrong_version_leaves_nothing, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_export_import, setup, teardown),
 	    cmocka_unit_test(test_settings),
+	    cmocka_unit_test(test_settings_track_mem_and_terminal),
 	    cmocka_unit_test(test_log_errors),
 	    cmocka_unit_test(test_cpu_flags),
 	};
