@@ -176,7 +176,7 @@ int cgroup_open_unified(const struct cgroup *cg, struct berth_error *err)
 	return fd;
 }
 
-int cgroup_enter(const struct cgroup *cg, pid_t pid, bool skip_unified, struct berth_error *err)
+int cgroup_enter(const struct cgroup *cg, pid_t pid, unsigned int skip, struct berth_error *err)
 {
 	struct cg_hier h[CG_HIER_MAX];
 	size_t n = cg_hierarchies(cg, h);
@@ -184,7 +184,7 @@ int cgroup_enter(const struct cgroup *cg, pid_t pid, bool skip_unified, struct b
 
 	snprintf(value, sizeof(value), "%d", (int)pid);
 	for (size_t i = 0; i < n; i++) {
-		if (skip_unified && h[i].unified)
+		if (h[i].unified ? (skip & CGROUP_SKIP_UNIFIED) : (skip & CGROUP_SKIP_V1))
 			continue;
 		_cleanup_close_ int fd = cg_open(cg, &h[i]);
 		int r = fd < 0 ? fd : cg_write(fd, "cgroup.procs", value, false);
@@ -192,6 +192,51 @@ int cgroup_enter(const struct cgroup *cg, pid_t pid, bool skip_unified, struct b
 			return berth_error_setf_errno(err, r,
 						      "move process %d into cgroup '%s' in hierarchy '%s'",
 						      (int)pid, h[i].path, hier_name(&h[i]));
+	}
+	return 0;
+}
+
+/* ---- a single-threaded child moving itself ---- */
+
+void cgroup_movers_close(struct cgroup_movers *m)
+{
+	for (size_t i = 0; i < m->n; i++)
+		closep(&m->fd[i]);
+	m->n = 0;
+}
+
+int cgroup_movers_open(const struct cgroup *cg, struct cgroup_movers *m, struct berth_error *err)
+{
+	struct cg_hier h[CG_HIER_MAX];
+	size_t n = cg_hierarchies(cg, h);
+
+	m->n = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (h[i].unified)
+			continue;
+		_cleanup_close_ int dfd = cg_open(cg, &h[i]);
+		int fd = dfd < 0 ? dfd : openat(dfd, "tasks", O_WRONLY | O_CLOEXEC);
+		if (fd < 0) {
+			int r = dfd < 0 ? dfd : -errno;
+			cgroup_movers_close(m);
+			return berth_error_setf_errno(err, r, "open cgroup '%s' in hierarchy '%s'", h[i].path,
+						      hier_name(&h[i]));
+		}
+		m->hier[m->n] = i;
+		m->fd[m->n++] = fd;
+	}
+	return 0;
+}
+
+int cgroup_movers_enter_self(const struct cgroup *cg, const struct cgroup_movers *m, struct berth_error *err)
+{
+	struct cg_hier h[CG_HIER_MAX];
+	(void)cg_hierarchies(cg, h);
+	for (size_t i = 0; i < m->n; i++) {
+		/* "0" in tasks: the calling thread, which is the whole (single-threaded) process. */
+		if (write(m->fd[i], "0", 1) < 0)
+			return berth_error_setf_errno(err, -errno, "move into cgroup '%s' in hierarchy '%s'",
+						      h[m->hier[i]].path, hier_name(&h[m->hier[i]]));
 	}
 	return 0;
 }

@@ -17,6 +17,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "berth/cgroups.h"
 #include "berth/cleanup.h"
 #include "berth/error.h"
 #include "berth/log.h"
@@ -121,6 +122,9 @@ static int setup_pre_pivot(const struct child_args *a, const struct rootfs_opts 
 {
 	const struct oci_config *c = a->config;
 	int r = wait_go(a->sync_fd, NULL, NULL, err);
+	/* Into the v1 cgroups before anything else (still one thread, still host credentials). */
+	if (r == 0 && a->movers)
+		r = cgroup_movers_enter_self(a->cg, a->movers, err);
 	if (r == 0)
 		r = prepare_seccomp(a, sp, err);
 	if (r < 0)

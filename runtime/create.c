@@ -191,7 +191,7 @@ static int setup_cgroup(const struct berth_context *ctx, struct create_plan *p, 
 	}
 
 	p->cg_fd = cgroup_open_unified(&p->cg, NULL); /* optional: CLONE_INTO_CGROUP when present */
-	return 0;
+	return cgroup_movers_open(&p->cg, &p->movers, err);
 }
 
 static int prepare(const struct berth_context *ctx, struct create_plan *p, const struct berth_create_opts *o,
@@ -256,6 +256,7 @@ void create_plan_free(struct create_plan *p)
 	for (int t = 0; t < OCI_NS_MAX; t++)
 		closep(&p->ns_fds[t]);
 	closep(&p->cg_fd);
+	cgroup_movers_close(&p->movers);
 	if (p->cg_resolved)
 		cgroup_free(&p->cg);
 	closep(&p->cg_root_fd);

@@ -37,6 +37,7 @@ void exec_plan_free(struct exec_plan *x)
 	oci_config_free(x->config);
 	closep(&x->pidfd);
 	closep(&x->cg_fd);
+	cgroup_movers_close(&x->movers);
 	closep(&x->console_fd);
 	closep(&x->sync_fd);
 	seccomp_plan_release(&x->seccomp);
@@ -216,6 +217,7 @@ static int open_container(const struct berth_context *ctx, struct exec_plan *x,
 			return r;
 		x->cg_resolved = true;
 		x->cg_fd = cgroup_open_unified(&x->cg, NULL);
+		return cgroup_movers_open(&x->cg, &x->movers, err);
 	}
 	return 0;
 }

@@ -25,6 +25,7 @@ struct exec_plan {
 	struct cgroup cg;
 	bool cg_resolved;
 	int cg_root_fd, cg_fd;
+	struct cgroup_movers movers; /* v1 "tasks" files the child writes itself into */
 	struct seccomp_plan seccomp; /* the container's filter, compiled (or cached) before the clone */
 	char *state_json;            /* for a seccomp listener */
 	size_t state_len;

@@ -33,6 +33,12 @@ static int child_setup(const struct exec_plan *x, const struct berth_exec_opts *
 	int r = sync_recv(sync_fd, &t, NULL, NULL);
 	if (r < 0 || t != SYNC_GO)
 		return berth_error_set(err, r < 0 ? r : -EPROTO, "wait for the runtime");
+	/* Into the v1 cgroups first, still one thread with the runtime's credentials. */
+	if (x->movers.n) {
+		r = cgroup_movers_enter_self(&x->cg, &x->movers, err);
+		if (r < 0)
+			return r;
+	}
 	/* One call joins them all, in the order the kernel needs (user first). */
 	if (x->child_ns && setns(x->pidfd, (int)x->child_ns) < 0)
 		return berth_error_setf_errno(err, -errno, "join the namespaces of the container (0x%lx)",
@@ -163,7 +169,8 @@ int exec_spawn(struct exec_plan *x, const struct berth_exec_opts *o, struct bert
 		return r;
 	}
 	if (x->cg_resolved)
-		r = cgroup_enter(&x->cg, x->pid, into_cgroup, err);
+		r = cgroup_enter(&x->cg, x->pid, (into_cgroup ? CGROUP_SKIP_UNIFIED : 0) | CGROUP_SKIP_V1,
+				 err);
 	if (r == 0) {
 		r = sync_send(x->sync_fd, SYNC_GO, NULL, 0);
 		if (r < 0)

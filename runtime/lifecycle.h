@@ -12,6 +12,7 @@
 struct berth_error;
 struct berth_context;
 struct cgroup;
+struct cgroup_movers;
 
 #define BERTH_DEFAULT_ROOT "/run/berth"
 #define BERTH_DEFAULT_CGROUP_ROOT "/sys/fs/cgroup"
@@ -109,6 +110,9 @@ struct child_args {
 	bool no_new_keyring;
 	int preserve_fds;
 	bool foreground_tty; /* run in the foreground with process.terminal and no console socket */
+	/* the v1 cgroup hierarchies the init moves itself into (NULL: none) */
+	const struct cgroup *cg;
+	const struct cgroup_movers *movers;
 };
 
 /* The container init's whole life; never returns. */

@@ -148,6 +148,8 @@ static void fill_child_args(const struct create_plan *p, const struct berth_crea
 	    .no_new_keyring = o->no_new_keyring,
 	    .preserve_fds = o->preserve_fds,
 	    .foreground_tty = foreground && p->config->process.terminal && !o->console_socket,
+	    .cg = p->movers.n ? &p->cg : NULL,
+	    .movers = p->movers.n ? &p->movers : NULL,
 	};
 	memcpy(a->ns_fds, p->ns_fds, sizeof(a->ns_fds));
 }
@@ -189,7 +191,7 @@ static int configure_child(struct create_plan *p, bool into_cgroup, struct berth
 	r = process_apply_oom_score_adj(&p->config->process, p->pid, err);
 	if (r < 0)
 		return r;
-	r = cgroup_enter(&p->cg, p->pid, into_cgroup, err);
+	r = cgroup_enter(&p->cg, p->pid, (into_cgroup ? CGROUP_SKIP_UNIFIED : 0) | CGROUP_SKIP_V1, err);
 	if (r < 0)
 		return r;
 	r = sync_send(p->sync_fd, SYNC_GO, NULL, 0);

@@ -63,9 +63,25 @@ int cgroup_create(struct cgroup *cg, bool *ret_created, struct berth_error *err)
  * clone3(CLONE_INTO_CGROUP). -ENOENT when there is no unified hierarchy. */
 int cgroup_open_unified(const struct cgroup *cg, struct berth_error *err);
 
-/* Move @pid into the cgroup in every hierarchy (skips the unified one when @skip_unified,
- * i.e. when CLONE_INTO_CGROUP already placed it). */
-int cgroup_enter(const struct cgroup *cg, pid_t pid, bool skip_unified, struct berth_error *err);
+/* Move @pid into the cgroup in every hierarchy but those @skip names (CGROUP_SKIP_UNIFIED when
+ * CLONE_INTO_CGROUP already placed it, CGROUP_SKIP_V1 when it moves itself: cgroup_movers_*). */
+#define CGROUP_SKIP_UNIFIED 1u
+#define CGROUP_SKIP_V1 2u
+int cgroup_enter(const struct cgroup *cg, pid_t pid, unsigned int skip, struct berth_error *err);
+
+/* A child moving itself into the v1 hierarchies. Writing another process's pid into a v1
+ * cgroup.procs takes the kernel's global threadgroup lock, whose RCU grace period costs 5-15 ms
+ * whenever no other move happened just before; a single-threaded process writing "0" into
+ * "tasks" moves itself without that lock (0.06 ms here). The parent opens the files before
+ * clone (cgroup_movers_open); the child, still single-threaded, calls cgroup_movers_enter_self. */
+struct cgroup_movers {
+	int fd[CGROUP_V1_MAX];
+	size_t hier[CGROUP_V1_MAX]; /* index into cg_hierarchies(), for messages */
+	size_t n;
+};
+int cgroup_movers_open(const struct cgroup *cg, struct cgroup_movers *m, struct berth_error *err);
+int cgroup_movers_enter_self(const struct cgroup *cg, const struct cgroup_movers *m, struct berth_error *err);
+void cgroup_movers_close(struct cgroup_movers *m);
 
 /* Pids in the cgroup (unified cgroup.procs, else the first v1 hierarchy). *ret_pids malloc'd. */
 int cgroup_pids(const struct cgroup *cg, pid_t **ret_pids, size_t *ret_n, struct berth_error *err);

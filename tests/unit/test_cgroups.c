@@ -435,11 +435,50 @@ static void test_enter(void **state)
 	assert_string_equal(get(f->root_fd, "unified/berth-test/c1/cgroup.procs", buf, sizeof(buf)), "4242");
 	assert_string_equal(get(f->root_fd, "memory/berth-test/c1/cgroup.procs", buf, sizeof(buf)), "777");
 
+	/* Skipping the v1 hierarchies (the child moves itself there) writes only the unified one. */
+	assert_int_equal(cgroup_enter(&f->cg, 31, CGROUP_SKIP_V1, &err), 0);
+	assert_string_equal(get(f->root_fd, "unified/berth-test/c1/cgroup.procs", buf, sizeof(buf)), "31");
+	assert_string_equal(get(f->root_fd, "memory/berth-test/c1/cgroup.procs", buf, sizeof(buf)), "777");
+
 	/* A hierarchy without the cgroup: the error names the pid, the path and the hierarchy. */
 	assert_int_equal(unlinkat(f->root_fd, "freezer/berth-test/c1/cgroup.procs", 0), 0);
 	assert_int_equal(cgroup_enter(&f->cg, 5, true, &err), -ENOENT);
 	assert_non_null(strstr(err.msg, "process 5"));
 	assert_non_null(strstr(err.msg, "'freezer'"));
+}
+
+/* The movers: one "tasks" file per v1 hierarchy (not the unified one), "0" written into each. */
+static void test_movers(void **state)
+{
+	struct fake *f = *state;
+	struct berth_error err = {0};
+	struct cgroup_movers m = {0};
+	char buf[64], path[128];
+	const char *v1[] = {"memory", "pids", "cpuset", "cpu,cpuacct", "freezer"};
+
+	build_hybrid(f->root_fd);
+	resolve_ok(f, "/berth-test/c1", "c1");
+	create_ok(f);
+	for (size_t i = 0; i < 5; i++) {
+		snprintf(path, sizeof(path), "%s/berth-test/c1/tasks", v1[i]);
+		put(f->root_fd, path, "");
+	}
+	assert_int_equal(cgroup_movers_open(&f->cg, &m, &err), 0);
+	assert_int_equal(m.n, 5);
+	assert_int_equal(cgroup_movers_enter_self(&f->cg, &m, &err), 0);
+	for (size_t i = 0; i < 5; i++) {
+		snprintf(path, sizeof(path), "%s/berth-test/c1/tasks", v1[i]);
+		assert_string_equal(get(f->root_fd, path, buf, sizeof(buf)), "0");
+	}
+	assert_false(faccessat(f->root_fd, "unified/berth-test/c1/tasks", F_OK, 0) == 0);
+	cgroup_movers_close(&m);
+	assert_int_equal(m.n, 0);
+
+	/* A hierarchy without its tasks file: nothing stays open, the error names the hierarchy. */
+	assert_int_equal(unlinkat(f->root_fd, "pids/berth-test/c1/tasks", 0), 0);
+	assert_int_equal(cgroup_movers_open(&f->cg, &m, &err), -ENOENT);
+	assert_int_equal(m.n, 0);
+	assert_non_null(strstr(err.msg, "'pids'"));
 }
 
 static void test_open_unified(void **state)
@@ -692,6 +731,7 @@ int main(void)
 	    T(test_create_hybrid),
 	    T(test_create_rollback),
 	    T(test_enter),
+	    T(test_movers),
 	    T(test_open_unified),
 	    T(test_pids),
 	    T(test_is_frozen),
