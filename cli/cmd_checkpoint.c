@@ -18,7 +18,8 @@ static const struct cli_option checkpoint_options[] = {
      .type = CLI_STRING,
      .offset = CK(work_path),
      .metavar = "DIR",
-     .help = "where CRIU writes its log (default: the image path)"},
+     .help = "where CRIU writes its log (default: the image path; with --export, /tmp/berth-criu-ID, kept "
+	     "only on failure)"},
     {.name = "parent-path",
      .type = CLI_STRING,
      .offset = CK(parent_path),

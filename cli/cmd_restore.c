@@ -18,7 +18,8 @@ static const struct cli_option restore_options[] = {
      .type = CLI_STRING,
      .offset = RS(work_path),
      .metavar = "DIR",
-     .help = "where CRIU writes its log (default: the image path)"},
+     .help = "where CRIU writes its log (default: the image path; with --import, /tmp/berth-criu-ID, kept "
+	     "only on failure)"},
     {.name = "bundle",
      .short_name = 'b',
      .type = CLI_STRING,

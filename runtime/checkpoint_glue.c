@@ -242,6 +242,52 @@ static int check_session(const struct oci_config *cfg, pid_t pid, struct berth_e
 	return 0;
 }
 
+/* A paused container (containerd's shim pauses it before `checkpoint`): ptrace alone cannot stop
+ * its frozen tasks and CRIU would wait for them forever, so CRIU seizes them through the freezer
+ * of the cgroup (it thaws it for the dump and leaves it frozen again). Its directory, or NULL
+ * when the container's cgroup is not frozen. */
+static const char *frozen_cgroup_dir(const struct berth_context *ctx, const struct container *c)
+{
+	static char dir[PATH_MAX];
+	const char *root = ctx->cgroup_root ? ctx->cgroup_root : BERTH_DEFAULT_CGROUP_ROOT;
+	struct cgroup cg = {0};
+	int cg_root = -1;
+	bool frozen = false;
+	const char *ret = NULL;
+	char buf[8] = "";
+
+	if (!c->rec->cgroup_path || container_cgroup(ctx, c->rec, &cg, &cg_root, NULL) < 0)
+		return NULL;
+	if (cgroup_is_frozen(&cg, &frozen) < 0 || !frozen)
+		goto out;
+	if (cg.has_unified) {
+		snprintf(dir, sizeof(dir), "%s%s%s/cgroup.freeze", root,
+			 cg.layout == CGROUP_LAYOUT_UNIFIED ? "" : "/unified", cg.path);
+		FILE *f = fopen(dir, "re");
+		if (f) {
+			if (!fgets(buf, sizeof(buf), f))
+				buf[0] = '\0';
+			fclose(f);
+		}
+		if (buf[0] == '1') {
+			*strrchr(dir, '/') = '\0';
+			ret = dir;
+			goto out;
+		}
+	}
+	for (size_t i = 0; i < cg.n_v1; i++)
+		if (strcmp(cg.v1[i], "freezer") == 0) {
+			snprintf(dir, sizeof(dir), "%s/freezer%s", root,
+				 cg.v1_path[i] ? cg.v1_path[i] : cg.path);
+			ret = dir;
+		}
+out:
+	cgroup_free(&cg);
+	if (cg_root >= 0)
+		close(cg_root);
+	return ret;
+}
+
 /* Remove the container after a final dump: its processes are gone (CRIU killed them). */
 static void remove_dumped(const struct berth_context *ctx, const char *id)
 {
@@ -270,6 +316,15 @@ static int export_upper(const struct berth_checkpoint_opts *x, const struct cont
 	return r;
 }
 
+/* Where CRIU works (and logs) when the images go to a directory that is removed afterwards (a
+ * private dump for --export, an --import unpacked into a directory removed on failure) and no
+ * --work-path was given: a path the error message can name once those are gone. */
+static const char *kept_work_dir(const char *id, char *buf, size_t size)
+{
+	snprintf(buf, size, "/tmp/berth-criu-%s", id);
+	return buf;
+}
+
 static int do_checkpoint(const struct berth_context *ctx, const struct berth_checkpoint_opts *x,
 			 struct container *c, const char *images, struct berth_error *err, bool *ret_dumped)
 {
@@ -291,14 +346,13 @@ static int do_checkpoint(const struct berth_context *ctx, const struct berth_che
 	if (r < 0)
 		return r;
 	o.images_dir = images;
-	if (!o.work_dir && str_has_prefix(images, ctx->root)) {
-		/* A private image directory goes away: keep CRIU's log where the error can point. */
-		static char work[PATH_MAX];
-		snprintf(work, sizeof(work), "/tmp/berth-criu-%s", x->id);
-		o.work_dir = work;
-	}
+	char work[PATH_MAX];
+	if (!o.work_dir && str_has_prefix(images, ctx->root))
+		o.work_dir = kept_work_dir(x->id, work, sizeof(work));
 	o.criu_path = ctx->criu_path;
 	o.orphan_pts_master = cfg->process.terminal;
+	if (st == OCI_STATUS_PAUSED)
+		o.freeze_cgroup = frozen_cgroup_dir(ctx, c);
 	fault_point("checkpoint.before-dump"); /* the next calls go into CRIU */
 	r = checkpoint_check_kernel(ctx->criu_path, o.work_dir ? o.work_dir : images, err);
 	if (r == 0)
@@ -386,6 +440,10 @@ int berth_container_checkpoint(const struct berth_context *ctx, const struct ber
 		(void)rm_rf_at(AT_FDCWD, images);
 	if (r < 0)
 		return berth_error_prefix(err, "checkpoint \"%s\"", x->id);
+	if (private_images && !x->work_path) {
+		char work[PATH_MAX];
+		(void)rm_rf_at(AT_FDCWD, kept_work_dir(x->id, work, sizeof(work))); /* only for failures */
+	}
 	if (!x->leave_running && !x->pre_dump)
 		remove_dumped(ctx, x->id);
 	if (x->status_fd >= 0) {
@@ -402,6 +460,7 @@ struct restore_ctx {
 	struct stdio_keys keys;
 	char images[PATH_MAX];
 	char imported[PATH_MAX]; /* a bundle made by --import, removed on failure */
+	char work[PATH_MAX];     /* CRIU's work dir when --work-path is not given */
 	struct oci_ckpt_manifest *manifest;
 	int net_fd;
 	/* an --import with an upper dir: the store and <storage>/containers/<id> made for it */
@@ -480,7 +539,7 @@ static int restore_opts(const struct berth_restore_opts *x, struct restore_ctx *
 	const struct oci_config *cfg = rc->p.config;
 	o->action = CKPT_RESTORE;
 	o->images_dir = rc->images;
-	o->work_dir = x->work_path;
+	o->work_dir = rc->work[0] ? rc->work : NULL;
 	o->root = rc->p.rootfs;
 	o->tcp_established = x->tcp_established;
 	o->file_locks = x->file_locks;
@@ -667,6 +726,10 @@ static int restore_phases(const struct berth_context *ctx, const struct berth_re
 	const char *bundle = x->bundle;
 	int r;
 
+	if (x->work_path)
+		snprintf(rc->work, sizeof(rc->work), "%s", x->work_path);
+	else if (x->import_path)
+		(void)kept_work_dir(x->id, rc->work, sizeof(rc->work));
 	if (x->import_path) {
 		r = checkpoint_archive_manifest(x->import_path, &rc->manifest, err);
 		if (r == 0)
@@ -689,7 +752,7 @@ static int restore_phases(const struct berth_context *ctx, const struct berth_re
 		    err, -ENOENT, "--image-path '%s' holds no checkpoint (no inventory.img)", rc->images);
 	r = load_bundle(&rc->p, bundle, err);
 	if (r == 0)
-		r = checkpoint_check_kernel(ctx->criu_path, x->work_path ? x->work_path : rc->images, err);
+		r = checkpoint_check_kernel(ctx->criu_path, rc->work[0] ? rc->work : rc->images, err);
 	if (r == 0)
 		r = prepare_state(ctx, &rc->p, x->id, err);
 	if (r < 0)
@@ -763,6 +826,8 @@ int berth_container_restore(const struct berth_context *ctx, const struct berth_
 	oci_ckpt_manifest_free(rc.manifest);
 	if (r < 0)
 		return berth_error_prefix(err, "restore \"%s\"", x->id);
+	if (!x->work_path && rc.work[0])
+		(void)rm_rf_at(AT_FDCWD, rc.work); /* kept only to explain a failure */
 	if (!x->detach && ret_status)
 		return wait_init(pid, ret_status);
 	if (ret_status)

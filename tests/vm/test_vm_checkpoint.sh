@@ -104,11 +104,12 @@ guest_dump() {
 	assert_true "--leave-running: it keeps counting ($before -> $after)" test "${after##* }" -gt "${before##* }"
 
 	t=${EPOCHREALTIME/./}
-	cap "$BERTH" --root "$root" checkpoint --export "$BERTH_VM_RESULTS/ck1.tar.zst" --export-rootfs \
-		--work-path "$VM_TMP/work" ck1
+	# No --work-path: CRIU works in /tmp/berth-criu-ck1, kept only when the checkpoint fails.
+	cap "$BERTH" --root "$root" checkpoint --export "$BERTH_VM_RESULTS/ck1.tar.zst" --export-rootfs ck1
 	info "checkpoint --export took $(ms_since "$t")"
 	assert_ok "checkpoint --export FILE --export-rootfs"
-	[ "$RC" -eq 0 ] || { info "$ERR"; tail -n 30 "$VM_TMP/work/dump.log" 2>/dev/null; }
+	[ "$RC" -eq 0 ] || { info "$ERR"; tail -n 30 /tmp/berth-criu-ck1/dump.log 2>/dev/null; }
+	assert_false "after a successful export no CRIU work dir is left in /tmp" test -e /tmp/berth-criu-ck1
 	line=$(cat "$bundle/rootfs/tmp/counter")
 	echo "$line" >"$BERTH_VM_RESULTS/at-checkpoint"
 	info "counter at the checkpoint: $line; archive: $(stat -c %s "$BERTH_VM_RESULTS/ck1.tar.zst" 2>&1) bytes"
