@@ -240,19 +240,26 @@ static void print_global_usage(FILE *out)
 	fprintf(out, "\nRun 'berth COMMAND --help' for the options of a command.\n");
 }
 
-int cli_exec_ext(const struct cli_env *env, struct berth_error *err)
+int cli_ext_path(char *path, size_t size, struct berth_error *err)
 {
-	char self[PATH_MAX], path[PATH_MAX];
+	char self[PATH_MAX];
 	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	if (n < 0)
-		return cli_fail(
-		    berth_error_setf_errno(err, -errno, "find berth-ext: readlink /proc/self/exe"), err);
+		return berth_error_setf_errno(err, -errno, "find berth-ext: readlink /proc/self/exe");
 	self[n] = '\0';
 	char *slash = strrchr(self, '/');
 	if (slash)
 		*slash = '\0';
-	if (snprintf(path, sizeof(path), "%s/berth-ext", slash ? self : ".") >= (int)sizeof(path))
-		return cli_fail(berth_error_set(err, -ENAMETOOLONG, "find berth-ext: path too long"), err);
+	if (snprintf(path, size, "%s/berth-ext", slash ? self : ".") >= (int)size)
+		return berth_error_set(err, -ENAMETOOLONG, "find berth-ext: path too long");
+	return 0;
+}
+
+int cli_exec_ext(const struct cli_env *env, struct berth_error *err)
+{
+	char path[PATH_MAX];
+	if (cli_ext_path(path, sizeof(path), err) < 0)
+		return cli_fail(-EINVAL, err);
 	fflush(NULL);
 	/* The same words: berth-ext parses them exactly as berth would have. */
 	execv(path, env->argv);

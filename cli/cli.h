@@ -73,6 +73,11 @@ struct cli_command {
 
 /* Exec berth-ext (beside /proc/self/exe) with the same command line; returns only on failure. */
 int cli_exec_ext(const struct cli_env *env, struct berth_error *err);
+/* The path of berth-ext: beside the running binary. */
+int cli_ext_path(char *path, size_t size, struct berth_error *err);
+/* berth-ext's internal `__netlink OP ...` (cli/netlink_helper.c): runs one netlink operation for
+ * a statically linked berth (cli/netlink_proxy.c). Absent (NULL) in berth itself. */
+int netlink_helper_main(int argc, char **argv) __attribute__((weak));
 
 /* The table `berth COMMAND` dispatches on, in the order `berth --help` lists it. */
 extern const struct cli_command cli_commands[];

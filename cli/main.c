@@ -1,5 +1,6 @@
 /* The berth binary: everything lives in the cli library so it can be unit tested. */
 #include <signal.h>
+#include <string.h>
 
 #include "berth/cgroups.h"
 #include "cli/cli.h"
@@ -11,5 +12,7 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	/* One command runs for milliseconds: scan the cgroup hierarchies once, not per lookup. */
 	cgroup_layout_cache(true);
+	if (netlink_helper_main && argc > 1 && strcmp(argv[1], "__netlink") == 0)
+		return netlink_helper_main(argc - 1, argv + 1);
 	return cli_main(argc, argv);
 }
