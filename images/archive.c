@@ -438,6 +438,17 @@ static int open_reader(const char *in_path, struct archive **ret, struct berth_e
 	return 0;
 }
 
+/* The next member's header: 1, 0 at the end, or -EINVAL naming the archive. */
+static int next_entry(struct archive *a, const char *in_path, struct archive_entry **e,
+		      struct berth_error *err)
+{
+	int ar = archive_read_next_header(a, e);
+	if (ar == ARCHIVE_EOF)
+		return 0;
+	if (ar != ARCHIVE_OK && ar != ARCHIVE_WARN)
+		return berth_error_set(err, -EINVAL, "archive '%s': %s", in_path, archive_error_string(a));
+	return 1;
+}
 int archive_read_member(const char *in_path, const char *name, size_t max, char **ret_data, size_t *ret_len,
 			struct berth_error *err)
 {
@@ -449,12 +460,9 @@ int archive_read_member(const char *in_path, const char *name, size_t max, char 
 		return r;
 	r = -ENOENT;
 	for (;;) {
-		int ar = archive_read_next_header(a, &e);
-		if (ar == ARCHIVE_EOF)
-			break;
-		if (ar != ARCHIVE_OK && ar != ARCHIVE_WARN) {
-			r = berth_error_set(err, -EINVAL, "archive '%s': %s", in_path,
-					    archive_error_string(a));
+		int ar = next_entry(a, in_path, &e, err);
+		if (ar <= 0) {
+			r = ar < 0 ? ar : r;
 			break;
 		}
 		const char *p = archive_entry_pathname(e);
@@ -501,12 +509,11 @@ int archive_extract_confined_overlay(const char *in_path, int dirfd, const struc
 	if (r < 0)
 		return r;
 	for (;;) {
-		int ar = archive_read_next_header(a, &e);
-		if (ar == ARCHIVE_EOF)
+		int ar = next_entry(a, in_path, &e, err);
+		if (ar == 0)
 			break;
-		if (ar != ARCHIVE_OK && ar != ARCHIVE_WARN) {
-			r = berth_error_set(err, -EINVAL, "archive '%s': %s", in_path,
-					    archive_error_string(a));
+		if (ar < 0) {
+			r = ar;
 			goto out;
 		}
 		if (++members > lim->max_members) {

@@ -8,22 +8,11 @@
 #   - with berth-ext there, the same container starts and gets the device (the proxy round trip).
 # The parts about berth itself need it static; a dynamic berth (the sanitizer build) links the
 # netlink code directly, and those parts are skipped with a note.
-if [ -z "${BERTH_TEST_IN_NETNS:-}" ]; then
-	if [ "$(id -u)" -ne 0 ]; then
-		echo "SKIP: integration tests need root"
-		exit 77
-	fi
-	if ! command -v unshare >/dev/null 2>&1 || ! unshare -n true 2>/dev/null; then
-		echo "SKIP: cannot make a network namespace here (unshare -n)"
-		exit 77
-	fi
-	BERTH_TEST_IN_NETNS=1 exec unshare -n bash "$0" "$@"
-fi
+# shellcheck source=tests/integration/in_netns.sh
+. "$(dirname "$0")/in_netns.sh"
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
 require_cmd ip readelf
-[ "$(readlink /proc/self/ns/net)" != "$(readlink /proc/1/ns/net)" ] ||
-	die "not in a network namespace of the test's own"
 
 EXT=$(dirname "$BERTH")/berth-ext
 [ -x "$EXT" ] || die "no berth-ext beside $BERTH"

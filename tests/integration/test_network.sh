@@ -15,17 +15,8 @@
 # end; each bad input is refused with its message and leaves nothing; 20 parallel creates get 20
 # distinct addresses and leave nothing once deleted; IPv6; netDevices in and back (also after
 # the container's init died).
-if [ -z "${BERTH_TEST_IN_NETNS:-}" ]; then
-	if [ "$(id -u)" -ne 0 ]; then
-		echo "SKIP: integration tests need root"
-		exit 77
-	fi
-	if ! command -v unshare >/dev/null 2>&1 || ! unshare -n true 2>/dev/null; then
-		echo "SKIP: cannot make a network namespace here (unshare -n)"
-		exit 77
-	fi
-	BERTH_TEST_IN_NETNS=1 exec unshare -n bash "$0" "$@"
-fi
+# shellcheck source=tests/integration/in_netns.sh
+. "$(dirname "$0")/in_netns.sh"
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
 # shellcheck source=tests/integration/lib_extra.sh
@@ -33,8 +24,6 @@ fi
 require_cmd ip
 
 # Refuse to go on in the machine's own namespace: everything below changes interfaces.
-[ "$(readlink /proc/self/ns/net)" != "$(readlink /proc/1/ns/net)" ] ||
-	die "not in a network namespace of the test's own"
 
 SUBNET=10.231.7.0/24
 GW=10.231.7.1
