@@ -350,6 +350,8 @@ static int setattr_keep_locked(int fd, uint64_t set, uint64_t clr, bool recursiv
 	unsigned int at = AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0);
 	struct mount_attr a = {.attr_set = set, .attr_clr = clr};
 
+	if (set == 0 && clr == 0)
+		return 0; /* nothing to change: no syscall */
 	if (mount_setattr(fd, "", at, &a, sizeof(a)) == 0)
 		return 0;
 	if (errno != EPERM || clr == 0)
