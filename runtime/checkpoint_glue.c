@@ -187,6 +187,50 @@ static const char *annotation(const struct berth_record *rec, const char *key)
 	return NULL;
 }
 
+/* The address leased to a container on a berth network (its record's berth.network.ip), or NULL. */
+static const char *leased_ip(const struct oci_config *cfg, const struct container *c)
+{
+	const char *ip = annotation(c->rec, NETWORK_IP_ANNOTATION);
+	return network_joins_berth(cfg) && annotation(c->rec, NETWORK_ANNOTATION) && ip && *ip ? ip : NULL;
+}
+
+/* Keep the network and address of a container on a berth network beside the images (they travel
+ * with an archive): restore leases that address again. */
+static int network_save(const char *images, const struct oci_config *cfg, const struct container *c,
+			struct berth_error *err)
+{
+	const char *ip = leased_ip(cfg, c);
+	char buf[2 * NETWORK_CKPT_MAX + 2];
+	if (!ip)
+		return 0;
+	int n = network_ckpt_format(annotation(c->rec, NETWORK_ANNOTATION), ip, buf, sizeof(buf));
+	if (n < 0)
+		return berth_error_setf_errno(err, n, "record the container's network address");
+	_cleanup_close_ int dfd = open(images, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int r = dfd < 0 ? -errno : write_file_at(dfd, NETWORK_CKPT_FILE, buf, (size_t)n, true, 0600);
+	if (r < 0)
+		return berth_error_setf_errno(err, r, "save the network address in '%s'", images);
+	return 0;
+}
+
+/* The network and address recorded by network_save (buffers of NETWORK_CKPT_MAX bytes); empty
+ * strings when there is none (a container without a berth network, an older checkpoint). */
+static int network_load(const char *images, char *network, char *ip, struct berth_error *err)
+{
+	_cleanup_close_ int dfd = open(images, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	_cleanup_free_ char *buf = NULL;
+	size_t len;
+	network[0] = ip[0] = '\0';
+	int r = dfd < 0 ? -errno : read_file_at(dfd, NETWORK_CKPT_FILE, NETWORK_CKPT_MAX * 2 + 2, &buf, &len);
+	if (r == -ENOENT)
+		return 0;
+	if (r == 0 && network_ckpt_parse(buf, len, network, ip) < 0)
+		r = -EINVAL;
+	if (r < 0)
+		return berth_error_setf_errno(err, r, "read " NETWORK_CKPT_FILE " in '%s'", images);
+	return 0;
+}
+
 static int dump_opts(const struct berth_checkpoint_opts *x, const struct oci_config *cfg,
 		     const struct container *c, struct ckpt_opts *o, struct stdio_keys *keys,
 		     struct berth_error *err)
@@ -211,10 +255,11 @@ static int dump_opts(const struct berth_checkpoint_opts *x, const struct oci_con
 	if (r < 0)
 		return r;
 	stdio_collect(o->pid, keys, o);
-	/* A joined network namespace (or with --empty-ns network, any) is not dumped: CRIU records it as
-	 * external and restore gives one back. */
+	/* A joined network namespace (or with --empty-ns network, any; or one on a berth network, whose
+	 * veth pair and bridge are this host's) is not dumped: CRIU records it as external and restore
+	 * gives one back. */
 	const struct oci_namespace *net = oci_config_namespace(cfg, OCI_NS_NETWORK);
-	if (net && (net->path || x->empty_ns)) {
+	if (net && (net->path || x->empty_ns || network_joins_berth(cfg))) {
 		static char key[96];
 		char path[64];
 		struct stat st;
@@ -362,6 +407,8 @@ static int do_checkpoint(const struct berth_context *ctx, const struct berth_che
 	*ret_dumped = r == 0; /* without --leave-running the container is gone from here on */
 	if (r == 0)
 		r = stdio_save(images, &keys, err);
+	if (r == 0 && !x->pre_dump)
+		r = network_save(images, cfg, c, err);
 	if (r < 0 || !x->export_path || x->pre_dump)
 		return r;
 	struct ckpt_export ex = {
@@ -379,6 +426,18 @@ static int do_checkpoint(const struct berth_context *ctx, const struct berth_che
 	r = read_file_at(c->dir_fd, CONFIG_FILE, BERTH_CONFIG_MAX, &cfg_json, &ex.config_len);
 	if (r < 0)
 		return berth_error_setf_errno(err, r, "read the container's config.json");
+	/* The address goes into the archive's config.json too: a restore elsewhere asks for it. */
+	const char *ip = leased_ip(cfg, c);
+	if (ip) {
+		const struct oci_kv set[] = {{(char *)NETWORK_IP_ANNOTATION, (char *)ip}};
+		char *out = NULL;
+		r = oci_ckpt_config_set_annotations(cfg_json, ex.config_len, set, ARRAY_SIZE(set), &out,
+						    &ex.config_len, err);
+		if (r < 0)
+			return berth_error_prefix(err, "record the network address in config.json");
+		free(cfg_json);
+		cfg_json = out;
+	}
 	ex.config_json = cfg_json;
 	return checkpoint_export(&ex, err);
 }
@@ -467,6 +526,9 @@ struct restore_ctx {
 	struct image_store *store;
 	char store_dir[PATH_MAX];
 	int mntns_fd; /* our mount namespace, where the overlay is mounted (rootfs_mountpoint leaves it) */
+	/* a berth network: the network and address recorded at the dump (NETWORK_CKPT_FILE) */
+	char net_name[NETWORK_CKPT_MAX];
+	char net_ip[NETWORK_CKPT_MAX];
 };
 
 static int load_bundle(struct create_plan *p, const char *bundle, struct berth_error *err)
@@ -492,12 +554,30 @@ static int load_bundle(struct create_plan *p, const char *bundle, struct berth_e
 	return 0;
 }
 
-/* The state dir (no exec.fifo: the container is never "created") and the cgroup CRIU puts the
- * restored tasks into. */
-static int prepare_state(const struct berth_context *ctx, struct create_plan *p, const char *id,
+/* A container on a berth network: the network must be defined here and the address it had at the
+ * dump free (the config's berth.network.ip, else the recorded one: the same network only). */
+static int network_check(struct restore_ctx *rc, struct berth_error *err)
+{
+	const struct oci_config *cfg = rc->p.config;
+	if (!network_joins_berth(cfg))
+		return 0;
+	int r = network_load(rc->images, rc->net_name, rc->net_ip, err);
+	if (r < 0)
+		return r;
+	const char *recorded =
+	    strcmp(rc->net_name, oci_config_annotation(cfg, NETWORK_ANNOTATION)) == 0 ? rc->net_ip : NULL;
+	return network_validate_restore(&rc->p, network_restore_ip(cfg, recorded), err);
+}
+
+/* The state dir (no exec.fifo: the container is never "created"), the cgroup CRIU puts the
+ * restored tasks into and the lease on a berth network. */
+static int prepare_state(const struct berth_context *ctx, struct restore_ctx *rc, const char *id,
 			 struct berth_error *err)
 {
+	struct create_plan *p = &rc->p;
 	int r = state_root_open(ctx->root, true, &p->root_fd, err);
+	if (r == 0)
+		r = network_check(rc, err); /* before anything is made */
 	if (r == 0)
 		r = container_dir_create(p->root_fd, id, &p->dir_fd, err);
 	if (r < 0)
@@ -515,6 +595,9 @@ static int prepare_state(const struct berth_context *ctx, struct create_plan *p,
 		return r;
 	p->cg_resolved = true;
 	r = cgroup_create(&p->cg, &p->cg_created, err);
+	if (r == 0)
+		r = network_lease(p, id, err);
+	/* The lease in the record from here on: `delete --force` after a crash releases it. */
 	if (r == 0)
 		r = create_persist(p, id, 0, err);
 	return r;
@@ -581,6 +664,10 @@ static int restore_opts(const struct berth_restore_opts *x, struct restore_ctx *
 		if (rc->net_fd < 0)
 			return berth_error_setf_errno(err, -errno, "linux.namespaces: open '%s'", net->path);
 		o->inherit_fds[o->n_inherit_fds++] = (struct ckpt_inherit_fd){rc->net_fd, EXT_NET_KEY};
+	} else if (rc->p.net.netns_fd >= 0) {
+		/* a berth network: the new namespace network_attach_new_netns made */
+		o->inherit_fds[o->n_inherit_fds++] =
+		    (struct ckpt_inherit_fd){rc->p.net.netns_fd, EXT_NET_KEY};
 	}
 	return 0;
 }
@@ -720,6 +807,17 @@ static void import_unwind(struct restore_ctx *rc, const char *id)
 	rc->store_dir[0] = '\0';
 }
 
+/* Before unpacking an archive of a container on a berth network: the network must be defined here. */
+static int import_network_check(const struct berth_context *ctx, const char *network, struct berth_error *err)
+{
+	_cleanup_close_ int root_fd = -EBADF;
+	int r = state_root_open(ctx->root, false, &root_fd, err);
+	if (r < 0 && r != -ENOENT)
+		return r;
+	berth_error_clear(err);
+	return network_check_exists(root_fd, network, err);
+}
+
 static int restore_phases(const struct berth_context *ctx, const struct berth_restore_opts *x,
 			  struct restore_ctx *rc, struct berth_error *err)
 {
@@ -732,6 +830,8 @@ static int restore_phases(const struct berth_context *ctx, const struct berth_re
 		(void)kept_work_dir(x->id, rc->work, sizeof(rc->work));
 	if (x->import_path) {
 		r = checkpoint_archive_manifest(x->import_path, &rc->manifest, err);
+		if (r == 0 && rc->manifest->network)
+			r = import_network_check(ctx, rc->manifest->network, err);
 		if (r == 0)
 			r = rc->manifest->has_upper ? import_upper(x, rc, err) : import_rootfs(x, rc, err);
 		if (r < 0)
@@ -754,7 +854,9 @@ static int restore_phases(const struct berth_context *ctx, const struct berth_re
 	if (r == 0)
 		r = checkpoint_check_kernel(ctx->criu_path, rc->work[0] ? rc->work : rc->images, err);
 	if (r == 0)
-		r = prepare_state(ctx, &rc->p, x->id, err);
+		r = prepare_state(ctx, rc, x->id, err);
+	if (r == 0)
+		r = network_attach_new_netns(&rc->p, err);
 	if (r < 0)
 		return r;
 
@@ -805,6 +907,7 @@ int berth_container_restore(const struct berth_context *ctx, const struct berth_
 {
 	struct restore_ctx rc = {.net_fd = -EBADF, .mntns_fd = -EBADF};
 	struct create_plan *p = &rc.p;
+	network_plan_init(&p->net);
 	p->root_fd = p->dir_fd = p->cg_root_fd = p->cg_fd = p->console_fd = p->sync_fd = -EBADF;
 	for (int t = 0; t < OCI_NS_MAX; t++)
 		p->ns_fds[t] = -EBADF;

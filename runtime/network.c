@@ -81,6 +81,31 @@ static int validate_devices(const struct oci_config *c, bool veth, struct berth_
 	return 0;
 }
 
+bool network_joins_berth(const struct oci_config *c)
+{
+	const struct oci_namespace *net = oci_config_namespace(c, OCI_NS_NETWORK);
+	return annotation(c, NETWORK_ANNOTATION) && net && !net->path;
+}
+
+/* berth.network (n->network): a network namespace of its own, the network defined, the fixed
+ * address (n->fixed_ip, @ip_what in errors) free. */
+static int validate_berth(struct create_plan *p, const char *ip_what, struct berth_error *err)
+{
+	struct net_plan *n = &p->net;
+	if (!network_joins_berth(p->config))
+		return berth_error_set(
+		    err, -EINVAL,
+		    "annotation %s: the container needs a new network namespace (a 'network' "
+		    "entry without a path in linux.namespaces)",
+		    NETWORK_ANNOTATION);
+	int r = netns_lease_check(p->root_fd, n->network, n->fixed_ip, err);
+	if (r < 0 && n->fixed_ip && r != -ENOENT)
+		return PREFIX(r, err, "%s", ip_what);
+	if (r < 0)
+		return PREFIX(r, err, "annotation %s", NETWORK_ANNOTATION);
+	return 0;
+}
+
 int network_validate(struct create_plan *p, struct berth_error *err)
 {
 	struct net_plan *n = &p->net;
@@ -102,18 +127,10 @@ int network_validate(struct create_plan *p, struct berth_error *err)
 		    err, -EINVAL,
 		    "%s: a new network namespace inside a joined user namespace is not supported",
 		    n->network ? "annotation " NETWORK_ANNOTATION : "linux.netDevices");
-	if (n->network && (!net || net->path))
-		return berth_error_set(
-		    err, -EINVAL,
-		    "annotation %s: the container needs a new network namespace (a 'network' "
-		    "entry without a path in linux.namespaces)",
-		    NETWORK_ANNOTATION);
 	if (n->network) {
-		int r = netns_lease_check(p->root_fd, n->network, n->fixed_ip, err);
+		int r = validate_berth(p, "annotation " NETWORK_IP_ANNOTATION, err);
 		if (r < 0)
-			return PREFIX(r, err, "annotation %s",
-				      n->fixed_ip && r != -ENOENT ? NETWORK_IP_ANNOTATION
-								  : NETWORK_ANNOTATION);
+			return r;
 	}
 	return validate_devices(c, n->network != NULL, err);
 }
@@ -309,6 +326,106 @@ int network_configure(struct create_plan *p, struct berth_error *err)
 			  p->net.network && p->net.devices_moved ? ", " : "",
 			  p->net.devices_moved ? "netDevices" : "");
 	return r;
+}
+
+/* ---- checkpoint and restore ---- */
+
+static bool is_token(const char *s)
+{
+	return s && *s && !strpbrk(s, " \t\n\r");
+}
+
+int network_ckpt_format(const char *network, const char *ip, char *buf, size_t size)
+{
+	if (!is_token(network) || !is_token(ip))
+		return -EINVAL;
+	if (strlen(network) >= NETWORK_CKPT_MAX || strlen(ip) >= NETWORK_CKPT_MAX)
+		return -ENAMETOOLONG;
+	int n = snprintf(buf, size, "%s %s\n", network, ip);
+	if (n < 0 || (size_t)n >= size)
+		return -ENAMETOOLONG;
+	return n;
+}
+
+int network_ckpt_parse(const char *buf, size_t len, char network[NETWORK_CKPT_MAX], char ip[NETWORK_CKPT_MAX])
+{
+	char line[2 * NETWORK_CKPT_MAX + 2];
+	if (len && buf[len - 1] == '\n')
+		len--;
+	if (len >= sizeof(line) || memchr(buf, '\0', len))
+		return -EINVAL;
+	memcpy(line, buf, len);
+	line[len] = '\0';
+	char *sp = strchr(line, ' ');
+	if (!sp)
+		return -EINVAL;
+	*sp = '\0';
+	if (!is_token(line) || !is_token(sp + 1) || strlen(line) >= NETWORK_CKPT_MAX ||
+	    strlen(sp + 1) >= NETWORK_CKPT_MAX)
+		return -EINVAL;
+	snprintf(network, NETWORK_CKPT_MAX, "%s", line);
+	snprintf(ip, NETWORK_CKPT_MAX, "%s", sp + 1);
+	return 0;
+}
+
+const char *network_restore_ip(const struct oci_config *c, const char *recorded)
+{
+	const char *ip = annotation(c, NETWORK_IP_ANNOTATION);
+	if (ip)
+		return ip;
+	return recorded && *recorded ? recorded : NULL;
+}
+
+static int missing_network(const char *network, const char *ip, struct berth_error *err)
+{
+	return berth_error_set(err, -ENOENT,
+			       "annotation %s: network '%s' does not exist on this host: create it first "
+			       "(berth network create %s --subnet CIDR%s%s)",
+			       NETWORK_ANNOTATION, network, network, ip ? ", a subnet holding " : "",
+			       ip ? ip : "");
+}
+
+int network_check_exists(int root_fd, const char *network, struct berth_error *err)
+{
+	struct netns_network *net = NULL;
+	if (root_fd < 0 || netns_network_get(root_fd, network, &net, err) == -ENOENT)
+		return missing_network(network, NULL, err);
+	netns_network_free(net);
+	berth_error_clear(err); /* anything else: the full validation says it */
+	return 0;
+}
+
+int network_validate_restore(struct create_plan *p, const char *ip, struct berth_error *err)
+{
+	struct net_plan *n = &p->net;
+	n->network = annotation(p->config, NETWORK_ANNOTATION);
+	n->fixed_ip = ip;
+	if (!n->network)
+		return 0;
+	int r = validate_berth(p, "the container's address at the checkpoint", err);
+	if (r == -ENOENT)
+		return missing_network(n->network, ip, err);
+	return r;
+}
+
+int network_attach_new_netns(struct create_plan *p, struct berth_error *err)
+{
+	struct net_plan *n = &p->net;
+	if (!n->leased)
+		return 0;
+	_cleanup_close_ int ours = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (ours < 0)
+		return berth_error_setf_errno(err, -errno, "open our network namespace");
+	if (unshare(CLONE_NEWNET) < 0)
+		return berth_error_setf_errno(err, -errno, "make a network namespace for the container");
+	/* Not close-on-exec: CRIU inherits it. */
+	n->netns_fd = open("/proc/thread-self/ns/net", O_RDONLY);
+	int r = n->netns_fd < 0 ? -errno : 0;
+	if (setns(ours, CLONE_NEWNET) < 0)
+		return berth_error_setf_errno(err, -errno, "go back to our network namespace");
+	if (r < 0)
+		return berth_error_setf_errno(err, r, "open the container's new network namespace");
+	return attach_veth(p, err);
 }
 
 /* ---- unwind and destroy ---- */

@@ -57,6 +57,40 @@ void network_unwind(struct create_plan *p, const char *id);
 /* The annotations to persist and report (the plan's when it has a lease, else the config's). */
 const struct oci_kv *network_annotations(const struct create_plan *p, size_t *ret_n);
 
+/* ---- checkpoint and restore (checkpoint_glue.c) ----
+ * A container on a berth network is dumped without its network namespace (declared external to
+ * CRIU: the veth pair and the bridge stay out of the images); the dump records the network and the
+ * leased address (NETWORK_CKPT_FILE in the images, berth.network.ip in an exported config.json).
+ * Restore: validate (the network must exist, the address be free) -> lease that address -> a new
+ * empty network namespace with the veth pair attached, handed to CRIU -> unwind on failure. */
+
+/* The record in the images directory: "<network> <address>\n". */
+#define NETWORK_CKPT_FILE "berth-network"
+#define NETWORK_CKPT_MAX 128
+
+/* Whether @c joins a berth network in a network namespace of its own (not joined by path). */
+bool network_joins_berth(const struct oci_config *c);
+/* The record of @network and @ip into @buf; -ENAMETOOLONG when it does not fit, -EINVAL for an
+ * empty or blank name or address. Returns the length. */
+int network_ckpt_format(const char *network, const char *ip, char *buf, size_t size);
+/* Parse a record (trailing newline optional) into @network and @ip (each NETWORK_CKPT_MAX bytes);
+ * -EINVAL when it is not "<network> <address>". */
+int network_ckpt_parse(const char *buf, size_t len, char network[NETWORK_CKPT_MAX],
+		       char ip[NETWORK_CKPT_MAX]);
+/* The address a restored container asks for: the config's berth.network.ip, else @recorded (the
+ * address leased at the dump; NULL or "": none), else NULL (the lowest free one). */
+const char *network_restore_ip(const struct oci_config *c, const char *recorded);
+/* restore --import, before unpacking: -ENOENT naming @network and how to create it when it is
+ * not defined in the state root @root_fd (negative: there is no state root); else 0. */
+int network_check_exists(int root_fd, const char *network, struct berth_error *err);
+/* restore: what network_validate checks of berth.network (not linux.netDevices), asking for the
+ * address @ip; a missing network is an -ENOENT naming it and how to create it. Needs p->root_fd. */
+int network_validate_restore(struct create_plan *p, const char *ip, struct berth_error *err);
+/* restore, after network_lease: a new empty network namespace (made in-process, we stay in ours)
+ * with the veth pair attached, as create does; its descriptor (not close-on-exec: CRIU inherits
+ * it) in p->net.netns_fd. network_unwind undoes it. */
+int network_attach_new_netns(struct create_plan *p, struct berth_error *err);
+
 /* delete: devices back to the host, the pin and the veth pair removed, the lease released. Best
  * effort: failures are logged, the container is deleted anyway. */
 void network_destroy(struct container *c);
