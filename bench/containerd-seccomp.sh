@@ -27,27 +27,22 @@ cid=seccomp-$$
 cg=/berth-test/bench-seccomp-$$
 tmp=$(mktemp -d /tmp/berth-bench-ctrd.XXXXXX)
 sock=$tmp/containerd.sock
-ctrd_pid=""
 shim_sock=/run/containerd/s/$(printf '%s' "$sock/$ns/$cid" | sha256sum | cut -d' ' -f1)
 preexisting=()
 for d in /run/containerd /run/containerd/s; do
 	if [ -e "$d" ]; then preexisting+=("$d"); fi
 done
+# shellcheck source=tests/lib/containerd.sh
+. "$repo/tests/lib/containerd.sh"
 
 teardown() {
 	local p d m
-	if [ -n "$ctrd_pid" ] && kill -0 "$ctrd_pid" 2>/dev/null; then
+	if [ -n "$CTRD_PID" ] && kill -0 "$CTRD_PID" 2>/dev/null; then
 		timeout 20 ctr -a "$sock" -n "$ns" task kill -s SIGKILL "$cid" >/dev/null 2>&1 || true
 		timeout 20 ctr -a "$sock" -n "$ns" task delete -f "$cid" >/dev/null 2>&1 || true
 		timeout 20 ctr -a "$sock" -n "$ns" containers rm "$cid" >/dev/null 2>&1 || true
-		kill -TERM "$ctrd_pid" 2>/dev/null || true
-		for _ in $(seq 100); do
-			kill -0 "$ctrd_pid" 2>/dev/null || break
-			sleep 0.1
-		done
-		kill -KILL "$ctrd_pid" 2>/dev/null || true
-		wait "$ctrd_pid" 2>/dev/null || true
 	fi
+	ctrd_stop
 	# the shim of this containerd (its command line names our socket)
 	for p in /proc/[0-9]*/cmdline; do
 		d=${p#/proc/}
@@ -71,34 +66,9 @@ trap 'exit 130' INT TERM
 "$repo/scripts/make-rootfs.sh" "$tmp/rootfs" >/dev/null
 "$repo/scripts/make-oci-image.sh" --rootfs "$tmp/rootfs" "$tmp/busybox.tar" >/dev/null
 
-mkdir -p "$tmp/tmp" "$tmp/fifo" "$tmp/runc-root"
-cat >"$tmp/config.toml" <<EOF
-version = 2
-root = "$tmp/root"
-state = "$tmp/state"
-disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.snapshotter.v1.aufs",
-  "io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.zfs",
-  "io.containerd.snapshotter.v1.devmapper"]
-[grpc]
-  address = "$sock"
-[ttrpc]
-  address = "$tmp/ttrpc.sock"
-[debug]
-  address = ""
-[metrics]
-  address = ""
-[plugins]
-  [plugins."io.containerd.internal.v1.opt"]
-    path = "$tmp/opt"
-EOF
-TMPDIR=$tmp/tmp containerd --config "$tmp/config.toml" </dev/null >"$tmp/containerd.log" 2>&1 &
-ctrd_pid=$!
-for _ in $(seq 200); do
-	if [ -S "$sock" ] && ctr -a "$sock" version >/dev/null 2>&1; then break; fi
-	kill -0 "$ctrd_pid" 2>/dev/null || break
-	sleep 0.1
-done
-ctr -a "$sock" version >/dev/null 2>&1 || { tail -n 20 "$tmp/containerd.log" >&2; echo "$0: containerd did not start" >&2; exit 1; }
+mkdir -p "$tmp/fifo" "$tmp/runc-root"
+ctrd_start "$tmp" "$sock"
+ctrd_wait "$sock" 20 || { tail -n 20 "$tmp/containerd.log" >&2; echo "$0: containerd did not start" >&2; exit 1; }
 
 ctr -a "$sock" -n "$ns" images import "$tmp/busybox.tar" >/dev/null
 

@@ -16,20 +16,9 @@
 #include <sys/mman.h>
 #include <time.h>
 
-#define PAGE 4096u
+#include "put_line.h"
 
-static void put(const char *path, const char *line)
-{
-	char tmp[4096];
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
-		return;
-	FILE *f = fopen(tmp, "we");
-	if (!f)
-		return;
-	fputs(line, f);
-	if (fclose(f) == 0)
-		(void)rename(tmp, path);
-}
+#define PAGE 4096u
 
 static uint64_t word(size_t i, size_t page)
 {
@@ -63,12 +52,12 @@ int main(int argc, char **argv)
 			size_t i = (p + n) % (PAGE / sizeof(*mem));
 			if (mem[p * (PAGE / sizeof(*mem)) + i] != word(i, p)) {
 				snprintf(line, sizeof(line), "%lu bad %zu\n", n, p);
-				put(argv[2], line);
+				put_line(argv[2], line);
 				return 1;
 			}
 		}
 		snprintf(line, sizeof(line), "%lu ok\n", n);
-		put(argv[2], line);
+		put_line(argv[2], line);
 		struct timespec ts = {0, 100 * 1000 * 1000};
 		while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
 			;

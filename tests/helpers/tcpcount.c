@@ -22,26 +22,15 @@
 #include <time.h>
 #include <unistd.h>
 
-static const char *out_path;
+#include "put_line.h"
 
-static void put(const char *line)
-{
-	char tmp[4096];
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp", out_path) >= (int)sizeof(tmp))
-		return;
-	FILE *f = fopen(tmp, "we");
-	if (!f)
-		return;
-	fputs(line, f);
-	if (fclose(f) == 0)
-		(void)rename(tmp, out_path);
-}
+static const char *out_path;
 
 static void fail(const char *what)
 {
 	char msg[200];
 	snprintf(msg, sizeof(msg), "error: %s: %s\n", what, strerror(errno));
-	put(msg);
+	put_line(out_path, msg);
 	exit(1);
 }
 
@@ -135,7 +124,7 @@ int main(int argc, char **argv)
 			fail("the echo differs");
 		}
 		snprintf(line, sizeof(line), "%u %lu\n", port, n);
-		put(line);
+		put_line(out_path, line);
 		struct timespec ts = {0, 100 * 1000 * 1000};
 		while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
 			;

@@ -23,6 +23,8 @@
 # command line to <tmp>/ctrd/berth-argv.log (printed at the end; BERTH_TEST_KEEP keeps it).
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
+# shellcheck source=tests/lib/containerd.sh
+. "$(dirname "$0")/../lib/containerd.sh"
 
 require_cmd containerd ctr containerd-shim-runc-v2 sha256sum
 
@@ -33,7 +35,6 @@ SOCK=$CT/containerd.sock
 FIFO=$CT/fifo
 TASKS=$CT/state/io.containerd.runtime.v2.task/$NS
 RUNC_ROOT=/run/containerd/runc/$NS
-CTRD_PID=""
 CIDS=()
 PREEXISTING=()
 RUNTIME=$BERTH
@@ -169,52 +170,14 @@ procs_of_container() {
 # ---------------------------------------------------------------- containerd
 
 start_containerd() {
-	mkdir -p "$CT/tmp" "$FIFO"
-	cat >"$CT/config.toml" <<EOF
-version = 2
-root = "$CT/root"
-state = "$CT/state"
-disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.snapshotter.v1.aufs",
-  "io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.zfs",
-  "io.containerd.snapshotter.v1.devmapper"]
-[grpc]
-  address = "$SOCK"
-[ttrpc]
-  address = "$CT/ttrpc.sock"
-[debug]
-  address = ""
-[metrics]
-  address = ""
-[plugins]
-  [plugins."io.containerd.internal.v1.opt"]
-    path = "$CT/opt"
-EOF
-	# TMPDIR: the shim inherits it and writes its runc-process* files and pty sockets there.
-	env "$MARK" TMPDIR="$CT/tmp" containerd --config "$CT/config.toml" --log-level debug \
-		</dev/null >"$CT/containerd.log" 2>&1 &
-	CTRD_PID=$!
+	mkdir -p "$FIFO"
+	ctrd_start "$CT" "$SOCK" "$MARK"
 	track_pid "$CTRD_PID"
-	local deadline=$((SECONDS + 20))
-	until [ -S "$SOCK" ] && ctr -a "$SOCK" version >/dev/null 2>&1; do
-		if ! kill -0 "$CTRD_PID" 2>/dev/null || [ $SECONDS -ge $deadline ]; then
-			tail -n 20 "$CT/containerd.log"
-			die "containerd did not come up on $SOCK"
-		fi
-		sleep 0.1
-	done
-	info "containerd $(containerd --version | awk '{print $3}') pid $CTRD_PID on $SOCK, namespace $NS"
-}
-
-stop_containerd() {
-	[ -n "$CTRD_PID" ] || return 0
-	if kill -0 "$CTRD_PID" 2>/dev/null; then
-		kill -TERM "$CTRD_PID" 2>/dev/null
-		local deadline=$((SECONDS + 10))
-		while kill -0 "$CTRD_PID" 2>/dev/null && [ $SECONDS -lt $deadline ]; do sleep 0.1; done
-		kill -KILL "$CTRD_PID" 2>/dev/null
+	if ! ctrd_wait "$SOCK" 20; then
+		tail -n 20 "$CT/containerd.log"
+		die "containerd did not come up on $SOCK"
 	fi
-	wait "$CTRD_PID" 2>/dev/null
-	CTRD_PID=""
+	info "containerd $(containerd --version | awk '{print $3}') pid $CTRD_PID on $SOCK, namespace $NS"
 }
 
 # teardown: remove everything the test made through containerd; idempotent, also the EXIT path.
@@ -235,7 +198,7 @@ teardown() {
 			timeout 20 ctr -a "$SOCK" -n "$NS" images rm "$id" >/dev/null 2>&1
 		done
 	fi
-	stop_containerd
+	ctrd_stop
 	for p in $(shim_pids); do kill -9 "$p" 2>/dev/null; done
 	for id in "${CIDS[@]}"; do
 		for p in $(procs_of_container "$id"); do kill -9 "$p" 2>/dev/null; done
@@ -584,7 +547,7 @@ assert_eq "no container state is left in the runtime root $RUNC_ROOT" "" "$(ls "
 cap "$BERTH" --root "$RUNC_ROOT" list -q
 assert_ok "berth list in containerd's runtime root"
 assert_eq "berth list: no container" "" "$OUT"
-stop_containerd
+ctrd_stop
 assert_eq "no shim is left" "" "$(shim_pids | xargs)"
 left_sockets=""
 for id in "${CIDS[@]}"; do

@@ -21,97 +21,17 @@
 #include "berth/oci.h"
 #include "berth/util.h"
 
-static const struct archive_limits lim = {1u << 20, 1u << 16, 100};
-
-/* ---- a hand-made ustar writer, so hostile archives need no library ---- */
-
-struct tar_entry {
-	const char *name;
-	char type; /* '0' file, '2' symlink, '5' dir, '3' char device */
-	const char *link;
-	const char *data;
-	unsigned long long size; /* declared; data length when 0 and data given */
-};
-
-static void tar_write(const char *path, const struct tar_entry *e, size_t n)
-{
-	FILE *f = fopen(path, "w");
-	assert_non_null(f);
-	for (size_t i = 0; i < n; i++) {
-		unsigned char h[512] = {0};
-		size_t len = e[i].data ? strlen(e[i].data) : 0;
-		unsigned long long size = e[i].size ? e[i].size : len;
-		snprintf((char *)h, 100, "%s", e[i].name);
-		snprintf((char *)h + 100, 8, "%07o", e[i].type == '5' ? 0755 : 0644);
-		snprintf((char *)h + 108, 8, "%07o", 0);
-		snprintf((char *)h + 116, 8, "%07o", 0);
-		snprintf((char *)h + 124, 12, "%011llo", e[i].type == '0' ? size : 0ull);
-		snprintf((char *)h + 136, 12, "%011o", 0);
-		h[156] = (unsigned char)e[i].type;
-		if (e[i].link)
-			snprintf((char *)h + 157, 100, "%s", e[i].link);
-		memcpy(h + 257, "ustar", 6);
-		memcpy(h + 263, "00", 2);
-		memset(h + 148, ' ', 8);
-		unsigned sum = 0;
-		for (int j = 0; j < 512; j++)
-			sum += h[j];
-		snprintf((char *)h + 148, 8, "%06o", sum);
-		fwrite(h, 1, 512, f);
-		if (e[i].type == '0' && len) {
-			unsigned char pad[512] = {0};
-			fwrite(e[i].data, 1, len, f);
-			fwrite(pad, 1, (512 - len % 512) % 512, f);
-		}
-	}
-	unsigned char end[1024] = {0};
-	fwrite(end, 1, sizeof(end), f);
-	fclose(f);
-}
-
-struct fixture {
-	char dir[64];
-	char out[128]; /* a directory next to the extraction root that must stay empty */
-	char root[128];
-	int rootfd;
-};
+#include "tar_fixture.h"
 
 static int setup(void **state)
 {
-	struct fixture *fx = calloc(1, sizeof(*fx));
-	snprintf(fx->dir, sizeof(fx->dir), "/tmp/berth-ckarch.XXXXXX");
-	if (!mkdtemp(fx->dir))
-		return -1;
-	snprintf(fx->out, sizeof(fx->out), "%s/outside", fx->dir);
-	snprintf(fx->root, sizeof(fx->root), "%s/root", fx->dir);
-	mkdir(fx->out, 0755);
-	mkdir(fx->root, 0755);
-	fx->rootfd = open(fx->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	*state = fx;
-	return fx->rootfd < 0 ? -1 : 0;
-}
-
-static int teardown(void **state)
-{
-	struct fixture *fx = *state;
-	close(fx->rootfd);
-	rm_rf_at(AT_FDCWD, fx->dir);
-	free(fx);
-	return 0;
-}
-
-static bool dir_empty(const char *path)
-{
-	char cmd[256];
-	snprintf(cmd, sizeof(cmd), "test -z \"$(ls -A '%s')\"", path);
-	return system(cmd) == 0;
+	return fixture_setup(state, "/tmp/berth-ckarch.XXXXXX");
 }
 
 static int extract(struct fixture *fx, const struct tar_entry *e, size_t n, struct berth_error *err)
 {
 	char tar[160];
-	snprintf(tar, sizeof(tar), "%s/t.tar", fx->dir);
-	tar_write(tar, e, n);
+	fixture_tar(fx, tar, sizeof(tar), e, n);
 	return archive_extract_confined(tar, fx->rootfd, &lim, err);
 }
 
@@ -164,7 +84,7 @@ static void test_dotdot_refused(void **state)
 {
 	struct fixture *fx = *state;
 	struct berth_error err = {0};
-	const struct tar_entry e[] = {{"../outside/evil", '0', NULL, "x", 0}};
+	const struct tar_entry e[] = {{"../outside/evil", '0', NULL, "x", 0, 0, 0}};
 	assert_int_equal(extract(fx, e, 1, &err), -EINVAL);
 	assert_non_null(strstr(err.msg, "../outside/evil"));
 	assert_true(dir_empty(fx->out));
@@ -176,7 +96,7 @@ static void test_absolute_refused(void **state)
 	struct berth_error err = {0};
 	char name[200];
 	snprintf(name, sizeof(name), "%s/evil", fx->out);
-	const struct tar_entry e[] = {{name, '0', NULL, "x", 0}};
+	const struct tar_entry e[] = {{name, '0', NULL, "x", 0, 0, 0}};
 	assert_int_equal(extract(fx, e, 1, &err), -EINVAL);
 	assert_non_null(strstr(err.msg, "relative"));
 	assert_true(dir_empty(fx->out));
@@ -189,16 +109,16 @@ static void test_symlink_escape_confined(void **state)
 	/* An absolute link to the outside directory: the later member resolves inside the root, where
 	 * that path does not exist: refused, nothing outside. */
 	const struct tar_entry abs[] = {
-	    {"abs", '2', fx->out, NULL, 0},
-	    {"abs/evil1", '0', NULL, "x", 0},
+	    {"abs", '2', fx->out, NULL, 0, 0, 0},
+	    {"abs/evil1", '0', NULL, "x", 0, 0, 0},
 	};
 	assert_true(extract(fx, abs, 2, &err) < 0);
 	assert_non_null(strstr(err.msg, "abs/evil1"));
 	assert_true(dir_empty(fx->out));
 	/* A relative link climbing out is clamped at the root: the member lands inside. */
 	const struct tar_entry up[] = {
-	    {"up", '2', "../../../../../..", NULL, 0},
-	    {"up/evil2", '0', NULL, "y", 0},
+	    {"up", '2', "../../../../../..", NULL, 0, 0, 0},
+	    {"up/evil2", '0', NULL, "y", 0, 0, 0},
 	};
 	assert_int_equal(extract(fx, up, 2, &err), 0);
 	assert_true(dir_empty(fx->out));
@@ -212,7 +132,7 @@ static void test_oversize_refused(void **state)
 {
 	struct fixture *fx = *state;
 	struct berth_error err = {0};
-	const struct tar_entry e[] = {{"big", '0', NULL, NULL, 1ull << 20}};
+	const struct tar_entry e[] = {{"big", '0', NULL, NULL, 0, 0, 1ull << 20}};
 	assert_int_equal(extract(fx, e, 1, &err), -EFBIG);
 	assert_non_null(strstr(err.msg, "big"));
 }
@@ -221,7 +141,7 @@ static void test_device_refused(void **state)
 {
 	struct fixture *fx = *state;
 	struct berth_error err = {0};
-	const struct tar_entry e[] = {{"null", '3', NULL, NULL, 0}};
+	const struct tar_entry e[] = {{"null", '3', NULL, NULL, 0, 0, 0}};
 	assert_int_equal(extract(fx, e, 1, &err), -EINVAL);
 	assert_non_null(strstr(err.msg, "device"));
 }
@@ -234,7 +154,7 @@ static void test_too_many_members(void **state)
 	char names[101][8];
 	for (int i = 0; i < 101; i++) {
 		snprintf(names[i], sizeof(names[i]), "d%d", i);
-		e[i] = (struct tar_entry){names[i], '5', NULL, NULL, 0};
+		e[i] = (struct tar_entry){names[i], '5', NULL, NULL, 0, 0, 0};
 	}
 	assert_int_equal(extract(fx, e, 101, &err), -EFBIG);
 }
@@ -303,9 +223,9 @@ static void test_import_wrong_version_leaves_nothing(void **state)
 	struct oci_ckpt_manifest *m = NULL;
 	const struct tar_entry e[] = {
 	    {"manifest.json", '0', NULL,
-	     "{\"formatVersion\":7,\"containerId\":\"c\",\"kernel\":\"k\",\"arch\":\"x86_64\"}", 0},
-	    {"config.json", '0', NULL, "{}", 0},
-	    {"checkpoint/inventory.img", '0', NULL, "x", 0},
+	     "{\"formatVersion\":7,\"containerId\":\"c\",\"kernel\":\"k\",\"arch\":\"x86_64\"}", 0, 0, 0},
+	    {"config.json", '0', NULL, "{}", 0, 0, 0},
+	    {"checkpoint/inventory.img", '0', NULL, "x", 0, 0, 0},
 	};
 	snprintf(tar, sizeof(tar), "%s/v7.tar", fx->dir);
 	tar_write(tar, e, 3);
@@ -314,7 +234,7 @@ static void test_import_wrong_version_leaves_nothing(void **state)
 	assert_non_null(strstr(err.msg, "format version 7"));
 	assert_int_equal(access(dest, F_OK), -1);
 
-	const struct tar_entry evil[] = {{"../escape", '0', NULL, "x", 0}};
+	const struct tar_entry evil[] = {{"../escape", '0', NULL, "x", 0, 0, 0}};
 	tar_write(tar, evil, 1);
 	assert_int_equal(checkpoint_import(tar, dest, &m, &err), -EINVAL);
 	assert_int_equal(access(dest, F_OK), -1);

@@ -32,100 +32,19 @@
 #include "berth/sha256.h"
 #include "berth/util.h"
 
+#include "tar_fixture.h"
+
 #define DIGEST_A "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
-
-static const struct archive_limits lim = {1u << 20, 1u << 16, 100};
-
-/* ---- a hand-made ustar writer: hostile archives without a library ---- */
-
-struct tar_entry {
-	const char *name;
-	char type; /* '0' file, '1' hard link, '2' symlink, '3' char dev, '4' block dev, '5' dir, '6' fifo */
-	const char *link;
-	const char *data;
-	unsigned major, minor;
-};
-
-static void tar_write(const char *path, const struct tar_entry *e, size_t n)
-{
-	FILE *f = fopen(path, "w");
-	assert_non_null(f);
-	for (size_t i = 0; i < n; i++) {
-		unsigned char h[512] = {0};
-		size_t len = e[i].data ? strlen(e[i].data) : 0;
-		snprintf((char *)h, 100, "%s", e[i].name);
-		snprintf((char *)h + 100, 8, "%07o", e[i].type == '5' ? 0755 : 0644);
-		snprintf((char *)h + 108, 8, "%07o", 0);
-		snprintf((char *)h + 116, 8, "%07o", 0);
-		snprintf((char *)h + 124, 12, "%011o", e[i].type == '0' ? (unsigned)(len & 0xffffff) : 0u);
-		snprintf((char *)h + 136, 12, "%011o", 0);
-		h[156] = (unsigned char)e[i].type;
-		if (e[i].link)
-			snprintf((char *)h + 157, 100, "%s", e[i].link);
-		memcpy(h + 257, "ustar", 6);
-		memcpy(h + 263, "00", 2);
-		snprintf((char *)h + 329, 8, "%07o", e[i].major);
-		snprintf((char *)h + 337, 8, "%07o", e[i].minor);
-		memset(h + 148, ' ', 8);
-		unsigned sum = 0;
-		for (int j = 0; j < 512; j++)
-			sum += h[j];
-		snprintf((char *)h + 148, 8, "%06o", sum);
-		fwrite(h, 1, 512, f);
-		if (e[i].type == '0' && len) {
-			unsigned char pad[512] = {0};
-			fwrite(e[i].data, 1, len, f);
-			fwrite(pad, 1, (512 - len % 512) % 512, f);
-		}
-	}
-	unsigned char end[1024] = {0};
-	fwrite(end, 1, sizeof(end), f);
-	fclose(f);
-}
-
-struct fixture {
-	char dir[64];
-	char out[128]; /* next to the extraction root: must stay empty */
-	char root[128];
-	int rootfd;
-};
 
 static int setup(void **state)
 {
-	struct fixture *fx = calloc(1, sizeof(*fx));
-	snprintf(fx->dir, sizeof(fx->dir), "/tmp/berth-mig.XXXXXX");
-	if (!mkdtemp(fx->dir))
-		return -1;
-	snprintf(fx->out, sizeof(fx->out), "%s/outside", fx->dir);
-	snprintf(fx->root, sizeof(fx->root), "%s/root", fx->dir);
-	mkdir(fx->out, 0755);
-	mkdir(fx->root, 0755);
-	fx->rootfd = open(fx->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	*state = fx;
-	return fx->rootfd < 0 ? -1 : 0;
-}
-
-static int teardown(void **state)
-{
-	struct fixture *fx = *state;
-	close(fx->rootfd);
-	rm_rf_at(AT_FDCWD, fx->dir);
-	free(fx);
-	return 0;
-}
-
-static bool dir_empty(const char *path)
-{
-	char cmd[256];
-	snprintf(cmd, sizeof(cmd), "test -z \"$(ls -A '%s')\"", path);
-	return system(cmd) == 0;
+	return fixture_setup(state, "/tmp/berth-mig.XXXXXX");
 }
 
 static int extract_upper(struct fixture *fx, const struct tar_entry *e, size_t n, struct berth_error *err)
 {
 	char tar[160];
-	snprintf(tar, sizeof(tar), "%s/t.tar", fx->dir);
-	tar_write(tar, e, n);
+	fixture_tar(fx, tar, sizeof(tar), e, n);
 	memset(err, 0, sizeof(*err));
 	return archive_extract_confined_overlay(tar, fx->rootfd, &lim, "upper", err);
 }
@@ -260,40 +179,40 @@ static void test_upper_hostile(void **state)
 	struct berth_error err;
 
 	/* A device that is not a whiteout. */
-	const struct tar_entry dev[] = {{"upper/", '5', NULL, NULL, 0, 0},
-					{"upper/null", '3', NULL, NULL, 1, 3}};
+	const struct tar_entry dev[] = {{"upper/", '5', NULL, NULL, 0, 0, 0},
+					{"upper/null", '3', NULL, NULL, 1, 3, 0}};
 	assert_int_equal(extract_upper(fx, dev, 2, &err), -EINVAL);
 	assert_non_null(strstr(err.msg, "upper/null"));
 	assert_non_null(strstr(err.msg, "whiteouts"));
-	const struct tar_entry blk[] = {{"upper/sda", '4', NULL, NULL, 8, 0}};
+	const struct tar_entry blk[] = {{"upper/sda", '4', NULL, NULL, 8, 0, 0}};
 	assert_int_equal(extract_upper(fx, blk, 1, &err), -EINVAL);
 	assert_non_null(strstr(err.msg, "upper/sda"));
 	/* A block device numbered 0:0 is not a whiteout either. */
-	const struct tar_entry blk0[] = {{"upper/b0", '4', NULL, NULL, 0, 0}};
+	const struct tar_entry blk0[] = {{"upper/b0", '4', NULL, NULL, 0, 0, 0}};
 	assert_int_equal(extract_upper(fx, blk0, 1, &err), -EINVAL);
 	/* A whiteout outside upper/: the other members take no device. */
-	const struct tar_entry wo[] = {{"checkpoint/wh", '3', NULL, NULL, 0, 0}};
+	const struct tar_entry wo[] = {{"checkpoint/wh", '3', NULL, NULL, 0, 0, 0}};
 	assert_int_equal(extract_upper(fx, wo, 1, &err), -EINVAL);
 	assert_non_null(strstr(err.msg, "device nodes, fifos and sockets are refused"));
 	/* "upper" itself (not below it) is no overlay tree; nor is a name that only starts alike. */
-	const struct tar_entry top[] = {{"upper", '3', NULL, NULL, 0, 0}};
+	const struct tar_entry top[] = {{"upper", '3', NULL, NULL, 0, 0, 0}};
 	assert_int_equal(extract_upper(fx, top, 1, &err), -EINVAL);
-	const struct tar_entry alike[] = {{"uppers/x", '3', NULL, NULL, 0, 0}};
+	const struct tar_entry alike[] = {{"uppers/x", '3', NULL, NULL, 0, 0, 0}};
 	assert_int_equal(extract_upper(fx, alike, 1, &err), -EINVAL);
 	/* Names that leave the root. */
-	const struct tar_entry dotdot[] = {{"upper/../../outside/x", '0', NULL, "evil", 0, 0}};
+	const struct tar_entry dotdot[] = {{"upper/../../outside/x", '0', NULL, "evil", 0, 0, 0}};
 	assert_int_equal(extract_upper(fx, dotdot, 1, &err), -EINVAL);
 	assert_non_null(strstr(err.msg, "must not contain '..'"));
-	const struct tar_entry abs[] = {{"/upper/x", '0', NULL, "evil", 0, 0}};
+	const struct tar_entry abs[] = {{"/upper/x", '0', NULL, "evil", 0, 0, 0}};
 	assert_int_equal(extract_upper(fx, abs, 1, &err), -EINVAL);
-	const struct tar_entry hl[] = {{"upper/h", '1', "../outside/f", NULL, 0, 0}};
+	const struct tar_entry hl[] = {{"upper/h", '1', "../outside/f", NULL, 0, 0, 0}};
 	assert_int_equal(extract_upper(fx, hl, 1, &err), -EINVAL);
 	assert_non_null(strstr(err.msg, "not confined"));
 	/* A symlink in upper/ pointing out, then a member through it: lands inside the root. */
 	char target[200];
 	snprintf(target, sizeof(target), "%s", fx->out);
-	const struct tar_entry link[] = {{"upper/l", '2', target, NULL, 0, 0},
-					 {"upper/l/evil", '0', NULL, "evil", 0, 0}};
+	const struct tar_entry link[] = {{"upper/l", '2', target, NULL, 0, 0, 0},
+					 {"upper/l/evil", '0', NULL, "evil", 0, 0, 0}};
 	int r = extract_upper(fx, link, 2, &err);
 	(void)r; /* either refused or confined: nothing may reach outside */
 	assert_true(dir_empty(fx->out));
@@ -308,9 +227,9 @@ static void test_upper_whiteout_and_fifo(void **state)
 	if (geteuid() != 0)
 		skip();
 	const struct tar_entry e[] = {
-	    {"upper/", '5', NULL, NULL, 0, 0},         {"upper/etc/", '5', NULL, NULL, 0, 0},
-	    {"upper/etc/motd", '3', NULL, NULL, 0, 0}, {"upper/tmp/f", '6', NULL, NULL, 0, 0},
-	    {"upper/new", '0', NULL, "hello", 0, 0},
+	    {"upper/", '5', NULL, NULL, 0, 0, 0},         {"upper/etc/", '5', NULL, NULL, 0, 0, 0},
+	    {"upper/etc/motd", '3', NULL, NULL, 0, 0, 0}, {"upper/tmp/f", '6', NULL, NULL, 0, 0, 0},
+	    {"upper/new", '0', NULL, "hello", 0, 0, 0},
 	};
 	if (extract_upper(fx, e, 5, &err) < 0)
 		fail_msg("%s", err.msg);
@@ -469,9 +388,9 @@ static void test_import_upper_bad_archives(void **state)
 	path_in(tar, sizeof(tar), fx->dir, "bad.tar");
 
 	/* The manifest says hasUpper, the archive has no upper/. */
-	const struct tar_entry noup[] = {{"manifest.json", '0', NULL, man, 0, 0},
-					 {"config.json", '0', NULL, "{}", 0, 0},
-					 {"checkpoint/inventory.img", '0', NULL, "x", 0, 0}};
+	const struct tar_entry noup[] = {{"manifest.json", '0', NULL, man, 0, 0, 0},
+					 {"config.json", '0', NULL, "{}", 0, 0, 0},
+					 {"checkpoint/inventory.img", '0', NULL, "x", 0, 0, 0}};
 	tar_write(tar, noup, 3);
 	assert_int_equal(checkpoint_import_into(tar, fx->rootfd, &m, &err), -EINVAL);
 	assert_non_null(strstr(err.msg, "upper/"));
@@ -479,12 +398,12 @@ static void test_import_upper_bad_archives(void **state)
 
 	/* A second manifest that says otherwise. */
 	const struct tar_entry two[] = {
-	    {"manifest.json", '0', NULL, man, 0, 0},
-	    {"upper/", '5', NULL, NULL, 0, 0},
-	    {"config.json", '0', NULL, "{}", 0, 0},
-	    {"checkpoint/inventory.img", '0', NULL, "x", 0, 0},
+	    {"manifest.json", '0', NULL, man, 0, 0, 0},
+	    {"upper/", '5', NULL, NULL, 0, 0, 0},
+	    {"config.json", '0', NULL, "{}", 0, 0, 0},
+	    {"checkpoint/inventory.img", '0', NULL, "x", 0, 0, 0},
 	    {"manifest.json", '0', NULL,
-	     "{\"formatVersion\":1,\"containerId\":\"c\",\"kernel\":\"k\",\"arch\":\"x86_64\"}", 0, 0}};
+	     "{\"formatVersion\":1,\"containerId\":\"c\",\"kernel\":\"k\",\"arch\":\"x86_64\"}", 0, 0, 0}};
 	tar_write(tar, two, 5);
 	assert_int_equal(checkpoint_archive_manifest(tar, &m, &err), 0);
 	assert_true(m->has_upper);
@@ -494,7 +413,7 @@ static void test_import_upper_bad_archives(void **state)
 	assert_non_null(strstr(err.msg, "hasUpper"));
 
 	/* No manifest at all; a truncated archive; a manifest of another format version. */
-	const struct tar_entry none[] = {{"config.json", '0', NULL, "{}", 0, 0}};
+	const struct tar_entry none[] = {{"config.json", '0', NULL, "{}", 0, 0, 0}};
 	tar_write(tar, none, 1);
 	assert_int_equal(checkpoint_archive_manifest(tar, &m, &err), -EINVAL);
 	assert_non_null(strstr(err.msg, "no manifest.json"));
@@ -502,7 +421,7 @@ static void test_import_upper_bad_archives(void **state)
 	assert_true(checkpoint_archive_manifest(tar, &m, &err) < 0);
 	const struct tar_entry v9[] = {
 	    {"manifest.json", '0', NULL,
-	     "{\"formatVersion\":9,\"containerId\":\"c\",\"kernel\":\"k\",\"arch\":\"x86_64\"}", 0, 0}};
+	     "{\"formatVersion\":9,\"containerId\":\"c\",\"kernel\":\"k\",\"arch\":\"x86_64\"}", 0, 0, 0}};
 	tar_write(tar, v9, 1);
 	assert_int_equal(checkpoint_archive_manifest(tar, &m, &err), -EINVAL);
 	assert_non_null(strstr(err.msg, "format version 9"));
@@ -525,12 +444,12 @@ static void test_import_upper_only_its_members(void **state)
 	assert_int_equal(write_file_at(fx->rootfd, "image", "mine\n", 5, true, 0644), 0);
 	assert_int_equal(mkdirat(fx->rootfd, "work", 0700), 0);
 	assert_int_equal(mkdirat(fx->rootfd, "upper", 0755), 0);
-	const struct tar_entry e[] = {{"manifest.json", '0', NULL, man, 0, 0},
-				      {"config.json", '0', NULL, "{}", 0, 0},
-				      {"checkpoint/inventory.img", '0', NULL, "x", 0, 0},
-				      {"upper/f", '0', NULL, "f", 0, 0},
-				      {"image", '0', NULL, "sha256:evil\n", 0, 0},
-				      {"work/work/x", '0', NULL, "x", 0, 0}};
+	const struct tar_entry e[] = {{"manifest.json", '0', NULL, man, 0, 0, 0},
+				      {"config.json", '0', NULL, "{}", 0, 0, 0},
+				      {"checkpoint/inventory.img", '0', NULL, "x", 0, 0, 0},
+				      {"upper/f", '0', NULL, "f", 0, 0, 0},
+				      {"image", '0', NULL, "sha256:evil\n", 0, 0, 0},
+				      {"work/work/x", '0', NULL, "x", 0, 0, 0}};
 	path_in(tar, sizeof(tar), fx->dir, "extra.tar");
 	tar_write(tar, e, 6);
 	if (checkpoint_import_into(tar, fx->rootfd, &m, &err) < 0)
@@ -553,9 +472,9 @@ static int make_store(struct fixture *fx, struct image_store **ret_s, char diges
 {
 	struct berth_error err = {0};
 	char tar[160], store[160];
-	const struct tar_entry e[] = {{"etc/", '5', NULL, NULL, 0, 0},
-				      {"etc/motd", '0', NULL, "welcome", 0, 0},
-				      {"etc/keep", '0', NULL, "kept", 0, 0}};
+	const struct tar_entry e[] = {{"etc/", '5', NULL, NULL, 0, 0, 0},
+				      {"etc/motd", '0', NULL, "welcome", 0, 0, 0},
+				      {"etc/keep", '0', NULL, "kept", 0, 0, 0}};
 	path_in(tar, sizeof(tar), fx->dir, "img.tar");
 	tar_write(tar, e, 3);
 	path_in(store, sizeof(store), fx->dir, "store");
@@ -640,9 +559,9 @@ static void test_store_import_mount(void **state)
 			 -EEXIST);
 	_cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	assert_true(dfd >= 0);
-	const struct tar_entry e[] = {{"upper/etc/", '5', NULL, NULL, 0, 0},
-				      {"upper/etc/motd", '3', NULL, NULL, 0, 0},
-				      {"upper/created", '0', NULL, "mine", 0, 0}};
+	const struct tar_entry e[] = {{"upper/etc/", '5', NULL, NULL, 0, 0, 0},
+				      {"upper/etc/motd", '3', NULL, NULL, 0, 0, 0},
+				      {"upper/created", '0', NULL, "mine", 0, 0, 0}};
 	char tar[160];
 	path_in(tar, sizeof(tar), fx->dir, "up.tar");
 	tar_write(tar, e, 3);

@@ -26,7 +26,9 @@
 # Commands: cap CMD... runs CMD with a timeout (BERTH_VM_CMD_TIMEOUT, default 120 s: the guest is
 # 10-15 times slower than the host), stdout/stderr to files; sets RC, OUT, ERR.
 # Guest set-up: vm_mount_cgroup2 [MOUNT-OPTIONS], vm_enable_controllers [CONTROLLER...],
-# vm_modprobe MODULE..., vm_load_criu_modules.
+# vm_modprobe MODULE..., vm_load_criu_modules, vm_criu_setup (both of them and the controllers),
+# vm_phase_main NAME (all of a two-boot CRIU test's guest part).
+# Waiting and timing: wait_counter FILE MIN (a "<id> <n>" counter file), ms_since START.
 
 set -uo pipefail
 
@@ -159,6 +161,44 @@ expect_eq() {
 
 # ---------------------------------------------------------------- commands
 
+# vm_criu_setup: what a CRIU test needs: the CRIU modules loaded (else die; the time it took is
+# printed), the root's controllers enabled for its children (best effort).
+vm_criu_setup() {
+	local t=${EPOCHREALTIME/./}
+	vm_load_criu_modules || die "the CRIU modules do not load"
+	info "modules loaded in $(ms_since "$t")"
+	# shellcheck disable=SC2119 # no arguments: the default controllers
+	vm_enable_controllers >/dev/null 2>&1 || true
+}
+
+# vm_phase_main NAME: the guest part of a two-boot CRIU test, which defines guest_dump and
+# guest_restore: vm_setup, vm_criu_setup, then the one the variable NAME says (dump or restore),
+# finish.
+vm_phase_main() {
+	vm_setup
+	vm_criu_setup
+	case "${!1:-}" in
+	dump) guest_dump ;;
+	restore) guest_restore ;;
+	*) die "$1 must be dump or restore" ;;
+	esac
+	finish
+}
+
+# ms_since START: the milliseconds since START (µs, ${EPOCHREALTIME/./}) as "N ms".
+ms_since() { echo "$(((${EPOCHREALTIME/./} - $1) / 1000)) ms"; }
+
+# wait_counter FILE MIN: until FILE holds "<id> <n>" with n >= MIN (at most ~30 s); prints it.
+wait_counter() {
+	local line=""
+	for _ in $(seq 300); do
+		line=$(cat "$1" 2>/dev/null)
+		[ "${line##* }" -ge "$2" ] 2>/dev/null && break
+		sleep 0.1
+	done
+	echo "$line"
+}
+
 # cap COMMAND...: run COMMAND with stdin from /dev/null, stdout/stderr to files, under a timeout.
 # Sets OUT, ERR, RC, OUT_FILE, ERR_FILE.
 cap() {
@@ -190,6 +230,7 @@ vm_mount_cgroup2() {
 
 # vm_enable_controllers [CONTROLLER...]: enable controllers for the root's children (default:
 # every controller the root offers). Returns non-zero if one could not be enabled.
+# shellcheck disable=SC2120 # CONTROLLERs are for the tests that want them
 vm_enable_controllers() {
 	local c rc=0
 	local -a want=("$@")

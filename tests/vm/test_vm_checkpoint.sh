@@ -18,68 +18,38 @@ CG_PATH=/berth-vm/ck
 SHARED=/tmp/ckshared
 
 host_main() {
-	local here repo vm_dir results berth guest_berth rc start phase
+	local here repo vm_dir results berth guest_berth start phase
 	here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-	repo=$(cd "$here/../.." && pwd)
-	[ "$(id -u)" -eq 0 ] || { echo "SKIP: VM tests need root"; exit 77; }
-	for c in jq qemu-system-x86_64; do
-		command -v "$c" >/dev/null 2>&1 || { echo "SKIP: $c is not installed"; exit 77; }
-	done
-	berth=$(realpath "${BERTH:-$repo/build/cli/berth}")
-	[ -x "$berth" ] || { echo "FAIL: BERTH=$berth is not an executable file"; exit 1; }
-	vm_dir=${BERTH_VM_DIR:-$repo/build/vm}
-	start=${EPOCHREALTIME/./}
-	results=$(mktemp -d /tmp/berth-vm-ckpt.XXXXXX) || exit 1
-	# shellcheck disable=SC2064 # expand now
-	[ -n "${BERTH_VM_KEEP:-}" ] || trap "rm -rf --one-file-system '$results'" EXIT
+	# shellcheck source=tests/vm/host-lib.sh
+	. "$here/host-lib.sh"
+	vm_host_init ckpt
 
-	bash "$repo/scripts/make-rootfs.sh" "$results/bundle/rootfs" >/dev/null || { echo "FAIL: make-rootfs.sh"; exit 1; }
-	"$berth" spec -b "$results/bundle" || { echo "FAIL: berth spec"; exit 1; }
+	vm_host_busybox_bundle
 	# shellcheck disable=SC2016 # expanded by the container's shell
 	local script='id=$(cat /proc/sys/kernel/random/uuid); i=0
 while :; do i=$((i+1)); echo "$id $i" >/tmp/counter; echo "$id $i" >/shared/counter; sleep 0.1; done'
 	# The init leads its own session (berth calls setsid(), as runc does), which CRIU needs to
 	# dump the pid namespace. No network or cgroup namespace: the guest has no network device anyway, and this keeps the
 	# test on what the issue asks first (memory and files carried over).
-	jq --arg cg "$CG_PATH" --arg script "$script" --arg shared "$SHARED" '
+	# shellcheck disable=SC2016 # jq variables
+	vm_host_edit_config --arg cg "$CG_PATH" --arg script "$script" --arg shared "$SHARED" '
 		.process.terminal = false
 		| .process.args = ["sh", "-c", $script]
 		| .root.readonly = false
 		| .linux.cgroupsPath = $cg
 		| .linux.namespaces = [.linux.namespaces[] | select(.type != "network" and .type != "cgroup")]
 		| .mounts = [.mounts[] | select(.destination != "/sys/fs/cgroup" and .destination != "/sys")]
-		| .mounts += [{"destination": "/shared", "type": "bind", "source": $shared, "options": ["rbind", "rw"]}]' \
-		"$results/bundle/config.json" >"$results/bundle/config.json.new" || { echo "FAIL: jq"; exit 1; }
-	mv "$results/bundle/config.json.new" "$results/bundle/config.json"
+		| .mounts += [{"destination": "/shared", "type": "bind", "source": $shared, "options": ["rbind", "rw"]}]'
 
-	guest_berth=$berth
-	case "$berth" in /tmp/* | /run/*) cp "$berth" "$results/berth" && cp "$(dirname "$berth")/berth-ext" "$results/berth-ext" && guest_berth=/berth-results/berth ;; esac
+	vm_host_guest_berth
 
 	for phase in dump restore; do
-		bash "$here/run-vm.sh" "$(realpath "${BASH_SOURCE[0]}")" --results "$results" --vm-dir "$vm_dir" \
-			--timeout 280 --env "BERTH=$guest_berth" --env "CK_PHASE=$phase"
-		rc=$?
-		printf '%s (%s): exit %d; host wall time so far %d s (%s)\n' "$(basename "$0" .sh)" "$phase" "$rc" \
-			$(((${EPOCHREALTIME/./} - start) / 1000000)) "$(tr '\n' ' ' <"$results/timings" 2>/dev/null)"
-		[ "$rc" -eq 0 ] || exit "$rc"
+		vm_host_boot "$phase" --timeout 280 --env "BERTH=$guest_berth" --env "CK_PHASE=$phase" || exit
 	done
 	exit 0
 }
 
 # ---------------------------------------------------------------- in the guest
-
-ms_since() { echo "$(((${EPOCHREALTIME/./} - $1) / 1000)) ms"; }
-
-# wait_counter FILE MIN: until FILE holds "<id> <n>" with n >= MIN (at most ~30 s); prints it.
-wait_counter() {
-	local line=""
-	for _ in $(seq 300); do
-		line=$(cat "$1" 2>/dev/null)
-		[ "${line##* }" -ge "$2" ] 2>/dev/null && break
-		sleep 0.1
-	done
-	echo "$line"
-}
 
 guest_dump() {
 	local root=$VM_TMP/state bundle=$VM_TMP/bundle t before after line
@@ -167,18 +137,7 @@ guest_restore() {
 guest_main() {
 	# shellcheck source=tests/vm/guest-lib.sh
 	. "$(dirname "${BASH_SOURCE[0]}")/guest-lib.sh"
-	vm_setup
-	local t=${EPOCHREALTIME/./}
-	vm_load_criu_modules || die "the CRIU modules do not load"
-	info "modules loaded in $(ms_since "$t")"
-	# shellcheck disable=SC2119 # no arguments: the default controllers
-	vm_enable_controllers >/dev/null 2>&1 || true
-	case "${CK_PHASE:-}" in
-	dump) guest_dump ;;
-	restore) guest_restore ;;
-	*) die "CK_PHASE must be dump or restore" ;;
-	esac
-	finish
+	vm_phase_main CK_PHASE
 }
 
 if [ -n "${BERTH_VM_GUEST:-}" ]; then

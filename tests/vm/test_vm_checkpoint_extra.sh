@@ -22,54 +22,38 @@ set -uo pipefail
 CG_BASE=/berth-vm/ckx
 
 host_main() {
-	local here repo vm_dir results berth helpers guest_bin rc start h
+	local here repo vm_dir results berth helpers guest_bin start h
 	here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-	repo=$(cd "$here/../.." && pwd)
-	[ "$(id -u)" -eq 0 ] || { echo "SKIP: VM tests need root"; exit 77; }
-	for c in jq qemu-system-x86_64; do
-		command -v "$c" >/dev/null 2>&1 || { echo "SKIP: $c is not installed"; exit 77; }
-	done
-	berth=$(realpath "${BERTH:-$repo/build/cli/berth}")
-	[ -x "$berth" ] || { echo "FAIL: BERTH=$berth is not an executable file"; exit 1; }
+	# shellcheck source=tests/vm/host-lib.sh
+	. "$here/host-lib.sh"
+	vm_host_init ckx
 	helpers=$(dirname "$berth")/../tests/helpers
 	for h in recvtty tcpcount memfill; do
 		[ -x "$helpers/$h" ] || { echo "SKIP: $helpers/$h is not built"; exit 77; }
 	done
-	vm_dir=${BERTH_VM_DIR:-$repo/build/vm}
-	start=${EPOCHREALTIME/./}
-	results=$(mktemp -d /tmp/berth-vm-ckx.XXXXXX) || exit 1
-	# shellcheck disable=SC2064 # expand now
-	[ -n "${BERTH_VM_KEEP:-}" ] || trap "rm -rf --one-file-system '$results'" EXIT
 
 	# The guest sees the host's / but fresh /tmp and /run: everything it needs goes into the
 	# results share. The helpers are static: they go into the rootfs as well.
 	mkdir -p "$results/bin"
 	cp "$berth" "$(dirname "$berth")/berth-ext" "$helpers/recvtty" "$results/bin/" || exit 1
 	guest_bin=/berth-results/bin
-	bash "$repo/scripts/make-rootfs.sh" "$results/bundle/rootfs" >/dev/null || { echo "FAIL: make-rootfs.sh"; exit 1; }
+	vm_host_busybox_bundle
 	cp "$helpers/tcpcount" "$helpers/memfill" "$results/bundle/rootfs/bin/" || exit 1
-	"$berth" spec -b "$results/bundle" || { echo "FAIL: berth spec"; exit 1; }
 	# The base config: writable root, no cgroup namespace or cgroup mount, and no network
 	# namespace (the TCP case puts one back). The init leads its own session (berth calls setsid()).
-	jq '.process.terminal = false
+	vm_host_edit_config '.process.terminal = false
 		| .root.readonly = false
 		| .linux.namespaces = [.linux.namespaces[] | select(.type != "network" and .type != "cgroup")]
-		| .mounts = [.mounts[] | select(.destination != "/sys/fs/cgroup" and .destination != "/sys")]' \
-		"$results/bundle/config.json" >"$results/bundle/config.json.new" || { echo "FAIL: jq"; exit 1; }
-	mv "$results/bundle/config.json.new" "$results/bundle/config.json"
+		| .mounts = [.mounts[] | select(.destination != "/sys/fs/cgroup" and .destination != "/sys")]'
 
-	bash "$here/run-vm.sh" "$(realpath "${BASH_SOURCE[0]}")" --results "$results" --vm-dir "$vm_dir" \
-		--timeout 480 --env "BERTH=$guest_bin/berth" --env "RECVTTY=$guest_bin/recvtty"
-	rc=$?
-	printf '%s: exit %d; host wall time %d s (%s)\n' "$(basename "$0" .sh)" "$rc" \
-		$(((${EPOCHREALTIME/./} - start) / 1000000)) "$(tr '\n' ' ' <"$results/timings" 2>/dev/null)"
-	exit "$rc"
+	vm_host_boot "" --timeout 480 --env "BERTH=$guest_bin/berth" --env "RECVTTY=$guest_bin/recvtty"
+	exit
 }
 
 # ---------------------------------------------------------------- in the guest
 
 now_us() { echo "${EPOCHREALTIME/./}"; }
-ms_since() { echo $((($(now_us) - $1) / 1000)); }
+elapsed_ms() { echo $((($(now_us) - $1) / 1000)); }
 
 # wait_num FILE FIELD MIN: until field FIELD (1-based, space-separated) of FILE's line is a number
 # >= MIN (at most ~30 s); prints the line.
@@ -311,6 +295,19 @@ rt_cap() {
 	OUT=""
 }
 
+# step_failed STEP LOG COLUMNS: a failed STEP (checkpoint, restore) in measure, whose rt and wl
+# it reads: runc's is reported and becomes the table row "runc WORKLOAD STEP-failed COLUMNS",
+# berth's is a failure; then CRIU's LOG.
+step_failed() {
+	if [ "$rt" = runc ]; then
+		info "runc $1 failed: $ERR"
+		TABLE+=("$rt $wl $1-failed $3")
+	else
+		assert_ok "$rt $wl: $1"
+	fi
+	show_log "$2"
+}
+
 # measure RUNTIME WORKLOAD BUNDLE PROBE: run, checkpoint, restore with RUNTIME (berth or runc)
 # and add a row to TABLE. PROBE is a file in the rootfs that must change after the restore (the
 # process is alive), or "" to check only that the init runs.
@@ -338,34 +335,23 @@ measure() {
 	fi
 	t=$(now_us)
 	cap "${cmd[@]}" checkpoint --image-path "$d/img" --work-path "$d/W" "$id"
-	ck_ms=$(ms_since "$t")
+	ck_ms=$(elapsed_ms "$t")
 	if [ "$RC" -ne 0 ]; then
+		step_failed checkpoint "$d/W/dump.log" "- - -"
 		if [ "$rt" = runc ]; then
-			info "runc checkpoint failed: $ERR"
-			show_log "$d/W/dump.log"
-			TABLE+=("$rt $wl checkpoint-failed - - -")
 			runc --root "$RUNC_ROOT" delete --force "$id" >/dev/null 2>&1
-			return
+		else
+			stop_container "$id"
 		fi
-		assert_ok "$rt $wl: checkpoint"
-		show_log "$d/W/dump.log"
-		stop_container "$id"
 		return
 	fi
 	size=$(du -sk "$d/img" | cut -f1)
 	[ -n "$probe" ] && before=$(cat "$b/rootfs/$probe")
 	t=$(now_us)
 	rt_cap "$rt" "$d/restore.out" "${cmd[@]}" restore --detach --image-path "$d/img" --work-path "$d/W2" --bundle "$b" "$id"
-	rs_ms=$(ms_since "$t")
+	rs_ms=$(elapsed_ms "$t")
 	if [ "$RC" -ne 0 ]; then
-		if [ "$rt" = runc ]; then
-			info "runc restore failed: $ERR"
-			show_log "$d/W2/restore.log"
-			TABLE+=("$rt $wl restore-failed $ck_ms - ${size}")
-			return
-		fi
-		assert_ok "$rt $wl: restore"
-		show_log "$d/W2/restore.log"
+		step_failed restore "$d/W2/restore.log" "$ck_ms - ${size}"
 		return
 	fi
 	pid=$("${cmd[@]}" state "$id" 2>/dev/null | jq -r .pid)
@@ -420,25 +406,23 @@ guest_main() {
 	# shellcheck source=tests/vm/guest-lib.sh
 	. "$(dirname "${BASH_SOURCE[0]}")/guest-lib.sh"
 	vm_setup
-	vm_load_criu_modules || die "the CRIU modules do not load"
-	# shellcheck disable=SC2119 # no arguments: the default controllers
-	vm_enable_controllers >/dev/null 2>&1 || true
+	vm_criu_setup
 	ROOT=$VM_TMP/state
 	# bash's process substitution (rt_cap) needs /dev/fd, which the guest's devtmpfs lacks.
 	[ -e /dev/fd ] || ln -s /proc/self/fd /dev/fd
 	local t
 	t=$(now_us)
 	case_predump
-	info "pre-dump case: $(ms_since "$t") ms"
+	info "pre-dump case: $(elapsed_ms "$t") ms"
 	t=$(now_us)
 	case_tcp
-	info "TCP case: $(ms_since "$t") ms"
+	info "TCP case: $(elapsed_ms "$t") ms"
 	t=$(now_us)
 	case_terminal
-	info "terminal case: $(ms_since "$t") ms"
+	info "terminal case: $(elapsed_ms "$t") ms"
 	t=$(now_us)
 	case_numbers
-	info "numbers case: $(ms_since "$t") ms"
+	info "numbers case: $(elapsed_ms "$t") ms"
 	finish
 }
 

@@ -29,42 +29,22 @@ IMG=localhost/berth-busybox:latest
 SHARED=/tmp/ctrd-shared
 
 host_main() {
-	local here repo vm_dir results berth guest_berth rc start c
+	local here repo vm_dir results berth guest_berth start
 	here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-	repo=$(cd "$here/../.." && pwd)
-	[ "$(id -u)" -eq 0 ] || { echo "SKIP: VM tests need root"; exit 77; }
-	for c in jq qemu-system-x86_64 containerd ctr containerd-shim-runc-v2 tar gzip sha256sum; do
-		command -v "$c" >/dev/null 2>&1 || { echo "SKIP: $c is not installed"; exit 77; }
-	done
-	berth=$(realpath "${BERTH:-$repo/build/cli/berth}")
-	[ -x "$berth" ] || { echo "FAIL: BERTH=$berth is not an executable file"; exit 1; }
-	vm_dir=${BERTH_VM_DIR:-$repo/build/vm}
-	start=${EPOCHREALTIME/./}
-	results=$(mktemp -d /tmp/berth-vm-ctrd.XXXXXX) || exit 1
-	# shellcheck disable=SC2064 # expand now
-	[ -n "${BERTH_VM_KEEP:-}" ] || trap "rm -rf --one-file-system '$results'" EXIT
+	# shellcheck source=tests/vm/host-lib.sh
+	. "$here/host-lib.sh"
+	vm_host_init ctrd containerd ctr containerd-shim-runc-v2 tar gzip sha256sum
 
 	bash "$repo/scripts/make-oci-image.sh" "$results/busybox.tar" >/dev/null ||
 		{ echo "FAIL: make-oci-image.sh"; exit 1; }
 
-	guest_berth=$berth
-	case "$berth" in /tmp/* | /run/*)
-		cp "$berth" "$results/berth" && guest_berth=/berth-results/berth
-		if [ -e "$(dirname "$berth")/berth-ext" ]; then cp "$(dirname "$berth")/berth-ext" "$results/berth-ext"; fi
-		;;
-	esac
+	vm_host_guest_berth
 
-	bash "$here/run-vm.sh" "$(realpath "${BASH_SOURCE[0]}")" --results "$results" --vm-dir "$vm_dir" \
-		--timeout 300 --env "BERTH=$guest_berth" --env "BERTH_CTRD_TRACE=${BERTH_CTRD_TRACE:-}"
-	rc=$?
-	printf '%s: exit %d; host wall time %d s (%s)\n' "$(basename "$0" .sh)" "$rc" \
-		$(((${EPOCHREALTIME/./} - start) / 1000000)) "$(tr '\n' ' ' <"$results/timings" 2>/dev/null)"
-	exit "$rc"
+	vm_host_boot "" --timeout 300 --env "BERTH=$guest_berth" --env "BERTH_CTRD_TRACE=${BERTH_CTRD_TRACE:-}"
+	exit
 }
 
 # ---------------------------------------------------------------- in the guest
-
-ms_since() { echo "$(((${EPOCHREALTIME/./} - $1) / 1000)) ms"; }
 
 # ctrc ARGS...: ctr against the test's containerd and namespace (through cap: OUT, ERR, RC).
 ctrc() { cap ctr -a "$SOCK" -n "$NS" "$@"; }
@@ -83,17 +63,6 @@ wait_task() {
 		sleep 0.2
 	done
 	echo "$st"
-}
-
-# wait_counter MIN: until $SHARED/counter holds "<id> <n>" with n >= MIN (at most ~30 s); prints it.
-wait_counter() {
-	local line=""
-	for _ in $(seq 300); do
-		line=$(cat "$SHARED/counter" 2>/dev/null)
-		[ "${line##* }" -ge "$1" ] 2>/dev/null && break
-		sleep 0.1
-	done
-	echo "$line"
 }
 
 # read_counter: the current "<id> <n>" of $SHARED/counter (retried: a write truncates it first).
@@ -125,40 +94,15 @@ save_logs() {
 }
 
 start_containerd() {
-	mkdir -p "$CT/tmp" "$FIFO"
-	cat >"$CT/config.toml" <<EOF
-version = 2
-root = "$CT/root"
-state = "$CT/state"
-disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.snapshotter.v1.aufs",
-  "io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.zfs",
-  "io.containerd.snapshotter.v1.devmapper"]
-[grpc]
-  address = "$SOCK"
-[ttrpc]
-  address = "$CT/ttrpc.sock"
-[debug]
-  address = ""
-[metrics]
-  address = ""
-[plugins]
-  [plugins."io.containerd.internal.v1.opt"]
-    path = "$CT/opt"
-EOF
-	local t=${EPOCHREALTIME/./} pid
-	TMPDIR="$CT/tmp" containerd --config "$CT/config.toml" --log-level debug </dev/null >"$CT/containerd.log" 2>&1 &
-	pid=$!
-	for _ in $(seq 600); do
-		[ -S "$SOCK" ] && ctr -a "$SOCK" version >/dev/null 2>&1 && break
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	if ! ctr -a "$SOCK" version >/dev/null 2>&1; then
+	local t=${EPOCHREALTIME/./}
+	mkdir -p "$FIFO"
+	ctrd_start "$CT" "$SOCK"
+	if ! ctrd_wait "$SOCK" 120; then
 		tail -n 20 "$CT/containerd.log"
 		cp "$CT/containerd.log" "$BERTH_VM_RESULTS/" 2>/dev/null
 		die "containerd did not come up on $SOCK"
 	fi
-	info "containerd $(containerd --version | awk '{print $3}') up in $(ms_since "$t") (pid $pid)"
+	info "containerd $(containerd --version | awk '{print $3}') up in $(ms_since "$t") (pid $CTRD_PID)"
 }
 
 # run_counter ID: `ctr run -d` of the counter container ID through berth; checks it runs.
@@ -177,7 +121,7 @@ while :; do i=$((i+1)); echo "$id $i" >/tmp/counter; echo "$id $i" >/shared/coun
 	assert_eq "berth runs it: its state.json (pidStartTime) in the shim's runtime root" true \
 		"$(jq 'has("pidStartTime")' "/run/containerd/runc/$NS/$1/state.json" 2>/dev/null)"
 	CG=$(jq -r .linux.cgroupsPath "$CT/state/io.containerd.runtime.v2.task/$NS/$1/config.json" 2>/dev/null)
-	info "$1 counts: $(wait_counter 5); cgroup $CG"
+	info "$1 counts: $(wait_counter "$SHARED/counter" 5); cgroup $CG"
 }
 
 # gone ID: kill, delete the task and the container; checks nothing of it is left.
@@ -217,13 +161,13 @@ criu_files() { ctr -a "$SOCK" -n "$NS" content get "$1" 2>/dev/null | tar -t 2>/
 guest_main() {
 	# shellcheck source=tests/vm/guest-lib.sh
 	. "$(dirname "${BASH_SOURCE[0]}")/guest-lib.sh"
+	# shellcheck source=tests/lib/containerd.sh
+	. "$(dirname "${BASH_SOURCE[0]}")/../lib/containerd.sh"
 	vm_setup
 	# A checkpoint here takes seconds: a hang is reported within 90 s, not 120.
 	VM_CMD_TIMEOUT=${BERTH_VM_CMD_TIMEOUT:-90}
 	local t line before after at id n img blob pid ref=localhost/ck2-checkpoint:1
-	vm_load_criu_modules || die "the CRIU modules do not load"
-	# shellcheck disable=SC2119 # no arguments: the default controllers
-	vm_enable_controllers >/dev/null 2>&1 || true
+	vm_criu_setup
 	CT=$VM_TMP/ctrd SOCK=$VM_TMP/ctrd/containerd.sock FIFO=$VM_TMP/ctrd/fifo RUNTIME=$BERTH
 	mkdir -p "$SHARED" "$CT"
 	if [ -n "${BERTH_CTRD_TRACE:-}" ]; then
@@ -259,7 +203,7 @@ guest_main() {
 	assert_eq "berth state says running" running \
 		"$("$BERTH" --root "/run/containerd/runc/$NS" state ck1 2>/dev/null | jq -r .status)"
 	before=$(read_counter)
-	after=$(wait_counter $((${before##* } + 3)))
+	after=$(wait_counter "$SHARED/counter" $((${before##* } + 3)))
 	assert_true "it keeps counting ($before -> $after)" test "${after##* }" -gt "${before##* }"
 
 	# The same by hand: a paused container stays paused after `berth checkpoint --leave-running`
@@ -279,7 +223,7 @@ guest_main() {
 	ctrc task resume ck1
 	assert_ok "ctr task resume ck1"
 	before=$(read_counter)
-	after=$(wait_counter $((${before##* } + 3)))
+	after=$(wait_counter "$SHARED/counter" $((${before##* } + 3)))
 	assert_true "after resume it counts again ($before -> $after)" test "${after##* }" -gt "${before##* }"
 
 	# containerd 1.6 fails a second checkpoint of a container while the first one's spec blob
@@ -324,7 +268,7 @@ guest_main() {
 	info "ctr containers restore --live --rw took $(ms_since "$t")"
 	ck_check "ctr containers restore --live --rw ck3 $ref" ck3
 	assert_eq "ctr task ls: ck3 RUNNING" RUNNING "$(wait_task ck3 RUNNING)"
-	line=$(wait_counter $((${at##* } + 3)))
+	line=$(wait_counter "$SHARED/counter" $((${at##* } + 3)))
 	id=${line% *} n=${line##* }
 	info "at the checkpoint: '$before' .. '$at'; after the restore: '$line'"
 	assert_eq "the restored process has the same random id" "${at% *}" "$id"

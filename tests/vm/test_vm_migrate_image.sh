@@ -23,55 +23,28 @@ CG_PATH=/berth-vm/mig
 IMAGE=alpine:3.20.3
 
 host_main() {
-	local here repo vm_dir results berth guest_berth rc start phase alpine
+	local here repo vm_dir results berth guest_berth start phase alpine
 	here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-	repo=$(cd "$here/../.." && pwd)
-	[ "$(id -u)" -eq 0 ] || { echo "SKIP: VM tests need root"; exit 77; }
-	for c in jq qemu-system-x86_64; do
-		command -v "$c" >/dev/null 2>&1 || { echo "SKIP: $c is not installed"; exit 77; }
-	done
+	# shellcheck source=tests/vm/host-lib.sh
+	. "$here/host-lib.sh"
+	vm_host_init mig
 	alpine=${BERTH_SHARED:-$repo/../shared}/images/alpine-minirootfs-3.20.3-x86_64.tar.gz
 	[ -r "$alpine" ] || { echo "SKIP: no Alpine minirootfs at $alpine"; exit 77; }
 	alpine=$(realpath "$alpine")
-	berth=$(realpath "${BERTH:-$repo/build/cli/berth}")
-	[ -x "$berth" ] || { echo "FAIL: BERTH=$berth is not an executable file"; exit 1; }
-	vm_dir=${BERTH_VM_DIR:-$repo/build/vm}
-	start=${EPOCHREALTIME/./}
-	results=$(mktemp -d /tmp/berth-vm-mig.XXXXXX) || exit 1
-	# shellcheck disable=SC2064 # expand now
-	[ -n "${BERTH_VM_KEEP:-}" ] || trap "rm -rf --one-file-system '$results'" EXIT
 
 	# The guest sees the host's / read-only, but not its /tmp: the tarball is read where it is
 	# unless it lives under /tmp or /run.
 	case "$alpine" in /tmp/* | /run/*) cp "$alpine" "$results/alpine.tar.gz" && alpine=/berth-results/alpine.tar.gz ;; esac
-	guest_berth=$berth
-	case "$berth" in /tmp/* | /run/*) cp "$berth" "$results/berth" && cp "$(dirname "$berth")/berth-ext" "$results/berth-ext" && guest_berth=/berth-results/berth ;; esac
+	vm_host_guest_berth
 
 	for phase in dump restore; do
-		bash "$here/run-vm.sh" "$(realpath "${BASH_SOURCE[0]}")" --results "$results" --vm-dir "$vm_dir" \
-			--timeout 300 --env "BERTH=$guest_berth" --env "MIG_PHASE=$phase" --env "ALPINE=$alpine"
-		rc=$?
-		printf '%s (%s): exit %d; host wall time so far %d s (%s)\n' "$(basename "$0" .sh)" "$phase" "$rc" \
-			$(((${EPOCHREALTIME/./} - start) / 1000000)) "$(tr '\n' ' ' <"$results/timings" 2>/dev/null)"
-		[ "$rc" -eq 0 ] || exit "$rc"
+		vm_host_boot "$phase" --timeout 300 --env "BERTH=$guest_berth" --env "MIG_PHASE=$phase" --env "ALPINE=$alpine" ||
+			exit
 	done
 	exit 0
 }
 
 # ---------------------------------------------------------------- in the guest
-
-ms_since() { echo "$(((${EPOCHREALTIME/./} - $1) / 1000)) ms"; }
-
-# wait_counter FILE MIN: until FILE holds "<id> <n>" with n >= MIN (at most ~30 s); prints it.
-wait_counter() {
-	local line=""
-	for _ in $(seq 300); do
-		line=$(cat "$1" 2>/dev/null)
-		[ "${line##* }" -ge "$2" ] 2>/dev/null && break
-		sleep 0.1
-	done
-	echo "$line"
-}
 
 # b ARGS...: berth with this boot's state root and store.
 b() { cap "$BERTH" --root "$ROOT" --storage "$STORE" "$@"; }
@@ -245,18 +218,7 @@ guest_restore() {
 guest_main() {
 	# shellcheck source=tests/vm/guest-lib.sh
 	. "$(dirname "${BASH_SOURCE[0]}")/guest-lib.sh"
-	vm_setup
-	local t=${EPOCHREALTIME/./}
-	vm_load_criu_modules || die "the CRIU modules do not load"
-	info "modules loaded in $(ms_since "$t")"
-	# shellcheck disable=SC2119 # no arguments: the default controllers
-	vm_enable_controllers >/dev/null 2>&1 || true
-	case "${MIG_PHASE:-}" in
-	dump) guest_dump ;;
-	restore) guest_restore ;;
-	*) die "MIG_PHASE must be dump or restore" ;;
-	esac
-	finish
+	vm_phase_main MIG_PHASE
 }
 
 if [ -n "${BERTH_VM_GUEST:-}" ]; then
