@@ -360,11 +360,12 @@ int network_ckpt_parse(const char *buf, size_t len, char network[NETWORK_CKPT_MA
 	if (!sp)
 		return -EINVAL;
 	*sp = '\0';
-	if (!is_token(line) || !is_token(sp + 1) || strlen(line) >= NETWORK_CKPT_MAX ||
-	    strlen(sp + 1) >= NETWORK_CKPT_MAX)
+	size_t nl = strlen(line), il = strlen(sp + 1);
+	if (!is_token(line) || !is_token(sp + 1) || nl >= NETWORK_CKPT_MAX || il >= NETWORK_CKPT_MAX)
 		return -EINVAL;
-	snprintf(network, NETWORK_CKPT_MAX, "%s", line);
-	snprintf(ip, NETWORK_CKPT_MAX, "%s", sp + 1);
+	/* lengths checked above: copies that cannot truncate (snprintf here warns under -O0) */
+	memcpy(network, line, nl + 1);
+	memcpy(ip, sp + 1, il + 1);
 	return 0;
 }
 

@@ -141,6 +141,8 @@ case "$script" in
 	cp "$script" "$results/test-script" || exit 2
 	# What the test scripts source from beside themselves comes along.
 	cp "$(dirname "$script")/guest-lib.sh" "$results/guest-lib.sh" 2>/dev/null || true
+	# and the shared shell libraries of tests/lib (e.g. containerd.sh), beside it too
+	cp "$(dirname "$script")"/../lib/*.sh "$results/" 2>/dev/null || true
 	guest_script=/berth-results/test-script
 	;;
 esac

@@ -161,8 +161,12 @@ criu_files() { ctr -a "$SOCK" -n "$NS" content get "$1" 2>/dev/null | tar -t 2>/
 guest_main() {
 	# shellcheck source=tests/vm/guest-lib.sh
 	. "$(dirname "${BASH_SOURCE[0]}")/guest-lib.sh"
+	# From the repository, or beside the script where run-vm.sh copied both (a repo under /tmp).
+	local ctrd_lib
+	ctrd_lib=$(dirname "${BASH_SOURCE[0]}")/../lib/containerd.sh
+	[ -e "$ctrd_lib" ] || ctrd_lib=$(dirname "${BASH_SOURCE[0]}")/containerd.sh
 	# shellcheck source=tests/lib/containerd.sh
-	. "$(dirname "${BASH_SOURCE[0]}")/../lib/containerd.sh"
+	. "$ctrd_lib"
 	vm_setup
 	# A checkpoint here takes seconds: a hang is reported within 90 s, not 120.
 	VM_CMD_TIMEOUT=${BERTH_VM_CMD_TIMEOUT:-90}
