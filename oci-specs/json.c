@@ -786,6 +786,47 @@ int jget_array_of(struct jctx *c, yajl_val obj, const char *key, size_t elem_siz
 	return r;
 }
 
+struct member_key {
+	const char *key;
+	size_t index;
+};
+
+static int member_key_cmp(const void *a, const void *b)
+{
+	const struct member_key *x = a, *y = b;
+	int r = strcmp(x->key, y->key);
+	return r ? r : (x->index > y->index) - (x->index < y->index);
+}
+
+/* The members of object @v to read as a map: the last of each key, as Go's encoding/json keeps
+ * (a repeated sysctl or annotation is one entry, not two), in document order. *ret_keep
+ * malloc'd (NULL when out of memory); returns how many. O(n log n): maps may be large. */
+static size_t last_of_each_key(yajl_val v, size_t **ret_keep)
+{
+	size_t n = v->u.object.len, k = 0;
+	struct member_key *m = malloc(n * sizeof(*m));
+	bool *last = calloc(n, sizeof(*last));
+	size_t *keep = malloc(n * sizeof(*keep));
+	*ret_keep = NULL;
+	if (m && last && keep) {
+		for (size_t i = 0; i < n; i++)
+			m[i] = (struct member_key){v->u.object.keys[i], i};
+		qsort(m, n, sizeof(*m), member_key_cmp);
+		for (size_t i = 0; i < n; i++)
+			if (i + 1 == n || strcmp(m[i].key, m[i + 1].key) != 0)
+				last[m[i].index] = true;
+		for (size_t i = 0; i < n; i++)
+			if (last[i])
+				keep[k++] = i;
+		*ret_keep = keep;
+		keep = NULL;
+	}
+	free(m);
+	free(last);
+	free(keep);
+	return k;
+}
+
 int jget_map_of(struct jctx *c, yajl_val obj, const char *key, size_t elem_size, jmap_fn fn, void **ret,
 		size_t *ret_n)
 {
@@ -797,19 +838,22 @@ int jget_map_of(struct jctx *c, yajl_val obj, const char *key, size_t elem_size,
 	r = jget_object(c, obj, key, &v);
 	if (r < 0 || !v || v->u.object.len == 0)
 		return r;
-	n = v->u.object.len;
-	if (n > JSON_ENTRIES_MAX)
+	if (v->u.object.len > JSON_ENTRIES_MAX)
 		return jfail_at(c, key, "too many entries (at most %d)", JSON_ENTRIES_MAX);
+	_cleanup_free_ size_t *keep = NULL;
+	n = last_of_each_key(v, &keep);
+	if (!keep)
+		return nomem(c);
 	arr = calloc(n, elem_size);
 	if (!arr)
 		return nomem(c);
 	*ret = arr;
 	*ret_n = n;
 	mark = jpath_key(c, key);
-	for (size_t i = 0; i < n && r == 0; i++) {
-		size_t kmark = jpath_key(c, v->u.object.keys[i]);
+	for (size_t k = 0; k < n && r == 0; k++) {
+		size_t i = keep[k], kmark = jpath_key(c, v->u.object.keys[i]);
 
-		r = fn(c, v->u.object.keys[i], v->u.object.values[i], arr + i * elem_size);
+		r = fn(c, v->u.object.keys[i], v->u.object.values[i], arr + k * elem_size);
 		jpath_pop(c, kmark);
 	}
 	jpath_pop(c, mark);

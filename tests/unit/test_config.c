@@ -709,10 +709,19 @@ static void test_duplicate_keys_last_wins(void **state)
 
 	(void)state;
 	cfg = parse_ok("{'ociVersion':'0.1','ociVersion':'1.2.0','root':{'path':'a'},'root':{'path':'b'},"
-		       "'annotations':{'k':'1','k':'2'}}");
+		       "'annotations':{'k':'1','x':'0','k':'2'},"
+		       "'linux':{'sysctl':{'net.a':'1','net.b':'2','net.a':'3','net.a':'4'}}}");
 	assert_string_equal(cfg->oci_version, "1.2.0");
 	assert_string_equal(cfg->root_path, "b");
 	assert_string_equal(oci_config_annotation(cfg, "k"), "2");
+	/* A repeated map key is one entry (the last), in the order of the last occurrences. */
+	assert_int_equal(cfg->n_annotations, 2);
+	assert_string_equal(cfg->annotations[0].key, "x");
+	assert_string_equal(cfg->annotations[1].key, "k");
+	assert_int_equal(cfg->linux_.n_sysctl, 2);
+	assert_string_equal(cfg->linux_.sysctl[0].key, "net.b");
+	assert_string_equal(cfg->linux_.sysctl[1].key, "net.a");
+	assert_string_equal(cfg->linux_.sysctl[1].value, "4");
 	oci_config_free(cfg);
 }
 
