@@ -68,6 +68,24 @@ int cgroup_is_frozen(const struct cgroup *cg, bool *ret_frozen)
 	return 0;
 }
 
+int cgroup_frozen_dir(const struct cgroup *cg, char *buf, size_t size)
+{
+	struct cg_hier h;
+	char v[32];
+
+	if (cg_find_unified(cg, &h)) {
+		_cleanup_close_ int fd = cg_open(cg, &h);
+		if (fd >= 0 && cg_read(fd, "cgroup.freeze", v, sizeof(v)) >= 0 && strcmp(v, "1") == 0)
+			return cg_relpath(&h, buf, size);
+	}
+	if (cg_find_v1(cg, "freezer", &h)) {
+		_cleanup_close_ int fd = cg_open(cg, &h);
+		if (fd >= 0 && cg_read(fd, "freezer.state", v, sizeof(v)) >= 0 && strcmp(v, "FROZEN") == 0)
+			return cg_relpath(&h, buf, size);
+	}
+	return -ENOENT;
+}
+
 static int freeze_unified(int fd, bool freeze)
 {
 	unsigned delay = 1000;

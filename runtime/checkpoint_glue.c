@@ -293,44 +293,20 @@ static int check_session(const struct oci_config *cfg, pid_t pid, struct berth_e
  * when the container's cgroup is not frozen. */
 static const char *frozen_cgroup_dir(const struct berth_context *ctx, const struct container *c)
 {
-	static char dir[PATH_MAX];
-	const char *root = ctx->cgroup_root ? ctx->cgroup_root : BERTH_DEFAULT_CGROUP_ROOT;
+	static char dir[2 * PATH_MAX];
+	char rel[PATH_MAX];
 	struct cgroup cg = {0};
-	int cg_root = -1;
-	bool frozen = false;
-	const char *ret = NULL;
-	char buf[8] = "";
+	_cleanup_close_ int cg_root = -EBADF;
 
 	if (!c->rec->cgroup_path || container_cgroup(ctx, c->rec, &cg, &cg_root, NULL) < 0)
 		return NULL;
-	if (cgroup_is_frozen(&cg, &frozen) < 0 || !frozen)
-		goto out;
-	if (cg.has_unified) {
-		snprintf(dir, sizeof(dir), "%s%s%s/cgroup.freeze", root,
-			 cg.layout == CGROUP_LAYOUT_UNIFIED ? "" : "/unified", cg.path);
-		FILE *f = fopen(dir, "re");
-		if (f) {
-			if (!fgets(buf, sizeof(buf), f))
-				buf[0] = '\0';
-			fclose(f);
-		}
-		if (buf[0] == '1') {
-			*strrchr(dir, '/') = '\0';
-			ret = dir;
-			goto out;
-		}
-	}
-	for (size_t i = 0; i < cg.n_v1; i++)
-		if (strcmp(cg.v1[i], "freezer") == 0) {
-			snprintf(dir, sizeof(dir), "%s/freezer%s", root,
-				 cg.v1_path[i] ? cg.v1_path[i] : cg.path);
-			ret = dir;
-		}
-out:
+	int r = cgroup_frozen_dir(&cg, rel, sizeof(rel));
 	cgroup_free(&cg);
-	if (cg_root >= 0)
-		close(cg_root);
-	return ret;
+	if (r < 0)
+		return NULL;
+	snprintf(dir, sizeof(dir), "%s/%s", ctx->cgroup_root ? ctx->cgroup_root : BERTH_DEFAULT_CGROUP_ROOT,
+		 rel);
+	return dir;
 }
 
 /* Remove the container after a final dump: its processes are gone (CRIU killed them). */

@@ -89,6 +89,11 @@ int cgroup_pids(const struct cgroup *cg, pid_t **ret_pids, size_t *ret_n, struct
 /* true when frozen (cgroup.freeze / v1 freezer.state FROZEN). */
 int cgroup_is_frozen(const struct cgroup *cg, bool *ret_frozen);
 
+/* The directory whose freezer holds the cgroup frozen (its own cgroup.freeze set, else its v1
+ * freezer FROZEN), relative to the cgroupfs root ("unified/berth-test/c1"); -ENOENT when it is
+ * not frozen by itself. */
+int cgroup_frozen_dir(const struct cgroup *cg, char *buf, size_t size);
+
 /* Freeze or thaw, waiting (bounded) for the kernel to report the new state. */
 int cgroup_freeze(const struct cgroup *cg, bool freeze, struct berth_error *err);
 

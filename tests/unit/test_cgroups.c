@@ -595,6 +595,27 @@ static void test_is_frozen(void **state)
 	assert_false(frozen_state(f));
 }
 
+/* The directory CRIU must freeze through: the unified one whose own cgroup.freeze is set, else
+ * the v1 freezer that says FROZEN; not a cgroup frozen only through an ancestor. */
+static void test_frozen_dir(void **state)
+{
+	struct fake *f = *state;
+	char dir[256];
+
+	build_hybrid(f->root_fd);
+	resolve_ok(f, "/c", "c");
+	put(f->root_fd, "unified/c/cgroup.freeze", "0\n");
+	put(f->root_fd, "unified/c/cgroup.events", "populated 1\nfrozen 1\n");
+	put(f->root_fd, "freezer/c/freezer.state", "THAWED\n");
+	assert_int_equal(cgroup_frozen_dir(&f->cg, dir, sizeof(dir)), -ENOENT);
+	put(f->root_fd, "freezer/c/freezer.state", "FROZEN\n");
+	assert_int_equal(cgroup_frozen_dir(&f->cg, dir, sizeof(dir)), 0);
+	assert_string_equal(dir, "freezer/c");
+	put(f->root_fd, "unified/c/cgroup.freeze", "1\n");
+	assert_int_equal(cgroup_frozen_dir(&f->cg, dir, sizeof(dir)), 0);
+	assert_string_equal(dir, "unified/c");
+}
+
 static void test_freeze_files(void **state)
 {
 	struct fake *f = *state;
@@ -735,6 +756,7 @@ int main(void)
 	    T(test_open_unified),
 	    T(test_pids),
 	    T(test_is_frozen),
+	    T(test_frozen_dir),
 	    T(test_freeze_files),
 	    T(test_freeze_unavailable),
 	    T(test_signal_all_listed),
