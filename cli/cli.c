@@ -108,6 +108,14 @@ int cli_fail(int r, struct berth_error *err)
 	return CLI_EXIT_FAILURE;
 }
 
+int cli_absolutize(const char **path, char **owned, struct berth_error *err)
+{
+	int r = cli_absolute_path(*path, owned, err);
+	if (r == 0 && *owned)
+		*path = *owned;
+	return r;
+}
+
 int cli_absolute_path(const char *path, char **ret, struct berth_error *err)
 {
 	_cleanup_free_ char *cwd = NULL;

@@ -101,6 +101,8 @@ void cli_create_normalize(struct berth_create_opts *opts);
 /* *ret = @path made absolute against the current directory (malloc'd), or NULL when @path is
  * NULL or already absolute. */
 int cli_absolute_path(const char *path, char **ret, struct berth_error *err);
+/* Make the option *path absolute in place: *owned (free it) holds the new string, if any. */
+int cli_absolutize(const char **path, char **owned, struct berth_error *err);
 
 /* create, and run which takes the same options. */
 struct create_cli {

@@ -126,11 +126,9 @@ int cmd_checkpoint(const struct cli_env *env, int argc, char **argv, struct bert
 		cli_usage(&cmd_checkpoint_spec, env->out);
 		return CLI_EXIT_OK;
 	}
-	r = cli_absolute_path(cli.opts.export_path, &export_path, err);
+	r = cli_absolutize(&cli.opts.export_path, &export_path, err);
 	if (r < 0)
 		return cli_fail(r, err);
-	if (export_path)
-		cli.opts.export_path = export_path;
 	r = berth_container_checkpoint(&env->ctx, &cli.opts, err);
 	if (r < 0)
 		return cli_fail(r, err);

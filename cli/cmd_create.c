@@ -56,11 +56,9 @@ int cmd_create(const struct cli_env *env, int argc, char **argv, struct berth_er
 		return CLI_EXIT_OK;
 	}
 	/* The runtime may change directory (into the bundle) before it writes the pid file. */
-	r = cli_absolute_path(cli.opts.pid_file, &pid_file, err);
+	r = cli_absolutize(&cli.opts.pid_file, &pid_file, err);
 	if (r < 0)
 		return cli_fail(r, err);
-	if (pid_file)
-		cli.opts.pid_file = pid_file;
 	r = berth_container_create(&env->ctx, &cli.opts, err);
 	if (r < 0)
 		return cli_fail(r, err);

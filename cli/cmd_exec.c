@@ -144,12 +144,9 @@ int cmd_exec(const struct cli_env *env, int argc, char **argv, struct berth_erro
 	}
 	_cleanup_free_ char *pid_file = NULL;
 	int status = 0;
-	int r = cli_absolute_path(cli.opts.pid_file, &pid_file, err);
-	if (r == 0) {
-		if (pid_file)
-			cli.opts.pid_file = pid_file;
+	int r = cli_absolutize(&cli.opts.pid_file, &pid_file, err);
+	if (r == 0)
 		r = berth_container_exec(&env->ctx, &cli.opts, &status, err);
-	}
 	exec_cli_free(&cli);
 	if (r < 0)
 		return cli_fail(r, err);

@@ -133,19 +133,13 @@ int cmd_restore(const struct cli_env *env, int argc, char **argv, struct berth_e
 		cli_usage(&cmd_restore_spec, env->out);
 		return CLI_EXIT_OK;
 	}
-	if ((r = cli_absolute_path(cli.opts.pid_file, &pid_file, err)) < 0 ||
-	    (r = cli_absolute_path(cli.opts.bundle, &bundle, err)) < 0 ||
-	    (r = cli_absolute_path(cli.opts.import_path, &import, err)) < 0 ||
-	    (r = cli_absolute_path(env->storage, &storage, err)) < 0)
-		return cli_fail(r, err);
 	/* An archive of a `run --image` container goes into the image store. */
-	cli.opts.storage = storage ? storage : env->storage;
-	if (pid_file)
-		cli.opts.pid_file = pid_file;
-	if (bundle)
-		cli.opts.bundle = bundle;
-	if (import)
-		cli.opts.import_path = import;
+	cli.opts.storage = env->storage;
+	if ((r = cli_absolutize(&cli.opts.pid_file, &pid_file, err)) < 0 ||
+	    (r = cli_absolutize(&cli.opts.bundle, &bundle, err)) < 0 ||
+	    (r = cli_absolutize(&cli.opts.import_path, &import, err)) < 0 ||
+	    (r = cli_absolutize(&cli.opts.storage, &storage, err)) < 0)
+		return cli_fail(r, err);
 	fflush(env->out);
 	r = berth_container_restore(&env->ctx, &cli.opts, &status, err);
 	if (r < 0)

@@ -253,9 +253,7 @@ int cmd_run(const struct cli_env *env, int argc, char **argv, struct berth_error
 		run_cli_free(&cli);
 		return CLI_EXIT_OK;
 	}
-	r = cli_absolute_path(cli.opts.create.pid_file, &pid_file, err);
-	if (r == 0 && pid_file)
-		cli.opts.create.pid_file = pid_file;
+	r = cli_absolutize(&cli.opts.create.pid_file, &pid_file, err);
 	if (r == 0 && cli.image && !cmd_run_image) {
 		run_cli_free(&cli);
 		return cli_exec_ext(env, err); /* the image commands live in berth-ext */
