@@ -95,46 +95,14 @@ finish() {
 
 # ---------------------------------------------------------------- assertions
 
-check() { CHECKS=$((CHECKS + 1)); }
-
-assert_eq() { # DESC EXPECTED ACTUAL
-	check
-	if [ "$2" == "$3" ]; then pass "$1"; else fail "$1" "'$2'" "'$3'"; fi
-}
-
-assert_ne() { # DESC UNEXPECTED ACTUAL
-	check
-	if [ "$2" != "$3" ]; then pass "$1"; else fail "$1" "anything but '$2'" "'$3'"; fi
-}
-
-assert_contains() { # DESC HAYSTACK NEEDLE
-	check
-	if [[ "$2" == *"$3"* ]]; then pass "$1"; else fail "$1" "text containing '$3'" "'$2'"; fi
-}
-
-assert_not_contains() { # DESC HAYSTACK NEEDLE
-	check
-	if [[ "$2" != *"$3"* ]]; then pass "$1"; else fail "$1" "text without '$3'" "'$2'"; fi
-}
-
-assert_match() { # DESC ERE ACTUAL
-	check
-	if [[ "$3" =~ $2 ]]; then pass "$1"; else fail "$1" "a match for /$2/" "'$3'"; fi
-}
-
-assert_true() { # DESC COMMAND...
-	local desc=$1
-	shift
-	check
-	if "$@"; then pass "$desc"; else fail "$desc" "success of: $*" "failure"; fi
-}
-
-assert_false() { # DESC COMMAND...
-	local desc=$1
-	shift
-	check
-	if ! "$@"; then pass "$desc"; else fail "$desc" "failure of: $*" "success"; fi
-}
+# From the repository, or beside this file where run-vm.sh copied both (a repository under /tmp).
+if [ -e "$(dirname "${BASH_SOURCE[0]}")/../lib/assert.sh" ]; then
+	# shellcheck source=tests/lib/assert.sh
+	. "$(dirname "${BASH_SOURCE[0]}")/../lib/assert.sh"
+else
+	# shellcheck source=tests/lib/assert.sh
+	. "$(dirname "${BASH_SOURCE[0]}")/assert.sh"
+fi
 
 assert_rc() { # DESC EXPECTED: the exit status of the last cap call
 	check
