@@ -47,25 +47,11 @@ bundle() {
 }
 
 host_main() {
-	local here repo vm_dir results berth guest_berth rc start
+	local here repo vm_dir results berth guest_berth start
 	here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-	repo=$(cd "$here/../.." && pwd)
-	if [ "$(id -u)" -ne 0 ]; then
-		echo "SKIP: VM tests need root"
-		exit 77
-	fi
-	for c in jq qemu-system-x86_64; do
-		command -v "$c" >/dev/null 2>&1 || { echo "SKIP: $c is not installed"; exit 77; }
-	done
-	berth=${BERTH:-$repo/build/cli/berth}
-	[ -x "$berth" ] || { echo "FAIL: BERTH=$berth is not an executable file"; exit 1; }
-	berth=$(realpath "$berth")
-	vm_dir=${BERTH_VM_DIR:-$repo/build/vm}
-	start=${EPOCHREALTIME/./}
-
-	results=$(mktemp -d /tmp/berth-vm-cgroups.XXXXXX) || exit 1
-	# shellcheck disable=SC2064 # expand now
-	[ -n "${BERTH_VM_KEEP:-}" ] || trap "rm -rf --one-file-system '$results'" EXIT
+	# shellcheck source=tests/vm/host-lib.sh
+	. "$here/host-lib.sh"
+	vm_host_init cgroups
 
 	# One busybox rootfs (read-only, shared by every container) and one bundle per container;
 	# they go through the results share, the guest copies them to $G_DIR.
@@ -110,21 +96,9 @@ true'
 		| .mounts += [{destination: "/out", type: "bind", source: $src, options: ["rbind", "rw"]}]' \
 		--arg src "$G_COUNTER"
 
-	# The guest sees the host's / (read-only) but has its own /tmp and /run.
-	guest_berth=$berth
-	case "$berth" in
-	/tmp/* | /run/*)
-		cp "$berth" "$results/berth" && cp "$(dirname "$berth")/berth-ext" "$results/berth-ext"
-		guest_berth=/berth-results/berth
-		;;
-	esac
-
-	bash "$here/run-vm.sh" "$(realpath "${BASH_SOURCE[0]}")" --results "$results" --vm-dir "$vm_dir" \
-		--timeout 540 --env "BERTH=$guest_berth" --env "BERTH_SRC=$repo"
-	rc=$?
-	printf '%s: exit %d; host wall time %d s (%s)\n' "$(basename "$0" .sh)" "$rc" \
-		$(((${EPOCHREALTIME/./} - start) / 1000000)) "$(tr '\n' ' ' <"$results/timings" 2>/dev/null)"
-	exit $rc
+	vm_host_guest_berth
+	vm_host_boot "" --timeout 540 --env "BERTH=$guest_berth" --env "BERTH_SRC=$repo"
+	exit
 }
 
 # ---------------------------------------------------------------- in the guest

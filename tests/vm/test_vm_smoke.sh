@@ -21,35 +21,21 @@ CG_PATH=/berth-vm/c1
 MEM_LIMIT=67108864
 
 host_main() {
-	local here repo vm_dir results berth guest_berth rc start
+	local here repo vm_dir results berth guest_berth start
 	here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-	repo=$(cd "$here/../.." && pwd)
-	if [ "$(id -u)" -ne 0 ]; then
-		echo "SKIP: VM tests need root"
-		exit 77
-	fi
-	for c in jq qemu-system-x86_64; do
-		command -v "$c" >/dev/null 2>&1 || { echo "SKIP: $c is not installed"; exit 77; }
-	done
-	berth=${BERTH:-$repo/build/cli/berth}
-	[ -x "$berth" ] || { echo "FAIL: BERTH=$berth is not an executable file"; exit 1; }
-	berth=$(realpath "$berth")
-	vm_dir=${BERTH_VM_DIR:-$repo/build/vm}
-	start=${EPOCHREALTIME/./}
-
-	results=$(mktemp -d /tmp/berth-vm-smoke.XXXXXX) || exit 1
-	# shellcheck disable=SC2064 # expand now
-	[ -n "${BERTH_VM_KEEP:-}" ] || trap "rm -rf --one-file-system '$results'" EXIT
+	# shellcheck source=tests/vm/host-lib.sh
+	. "$here/host-lib.sh"
+	vm_host_init smoke
 
 	# The bundle goes through the results share; the guest copies it to its tmpfs.
-	bash "$repo/scripts/make-rootfs.sh" "$results/bundle/rootfs" || { echo "FAIL: make-rootfs.sh"; exit 1; }
-	"$berth" spec -b "$results/bundle" || { echo "FAIL: berth spec"; exit 1; }
+	vm_host_busybox_bundle
 	# shellcheck disable=SC2016 # expanded by the container's shell
 	local script='echo "cgroup=$(cat /proc/self/cgroup)"
 echo "cgroupfs=$(stat -f -c %t /sys/fs/cgroup)"
 echo "procs=$(ls /sys/fs/cgroup/cgroup.procs)"
 echo "memory.max=$(cat /sys/fs/cgroup/memory.max 2>&1)"'
-	if ! jq --arg cg "$CG_PATH" --argjson mem "$MEM_LIMIT" --arg script "$script" '
+	# shellcheck disable=SC2016 # a jq filter
+	vm_host_edit_config --arg cg "$CG_PATH" --argjson mem "$MEM_LIMIT" --arg script "$script" '
 		.process.terminal = false
 		| .process.args = ["sh", "-c", $script]
 		| .linux.cgroupsPath = $cg
@@ -58,28 +44,11 @@ echo "memory.max=$(cat /sys/fs/cgroup/memory.max 2>&1)"'
 		| .linux.resources.pids.limit = 64
 		| .linux.resources.cpu.shares = 1024
 		| .linux.resources.cpu.quota = 50000
-		| .linux.resources.cpu.period = 100000' \
-		"$results/bundle/config.json" >"$results/bundle/config.json.new"; then
-		echo "FAIL: jq could not edit config.json"
-		exit 1
-	fi
-	mv "$results/bundle/config.json.new" "$results/bundle/config.json"
+		| .linux.resources.cpu.period = 100000'
 
-	# The guest sees the host's / (read-only) but has its own /tmp and /run.
-	guest_berth=$berth
-	case "$berth" in
-	/tmp/* | /run/*)
-		cp "$berth" "$results/berth" && cp "$(dirname "$berth")/berth-ext" "$results/berth-ext"
-		guest_berth=/berth-results/berth
-		;;
-	esac
-
-	bash "$here/run-vm.sh" "$(realpath "${BASH_SOURCE[0]}")" --results "$results" --vm-dir "$vm_dir" \
-		--timeout 540 --env "BERTH=$guest_berth" --env "BERTH_SRC=$repo"
-	rc=$?
-	printf '%s: exit %d; host wall time %d s (%s)\n' "$(basename "$0" .sh)" "$rc" \
-		$(((${EPOCHREALTIME/./} - start) / 1000000)) "$(tr '\n' ' ' <"$results/timings" 2>/dev/null)"
-	exit $rc
+	vm_host_guest_berth
+	vm_host_boot "" --timeout 540 --env "BERTH=$guest_berth" --env "BERTH_SRC=$repo"
+	exit
 }
 
 # ---------------------------------------------------------------- in the guest
