@@ -122,6 +122,7 @@ static int setup_pre_pivot(const struct child_args *a, const struct rootfs_opts 
 {
 	const struct oci_config *c = a->config;
 	int r = wait_go(a->sync_fd, NULL, NULL, err);
+	fault_point("init.before-cgroups"); /* the init dies: create must clean up after it */
 	/* Into the v1 cgroups before anything else (still one thread, still host credentials). */
 	if (r == 0 && a->movers)
 		r = cgroup_movers_enter_self(a->cg, a->movers, err);

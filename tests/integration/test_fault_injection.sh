@@ -4,7 +4,8 @@
 # start, exec, delete and checkpoint (common/fault.c, fault_point() calls in runtime/). For each
 # phase: the command dies with 99, then `delete --force` succeeds and leaves no state dir, no
 # cgroup directory, no process in the container's cgroups or of the test, no mount mentioning the
-# bundle, and `list` no longer shows the container. (The SIGKILL of a real berth blocked in a
+# bundle, and `list` no longer shows the container. The phase init.before-cgroups kills the
+# container's init instead: create itself must fail (exit 1) and leave nothing. (The SIGKILL of a real berth blocked in a
 # createRuntime hook is covered by test_create_failures.sh.)
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -71,6 +72,15 @@ for phase in create.after-statedir create.after-cgroup create.after-clone create
 	cleaned "$phase" "$ID" $left
 	unset BASE_PIDS
 done
+
+# ---- the container's init dies during set-up (before it enters its cgroups): create itself
+# fails cleanly (exit 1, the init's status named) and leaves nothing behind
+container init-dies
+cfg_args sleep 600
+BERTH_FAULT=init.before-cgroups b create --bundle "$BUNDLE" "$ID"
+assert_rc "init.before-cgroups: create fails" 1
+assert_contains "init.before-cgroups: and says the init exited" "$ERR" "container init exited with status 99"
+assert_no_leftovers "init.before-cgroups" "$ID"
 
 # ---- start: before and after the exec.fifo is written; the container stays deletable
 container start-before-fifo
