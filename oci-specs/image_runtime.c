@@ -123,21 +123,7 @@ static void gen_process(struct jgen *j, const struct oci_image_config *img,
 	gen_args(j, img, o);
 	jg_kstrv(j, "env", env);
 	jg_kstr(j, "cwd", cwd);
-	jg_key(j, "capabilities");
-	jg_open(j);
-	jg_kstrs(j, "bounding", image_caps, ARRAY_SIZE(image_caps));
-	jg_kstrs(j, "effective", image_caps, ARRAY_SIZE(image_caps));
-	jg_kstrs(j, "permitted", image_caps, ARRAY_SIZE(image_caps));
-	jg_close(j);
-	jg_key(j, "rlimits");
-	jg_aopen(j);
-	jg_open(j);
-	jg_kstr(j, "type", "RLIMIT_NOFILE");
-	jg_kint(j, "hard", 1024);
-	jg_kint(j, "soft", 1024);
-	jg_close(j);
-	jg_aclose(j);
-	jg_kbool(j, "noNewPrivileges", true);
+	jg_process_limits(j, image_caps, ARRAY_SIZE(image_caps));
 	jg_close(j);
 }
 

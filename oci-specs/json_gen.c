@@ -249,3 +249,22 @@ int jgen_finish(struct jgen *j, const char *indent, char **ret_json, size_t *ret
 		*ret_len = out_len;
 	return 0;
 }
+
+void jg_process_limits(struct jgen *j, const char *const *caps, size_t n)
+{
+	jg_key(j, "capabilities");
+	jg_open(j);
+	jg_kstrs(j, "bounding", caps, n);
+	jg_kstrs(j, "effective", caps, n);
+	jg_kstrs(j, "permitted", caps, n);
+	jg_close(j);
+	jg_key(j, "rlimits");
+	jg_aopen(j);
+	jg_open(j);
+	jg_kstr(j, "type", "RLIMIT_NOFILE");
+	jg_kint(j, "hard", 1024);
+	jg_kint(j, "soft", 1024);
+	jg_close(j);
+	jg_aclose(j);
+	jg_kbool(j, "noNewPrivileges", true);
+}

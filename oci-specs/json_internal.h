@@ -150,6 +150,9 @@ void jg_kbool(struct jgen *j, const char *key, bool v);
 /* "key": [strings...] from a NULL-terminated list or a table of @n entries. */
 void jg_kstrv(struct jgen *j, const char *key, char *const *strv);
 void jg_kstrs(struct jgen *j, const char *key, const char *const *strs, size_t n);
+/* The members a generated process gets the same in `berth spec` and in an image's config:
+ * capabilities (@caps as bounding, effective and permitted), RLIMIT_NOFILE 1024, noNewPrivileges. */
+void jg_process_limits(struct jgen *j, const char *const *caps, size_t n);
 /* "key": {"k": "v", ...} */
 void jg_kkv(struct jgen *j, const char *key, const struct oci_kv *kv, size_t n);
 

@@ -65,21 +65,7 @@ static void spec_process(struct jgen *j)
 	jg_kstrs(j, "args", (const char *const[]){"sh"}, 1);
 	jg_kstrs(j, "env", default_env, ARRAY_SIZE(default_env));
 	jg_kstr(j, "cwd", "/");
-	jg_key(j, "capabilities");
-	jg_open(j);
-	jg_kstrs(j, "bounding", default_caps, ARRAY_SIZE(default_caps));
-	jg_kstrs(j, "effective", default_caps, ARRAY_SIZE(default_caps));
-	jg_kstrs(j, "permitted", default_caps, ARRAY_SIZE(default_caps));
-	jg_close(j);
-	jg_key(j, "rlimits");
-	jg_aopen(j);
-	jg_open(j);
-	jg_kstr(j, "type", "RLIMIT_NOFILE");
-	jg_kint(j, "hard", 1024);
-	jg_kint(j, "soft", 1024);
-	jg_close(j);
-	jg_aclose(j);
-	jg_kbool(j, "noNewPrivileges", true);
+	jg_process_limits(j, default_caps, ARRAY_SIZE(default_caps));
 	jg_close(j);
 }
 

@@ -45,3 +45,22 @@ static void run_in_new_netns(netns_check fn)
 		fail_msg("in the new network namespace: %s (status 0x%x)", msg[0] ? msg : "child died",
 			 status);
 }
+
+/* 77 (skip, with a line saying why) when @what cannot run here: not root, or no network namespace
+ * can be made (root alone is not enough inside some sandboxes); 0 otherwise. */
+static int netns_fixture_skip(const char *what)
+{
+	int status = 0;
+	if (geteuid() != 0) {
+		printf("skipped: %s needs root\n", what);
+		return 77;
+	}
+	pid_t pid = fork();
+	if (pid == 0)
+		_exit(unshare(CLONE_NEWNET) == 0 ? 0 : 1);
+	if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		printf("skipped: cannot create a network namespace here\n");
+		return 77;
+	}
+	return 0;
+}

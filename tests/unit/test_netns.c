@@ -173,28 +173,10 @@ static void test_link_up_bad_names(void **state)
 	assert_int_equal(netns_link_up(NULL, &err), -EINVAL);
 }
 
-/* Root alone is not enough inside some sandboxes: probe that a namespace can be made. */
-static bool can_unshare_net(void)
-{
-	int status = 0;
-	pid_t pid = fork();
-	if (pid < 0)
-		return false;
-	if (pid == 0)
-		_exit(unshare(CLONE_NEWNET) == 0 ? 0 : 1);
-	return waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0;
-}
-
 int main(void)
 {
-	if (geteuid() != 0) {
-		printf("skipped: the netns test needs root\n");
+	if (netns_fixture_skip("the netns test"))
 		return 77;
-	}
-	if (!can_unshare_net()) {
-		printf("skipped: cannot create a network namespace here\n");
-		return 77;
-	}
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_link_up_lo),
 	    cmocka_unit_test(test_link_up_missing),

@@ -459,27 +459,10 @@ LIVE_TEST(test_veth_attach, check_veth_attach)
 LIVE_TEST(test_veth_attach_failures, check_veth_attach_failures)
 LIVE_TEST(test_devices, check_devices)
 
-static bool can_unshare_net(void)
-{
-	int status = 0;
-	pid_t pid = fork();
-	if (pid < 0)
-		return false;
-	if (pid == 0)
-		_exit(unshare(CLONE_NEWNET) == 0 ? 0 : 1);
-	return waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0;
-}
-
 int main(void)
 {
-	if (geteuid() != 0) {
-		printf("skipped: the live netns test needs root\n");
+	if (netns_fixture_skip("the live netns test"))
 		return 77;
-	}
-	if (!can_unshare_net()) {
-		printf("skipped: cannot create a network namespace here\n");
-		return 77;
-	}
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_bridge_veth_move), cmocka_unit_test(test_addr_route),
 	    cmocka_unit_test(test_veth_attach),      cmocka_unit_test(test_veth_attach_failures),
