@@ -52,7 +52,7 @@ int cmd_kill_parse(int argc, char **argv, struct kill_cli *out, struct berth_err
 
 int cmd_kill(const struct cli_env *env, int argc, char **argv, struct berth_error *err)
 {
-	struct kill_cli cli;
+	struct kill_cli cli = {0};
 	int r;
 
 	if (cmd_kill_parse(argc, argv, &cli, err) < 0)

@@ -4,7 +4,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "berth/util.h"
 
@@ -36,4 +38,16 @@ void rfc3339_now(char *buf, size_t size)
 	gmtime_r(&ts.tv_sec, &tm);
 	size_t n = strftime(buf, size, "%Y-%m-%dT%H:%M:%S", &tm);
 	snprintf(buf + n, size - n, ".%09ldZ", ts.tv_nsec);
+}
+
+uint64_t random_u64(void)
+{
+	static uint64_t counter;
+	uint64_t v = 0;
+	struct timespec ts;
+
+	if (getrandom(&v, sizeof(v), GRND_NONBLOCK) == (ssize_t)sizeof(v))
+		return v;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ((uint64_t)ts.tv_nsec << 32) ^ (uint64_t)ts.tv_sec ^ ((uint64_t)getpid() << 16) ^ ++counter;
 }

@@ -401,16 +401,18 @@ static int extract_one(struct archive *a, struct archive_entry *e, int rootfd,
 			return r;
 		if (ftruncate(fd, archive_entry_size(e)) < 0 || fchmod(fd, perm) < 0)
 			return berth_error_setf_errno(err, -errno, "archive member '%s': finish", name);
-		if (geteuid() == 0)
-			(void)fchown(fd, (uid_t)archive_entry_uid(e), (gid_t)archive_entry_gid(e));
+		if (geteuid() == 0 &&
+		    fchown(fd, (uid_t)archive_entry_uid(e), (gid_t)archive_entry_gid(e)) < 0)
+			return berth_error_setf_errno(err, -errno, "archive member '%s': set the owner",
+						      name);
 		return 0;
 	}
 	}
-	if (geteuid() == 0)
-		(void)fchownat(dfd, leaf, (uid_t)archive_entry_uid(e), (gid_t)archive_entry_gid(e),
-			       AT_SYMLINK_NOFOLLOW);
-	if (type == AE_IFDIR)
-		(void)fchmodat(dfd, leaf, perm, 0);
+	if (geteuid() == 0 && fchownat(dfd, leaf, (uid_t)archive_entry_uid(e), (gid_t)archive_entry_gid(e),
+				       AT_SYMLINK_NOFOLLOW) < 0)
+		return berth_error_setf_errno(err, -errno, "archive member '%s': set the owner", name);
+	if (type == AE_IFDIR && fchmodat(dfd, leaf, perm, 0) < 0)
+		return berth_error_setf_errno(err, -errno, "archive member '%s': set the mode", name);
 	if (type == AE_IFDIR && overlay)
 		return set_opaque(e, dfd, leaf, name, err);
 	return 0;

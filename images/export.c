@@ -9,10 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "berth/util.h"
 #include "berth/cleanup.h"
 #include "berth/error.h"
 #include "berth/oci.h"
@@ -142,7 +142,7 @@ int image_export(struct image_store *s, const char *ref, const char *file, struc
 	size_t pos;
 	int r;
 
-	(void)getrandom(&rnd, sizeof(rnd), 0);
+	rnd = random_u64();
 	if (asprintf(&tmp, "%s.tmp-%08llx", file, (unsigned long long)(rnd & 0xffffffff)) < 0)
 		return berth_error_set(err, -ENOMEM, "out of memory");
 	r = store_lock(s, LOCK_SH, err);

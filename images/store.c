@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -65,7 +64,7 @@ static int ensure_layout(int fd, struct berth_error *err, const char *path)
 		char tmp[64];
 		uint64_t rnd = 0;
 
-		(void)getrandom(&rnd, sizeof(rnd), 0);
+		rnd = random_u64();
 		snprintf(tmp, sizeof(tmp), ".oci-layout-%016llx", (unsigned long long)rnd);
 		r = write_file_at(fd, tmp, OCI_LAYOUT_JSON, strlen(OCI_LAYOUT_JSON), true, 0644);
 		if (r == 0 && renameat(fd, tmp, fd, "oci-layout") < 0)
@@ -258,7 +257,7 @@ int blob_writer_open(struct blob_writer *w, int layout_fd, struct berth_error *e
 	w->dir_fd = openat(layout_fd, STORE_BLOBS_DIR, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (w->dir_fd < 0)
 		return berth_error_setf_errno(err, -errno, "open the blob directory");
-	(void)getrandom(&rnd, sizeof(rnd), 0);
+	rnd = random_u64();
 	snprintf(w->tmp, sizeof(w->tmp), ".tmp-%016llx", (unsigned long long)rnd);
 	w->fd = openat(w->dir_fd, w->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 	if (w->fd < 0) {
@@ -344,7 +343,7 @@ int store_tmp_create(struct image_store *s, char *ret_name, size_t size, int *re
 
 	if (tmp < 0)
 		return berth_error_setf_errno(err, -errno, "open %s/%s", s->path, STORE_TMP_DIR);
-	(void)getrandom(&rnd, sizeof(rnd), 0);
+	rnd = random_u64();
 	snprintf(ret_name, size, STORE_TMP_DIR "/%016llx", (unsigned long long)rnd);
 	if (mkdirat(s->fd, ret_name, 0700) < 0)
 		return berth_error_setf_errno(err, -errno, "create %s/%s", s->path, ret_name);

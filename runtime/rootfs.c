@@ -400,7 +400,7 @@ static int make_parent_private(const char *rootfs, struct berth_error *err)
 	_cleanup_free_ char *line = NULL;
 	_cleanup_close_ int fd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	size_t cap = 0;
-	uint64_t id;
+	uint64_t id = 0;
 	int r;
 
 	if (fd < 0)

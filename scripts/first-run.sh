@@ -53,4 +53,4 @@ mv "$bundle/config.json.new" "$bundle/config.json"
 step "running: berth --root $root run --bundle $bundle $id"
 "$berth" --root "$root" run --bundle "$bundle" "$id"
 
-step "done. berth is $berth; the full test suite is: sudo tests/run-all.sh"
+step "done. berth is $berth; the full test suite is: tests/run-all.sh (as root)"

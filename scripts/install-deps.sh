@@ -15,8 +15,11 @@ first_run=(busybox-static jq)
 # formatting and lint checks, valgrind (memcheck of the unit tests), libFuzzer (libclang-rt-14-dev:
 # clang-14 only recommends it, and recommends are not installed here), containerd layer, vm layer
 # (qemu, kernel unpacking, initramfs).
+# compat layer (tests/compat: runc and crun as references, podman with conmon, CNI plugins and
+# catatonit as a second client, tmux for terminal flows), AppArmor (the VM's LSM test).
 test=(busybox-static jq iproute2 time util-linux procps psmisc file clang-format shellcheck valgrind libclang-rt-14-dev
-	containerd runc umoci skopeo qemu-system-x86 cpio kmod xz-utils)
+	containerd runc umoci skopeo qemu-system-x86 cpio kmod xz-utils
+	crun podman conmon containernetworking-plugins catatonit tmux apparmor)
 bench=(runc crun hyperfine time busybox-static)
 
 want=("${build[@]}")

@@ -54,6 +54,9 @@ bool str_has_prefix(const char *s, const char *prefix);
 int parse_int64(const char *s, int64_t min, int64_t max, int64_t *ret);
 /* Current UTC time as RFC 3339 with nanoseconds (buf of at least 40 bytes). */
 void rfc3339_now(char *buf, size_t size);
+/* A random number for unique temporary names (not for secrets): getrandom(2), or, should it
+ * fail, the clock, the pid and a counter, which are unique enough for a name tried with O_EXCL. */
+uint64_t random_u64(void);
 
 /* ---- signals ---- */
 

@@ -39,7 +39,7 @@ static inline void tar_write(const char *path, const struct tar_entry *e, size_t
 		unsigned char h[512] = {0};
 		size_t len = e[i].data ? strlen(e[i].data) : 0;
 		unsigned long long size = e[i].size ? e[i].size : len;
-		snprintf((char *)h, 100, "%s", e[i].name);
+		memcpy(h, e[i].name, strnlen(e[i].name, 100)); /* 100 bytes, NUL only if shorter */
 		snprintf((char *)h + 100, 8, "%07o", e[i].type == '5' ? 0755 : 0644);
 		snprintf((char *)h + 108, 8, "%07o", 0);
 		snprintf((char *)h + 116, 8, "%07o", 0);
@@ -47,7 +47,7 @@ static inline void tar_write(const char *path, const struct tar_entry *e, size_t
 		snprintf((char *)h + 136, 12, "%011o", 0);
 		h[156] = (unsigned char)e[i].type;
 		if (e[i].link)
-			snprintf((char *)h + 157, 100, "%s", e[i].link);
+			memcpy(h + 157, e[i].link, strnlen(e[i].link, 100));
 		memcpy(h + 257, "ustar", 6);
 		memcpy(h + 263, "00", 2);
 		snprintf((char *)h + 329, 8, "%07o", e[i].major);
