@@ -213,6 +213,44 @@ static void empty_to_null(char **s)
 	}
 }
 
+/* One dot-separated identifier of a pre-release or build suffix: [0-9A-Za-z-]+, and for a
+ * pre-release, a numeric one without leading zeros. Returns its length, 0 if invalid. */
+static size_t semver_ident(const char *s, bool prerelease)
+{
+	size_t n = strspn(s, "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz-");
+	if (n == 0)
+		return 0;
+	if (prerelease && strspn(s, "0123456789") == n && n > 1 && s[0] == '0')
+		return 0;
+	return n;
+}
+
+/* Semantic Versioning 2.0.0, which the runtime spec requires of ociVersion. */
+bool oci_semver_valid(const char *v)
+{
+	for (int part = 0; part < 3; part++) {
+		size_t n = strspn(v, "0123456789");
+		if (n == 0 || (n > 1 && v[0] == '0'))
+			return false;
+		v += n;
+		if (part < 2 && *v++ != '.')
+			return false;
+	}
+	/* "-pre.release" then "+build.meta", each optional, in that order. */
+	for (int suffix = 0; suffix < 2; suffix++) {
+		char sep = suffix == 0 ? '-' : '+';
+		if (*v != sep)
+			continue;
+		do {
+			size_t n = semver_ident(++v, sep == '-');
+			if (n == 0)
+				return false;
+			v += n;
+		} while (*v == '.');
+	}
+	return *v == '\0';
+}
+
 static int parse_top(struct jctx *c, yajl_val doc, struct oci_config *cfg)
 {
 	int r;
@@ -240,6 +278,12 @@ static int parse_top(struct jctx *c, yajl_val doc, struct oci_config *cfg)
 	empty_to_null(&cfg->domainname);
 	if (!cfg->oci_version || !*cfg->oci_version)
 		return jfail_at(c, "ociVersion", "required");
+	if (!oci_semver_valid(cfg->oci_version)) {
+		char q[JQUOTE_MAX];
+		return jfail_at(c, "ociVersion",
+				"%s is not a semantic version (MAJOR.MINOR.PATCH, e.g. \"1.0.2\")",
+				jquote(q, sizeof(q), cfg->oci_version));
+	}
 	if (!cfg->root_path || !*cfg->root_path)
 		return jfail_in(c, "root.path", "required");
 	return 0;

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "berth/error.h"
+#include "berth/log.h"
 #include "berth/oci.h"
 #include "json_internal.h"
 
@@ -71,13 +72,32 @@ static int parse_namespaces(struct jctx *c, yajl_val obj, struct oci_linux *l)
 	r = JGET_ARRAY_OF(c, obj, "namespaces", parse_namespace, &l->namespaces, &l->n_namespaces);
 	if (r < 0)
 		return r;
+	size_t n = 0;
 	for (size_t i = 0; i < l->n_namespaces; i++) {
-		enum oci_ns_type t = l->namespaces[i].type;
+		struct oci_namespace *ns = &l->namespaces[i];
+		enum oci_ns_type t = ns->type;
 
-		if (seen[t])
-			return jfail_at(c, "namespaces", "duplicate namespace \"%s\"", oci_ns_type_name(t));
-		seen[t] = true;
+		if (!seen[t]) {
+			seen[t] = true;
+			l->namespaces[n++] = *ns;
+			continue;
+		}
+		/* The same request twice (a runc spec user adds a cgroup namespace that `berth spec`
+		 * already lists): one namespace, with a warning. runc refuses any repeat; berth only
+		 * refuses repeats that ask for different things. */
+		const struct oci_namespace *first = l->namespaces;
+		while (first->type != t)
+			first++;
+		bool same = (!first->path && !ns->path) ||
+			    (first->path && ns->path && !strcmp(first->path, ns->path));
+		if (!same)
+			return jfail_at(c, "namespaces", "duplicate namespace \"%s\" with a different path",
+					oci_ns_type_name(t));
+		log_warn("linux.namespaces[%zu]: \"%s\" is listed twice; ignoring the repeat", i,
+			 oci_ns_type_name(t));
+		free(ns->path);
 	}
+	l->n_namespaces = n;
 	return 0;
 }
 

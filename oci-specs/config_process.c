@@ -5,6 +5,7 @@
 #include <sys/resource.h>
 
 #include "berth/error.h"
+#include "berth/log.h"
 #include "berth/oci.h"
 #include "json_internal.h"
 
@@ -180,24 +181,30 @@ static int parse_console_size(struct jctx *c, yajl_val v, void *out)
 
 /* ---- capabilities, rlimits ---- */
 
+/* An unknown capability name is a warning, not an error (runtime spec: "MUST log a warning", "SHOULD
+ * NOT fail"; runc warns, crun ignores): a config written for a newer kernel or libcap still runs.
+ * The name is dropped from the set here, so nothing after the parser ever sees it. */
 static int parse_cap_set(struct jctx *c, yajl_val obj, const char *key, char ***ret)
 {
 	char q[JQUOTE_MAX];
-	size_t mark;
+	size_t mark, n = 0;
 	int r;
 
 	r = jget_strv(c, obj, key, ret);
 	if (r < 0 || !*ret)
 		return r;
 	for (size_t i = 0; (*ret)[i]; i++) {
-		if (oci_capability_from_name((*ret)[i]) >= 0)
+		if (oci_capability_from_name((*ret)[i]) >= 0) {
+			(*ret)[n++] = (*ret)[i];
 			continue;
+		}
 		mark = jpath_key(c, key);
 		jpath_index(c, i);
-		r = jfail(c, "unknown capability %s", jquote(q, sizeof(q), (*ret)[i]));
+		log_warn("%s: ignoring unknown capability %s", c->path, jquote(q, sizeof(q), (*ret)[i]));
 		jpath_pop(c, mark);
-		return r;
+		free((*ret)[i]);
 	}
+	(*ret)[n] = NULL;
 	return 0;
 }
 

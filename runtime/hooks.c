@@ -11,12 +11,27 @@
 
 #include "berth/cleanup.h"
 #include "berth/error.h"
+#include "berth/log.h"
 #include "berth/util.h"
 #include "lifecycle.h"
 
-static __attribute__((noreturn)) void hook_exec(const struct oci_hook *h, int stdin_fd)
+/* A hook without `env` gets an environment as with runc (Go's exec.Cmd with a nil Env): the
+ * runtime's own for the hooks run in the runtime's namespaces, the container process's for the
+ * two kinds run inside the container (runc's init has switched to that environment by then). */
+static char *const *hook_env(const struct oci_config *config, const struct oci_hook *h,
+			     enum oci_hook_kind kind)
 {
 	static char *const empty_env[] = {NULL};
+
+	if (h->env)
+		return h->env;
+	if (kind == OCI_HOOK_CREATE_CONTAINER || kind == OCI_HOOK_START_CONTAINER)
+		return config->process.env ? config->process.env : empty_env;
+	return environ;
+}
+
+static __attribute__((noreturn)) void hook_exec(const struct oci_hook *h, char *const *env, int stdin_fd)
+{
 	char *const fallback_argv[] = {h->path, NULL};
 
 	if (dup2(stdin_fd, STDIN_FILENO) < 0)
@@ -25,7 +40,7 @@ static __attribute__((noreturn)) void hook_exec(const struct oci_hook *h, int st
 	sigset_t none;
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
-	execve(h->path, h->args ? h->args : fallback_argv, h->env ? h->env : empty_env);
+	execve(h->path, h->args ? h->args : fallback_argv, env);
 	_exit(127);
 }
 
@@ -55,7 +70,8 @@ static int wait_with_timeout(pid_t pid, int timeout)
 	return status;
 }
 
-static int run_one(const struct oci_hook *h, const char *state, size_t len, struct berth_error *err)
+static int run_one(const struct oci_hook *h, char *const *env, const char *state, size_t len,
+		   struct berth_error *err)
 {
 	int p[2];
 	if (pipe2(p, O_CLOEXEC) < 0)
@@ -69,7 +85,7 @@ static int run_one(const struct oci_hook *h, const char *state, size_t len, stru
 	}
 	if (pid == 0) {
 		close(p[1]);
-		hook_exec(h, p[0]);
+		hook_exec(h, env, p[0]);
 	}
 	close(p[0]);
 	/* A hook need not read its stdin; EPIPE here is fine (SIGPIPE is ignored by the CLI). */
@@ -93,12 +109,22 @@ static int run_one(const struct oci_hook *h, const char *state, size_t len, stru
 int hooks_run(const struct oci_config *config, enum oci_hook_kind kind, const char *state_json,
 	      size_t state_len, struct berth_error *err)
 {
+	/* The spec: a failing poststart or poststop hook is a warning, and the remaining hooks and the
+	 * lifecycle go on as if it had succeeded. Every other kind stops at the first failure. */
+	bool warn_only = kind == OCI_HOOK_POSTSTART || kind == OCI_HOOK_POSTSTOP;
+
 	for (size_t i = 0; i < config->n_hooks[kind]; i++) {
 		const struct oci_hook *h = &config->hooks[kind][i];
-		int r = run_one(h, state_json, state_len, err);
-		if (r < 0)
-			return berth_error_prefix(err, "%s hook[%zu] (%s)", oci_hook_kind_name(kind), i,
-						  h->path);
+		struct berth_error hook_err = {0};
+		int r = run_one(h, hook_env(config, h, kind), state_json, state_len, &hook_err);
+		if (r == 0)
+			continue;
+		berth_error_prefix(&hook_err, "%s hook[%zu] (%s)", oci_hook_kind_name(kind), i, h->path);
+		if (!warn_only) {
+			*err = hook_err;
+			return r;
+		}
+		log_warn("%s", hook_err.msg);
 	}
 	return 0;
 }

@@ -18,6 +18,7 @@
 
 #include "berth/cleanup.h"
 #include "berth/error.h"
+#include "berth/log.h"
 #include "berth/util.h"
 #include "internal.h"
 #include "lifecycle.h"
@@ -28,6 +29,16 @@ static bool is_executable(const char *path)
 {
 	struct stat st;
 	return stat(path, &st) == 0 && S_ISREG(st.st_mode) && access(path, X_OK) == 0;
+}
+
+/* strerror's text as Go prints it ("no such file or directory"): podman, Docker and containerd
+ * map a runtime's failed exec to exit status 127 or 126 by these words, as runc writes them. */
+static const char *errno_words(int errnum, char *buf, size_t size)
+{
+	snprintf(buf, size, "%s", strerror(errnum));
+	if (buf[0] >= 'A' && buf[0] <= 'Z' && !(buf[1] >= 'A' && buf[1] <= 'Z'))
+		buf[0] = (char)(buf[0] - 'A' + 'a');
+	return buf;
 }
 
 static const char *env_path(char **env)
@@ -41,9 +52,19 @@ static const char *env_path(char **env)
 int process_lookup_exec(const struct oci_process *p, char *ret_path, size_t size, struct berth_error *err)
 {
 	const char *name = p->args[0];
+	char words[128];
 	if (strchr(name, '/')) {
-		if (!is_executable(name))
-			return berth_error_set(err, -ENOENT, "exec: \"%s\": no such executable file", name);
+		struct stat st;
+		/* Missing: "stat X: no such file or directory" (127); there but not an executable
+		 * file (a directory, no x bit): "permission denied" (126), as runc says it. */
+		if (stat(name, &st) < 0) {
+			int e = errno;
+			return berth_error_set(err, -e, "exec: \"%s\": stat %s: %s", name, name,
+					       errno_words(e, words, sizeof(words)));
+		}
+		if (!S_ISREG(st.st_mode) || access(name, X_OK) < 0)
+			return berth_error_set(err, -EACCES, "exec: \"%s\": %s", name,
+					       errno_words(EACCES, words, sizeof(words)));
 		snprintf(ret_path, size, "%s", name);
 		return 0;
 	}
@@ -155,9 +176,18 @@ static int caps_apply(const struct oci_capabilities *c, struct berth_error *err)
 		cap_value_t v;
 		if (cap_from_name(c->ambient[i], &v) < 0 || v >= cap_max_bits())
 			continue;
-		if (cap_set_ambient(v, CAP_SET) < 0)
-			return berth_error_setf_errno(
-			    err, -errno, "process.capabilities.ambient[%zu]: raise %s", i, c->ambient[i]);
+		/* The kernel raises an ambient capability only if it is both permitted and inheritable.
+		 * `runc spec` lists ambient capabilities with no inheritable ones; runc and crun skip the
+		 * ones they cannot raise, and so does berth (with a debug record). */
+		if (cap_set_ambient(v, CAP_SET) < 0) {
+			if (errno != EPERM)
+				return berth_error_setf_errno(err, -errno,
+							      "process.capabilities.ambient[%zu]: raise %s",
+							      i, c->ambient[i]);
+			log_debug("process.capabilities.ambient[%zu]: %s skipped (not both permitted and "
+				  "inheritable)",
+				  i, c->ambient[i]);
+		}
 	}
 	return 0;
 }

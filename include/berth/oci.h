@@ -349,6 +349,8 @@ void oci_config_free(struct oci_config *config);
 void oci_process_free(struct oci_process *process);
 
 /* Lookups. */
+/* Semantic Versioning 2.0.0 ("1.0.2", "1.2.0-rc.1+dev"): the form ociVersion must have. */
+bool oci_semver_valid(const char *version);
 const struct oci_namespace *oci_config_namespace(const struct oci_config *config, enum oci_ns_type type);
 const char *oci_config_annotation(const struct oci_config *config, const char *key);
 

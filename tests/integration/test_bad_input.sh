@@ -69,8 +69,8 @@ cfg '.linux.namespaces += [{type: "bogus"}]'
 refused "unknown namespace type" "bogus"
 
 container cap
-cfg '.process.capabilities.bounding += ["CAP_BOGUS"]'
-refused "unknown capability" "CAP_BOGUS"
+cfg '.process.capabilities.bounding += ["cap bogus"] | .process.capabilities.ambient = "CAP_KILL"'
+refused "process.capabilities.ambient: expected an array of strings" "process.capabilities.ambient"
 
 container rlimit
 cfg '.process.rlimits += [{type: "RLIMIT_BOGUS", soft: 1, hard: 1}]'
