@@ -379,9 +379,12 @@ static void test_user_resolve(void **state)
 	assert_non_null(mkdtemp(rootdir));
 	snprintf(path, sizeof(path), "%s/etc", rootdir);
 	assert_int_equal(mkdir(path, 0755), 0);
-	put("etc/passwd", "root:x:0:0:root:/root:/bin/sh\n# a comment\napp:x:1000:1000::/home/app:/bin/sh\n");
+	/* A user named "4242" and a group named "50", both with id 0: a numeric user or group is
+	 * always the id, never a name looked up (runc's CVE-2016-3697 gave such a user root). */
+	put("etc/passwd", "root:x:0:0:root:/root:/bin/sh\n# a comment\napp:x:1000:1000::/home/app:/bin/sh\n"
+			  "4242:x:0:0:evil:/root:/bin/sh\n");
 	put("etc/group",
-	    "root:x:0:\nwheel:x:10:root\nstaff:x:50:app\nusers:x:100:other,app\napp:x:1000:app\n");
+	    "root:x:0:\nwheel:x:10:root\nstaff:x:50:app\nusers:x:100:other,app\napp:x:1000:app\n50:x:0:\n");
 	fd = open(rootdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
 		if (image_user_resolve(fd, cases[i].user, &uid, &gid, &gids, &n, &err) < 0)
