@@ -252,13 +252,9 @@ static int prepare_exec_at(const char *root, const struct oci_process *p, const 
 	return 0;
 }
 
-int lsm_prepare_exec_label(const struct oci_process *p, int *ret_fd, char **ret_value,
-			   struct berth_error *err)
+static bool has_label(const char *s)
 {
-	struct berth_lsm h;
-	char why[128];
-	lsm_probe_at("/", &h, why, sizeof(why));
-	return prepare_exec_at("/", p, &h, why, ret_fd, ret_value, err);
+	return s && *s;
 }
 
 int lsm_prepare_exec_label_at(const char *root, const struct oci_process *p, int *ret_fd, char **ret_value,
@@ -266,8 +262,20 @@ int lsm_prepare_exec_label_at(const char *root, const struct oci_process *p, int
 {
 	struct berth_lsm h;
 	char why[128];
+	/* Most configs ask for nothing: no need to look at the host then. */
+	if (!has_label(p->apparmor_profile) && !has_label(p->selinux_label)) {
+		*ret_fd = -EBADF;
+		*ret_value = NULL;
+		return 0;
+	}
 	lsm_probe_at(root, &h, why, sizeof(why));
 	return prepare_exec_at(root, p, &h, why, ret_fd, ret_value, err);
+}
+
+int lsm_prepare_exec_label(const struct oci_process *p, int *ret_fd, char **ret_value,
+			   struct berth_error *err)
+{
+	return lsm_prepare_exec_label_at("/", p, ret_fd, ret_value, err);
 }
 
 /* The key creation label stays until the next exec: the session keyring the init joins later
@@ -285,32 +293,37 @@ static int set_keycreate(const char *label, struct berth_error *err)
 	return 0;
 }
 
+/* linux.mountLabel goes into mount options only SELinux understands. */
+static int check_mount_label(const char *ml, struct berth_error *err)
+{
+	struct berth_lsm h;
+	int r = check_label("linux.mountLabel", ml, err);
+	if (r < 0)
+		return r;
+	if (strchr(ml, '"'))
+		return berth_error_set(err, -EINVAL, "linux.mountLabel: \"%s\" contains a '\"'", ml);
+	lsm_probe_at("/", &h, NULL, 0);
+	if (!h.selinux)
+		return berth_error_set(
+		    err, -EOPNOTSUPP,
+		    "linux.mountLabel: \"%s\" is set but SELinux is not enabled on this host", ml);
+	return 0;
+}
+
 int lsm_prepare_init(const struct oci_config *c, bool new_keyring, int *ret_fd, char **ret_value,
 		     struct berth_error *err)
 {
 	const struct oci_process *p = &c->process;
-	const char *ml =
-	    c->has_linux && c->linux_.mount_label && *c->linux_.mount_label ? c->linux_.mount_label : NULL;
-	struct berth_lsm h;
-	char why[128];
 	int r;
 
-	lsm_probe_at("/", &h, why, sizeof(why));
-	if (ml) {
-		r = check_label("linux.mountLabel", ml, err);
+	if (c->has_linux && has_label(c->linux_.mount_label)) {
+		r = check_mount_label(c->linux_.mount_label, err);
 		if (r < 0)
 			return r;
-		if (strchr(ml, '"'))
-			return berth_error_set(err, -EINVAL, "linux.mountLabel: \"%s\" contains a '\"'", ml);
-		if (!h.selinux)
-			return berth_error_set(
-			    err, -EOPNOTSUPP,
-			    "linux.mountLabel: \"%s\" is set but SELinux is not enabled on this host", ml);
 	}
-	r = prepare_exec_at("/", p, &h, why, ret_fd, ret_value, err);
-	if (r < 0)
-		return r;
-	if (new_keyring && h.selinux && p->selinux_label && *p->selinux_label) {
+	r = lsm_prepare_exec_label(p, ret_fd, ret_value, err);
+	/* a SELinux label was accepted: SELinux is on */
+	if (r == 0 && new_keyring && has_label(p->selinux_label)) {
 		r = set_keycreate(p->selinux_label, err);
 		if (r < 0) {
 			closep(ret_fd);
