@@ -3,6 +3,8 @@
 
 #include "berth/cleanup.h"
 #include "berth/error.h"
+#include "berth/oci.h"
+#include "berth/runtime.h"
 #include "cli/cli.h"
 #include "cli/output.h"
 
@@ -39,7 +41,10 @@ int cmd_features(const struct cli_env *env, int argc, char **argv, struct berth_
 		cli_usage(&cmd_features_spec, env->out);
 		return CLI_EXIT_OK;
 	}
-	r = oci_features_json(&json, &len);
+	struct berth_lsm lsm;
+	berth_lsm_probe(&lsm);
+	struct oci_features_host host = {.apparmor = lsm.apparmor, .selinux = lsm.selinux};
+	r = oci_features_json_host(&host, &json, &len);
 	if (r < 0)
 		return cli_fail(berth_error_setf_errno(err, r, "building the features document"), err);
 	output_text(env->out, json);

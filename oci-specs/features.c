@@ -140,8 +140,11 @@ static void features_linux(struct jgen *j)
 	jg_kbool(j, "rdma", true);
 	jg_close(j);
 	features_seccomp(j);
-	enabled(j, "apparmor", false);
-	enabled(j, "selinux", false);
+	/* runtime/lsm.c applies process.apparmorProfile, process.selinuxLabel and linux.mountLabel.
+	 * The spec: "irrelevant to the availability of AppArmor on the host" (runc says true too);
+	 * what the host has goes into the annotations. */
+	enabled(j, "apparmor", true);
+	enabled(j, "selinux", true);
 	enabled(j, "intelRdt", false);
 	enabled(j, "netDevices", true); /* runtime/network.c moves them in and back */
 	jg_key(j, "mountExtensions");
@@ -152,6 +155,11 @@ static void features_linux(struct jgen *j)
 }
 
 int oci_features_json(char **ret_json, size_t *ret_len)
+{
+	return oci_features_json_host(NULL, ret_json, ret_len);
+}
+
+int oci_features_json_host(const struct oci_features_host *host, char **ret_json, size_t *ret_len)
 {
 	struct jgen j;
 	int r;
@@ -174,6 +182,10 @@ int oci_features_json(char **ret_json, size_t *ret_len)
 	jg_key(&j, "annotations");
 	jg_open(&j);
 	jg_kstr(&j, "io.github.berth.version", BERTH_VERSION);
+	if (host) {
+		jg_kstr(&j, "io.github.berth.host.apparmor", host->apparmor ? "true" : "false");
+		jg_kstr(&j, "io.github.berth.host.selinux", host->selinux ? "true" : "false");
+	}
 	jg_close(&j);
 	jg_close(&j);
 	/* Four spaces, as runc features prints it. */

@@ -24,6 +24,7 @@
 #include "berth/util.h"
 #include "internal.h"
 #include "lifecycle.h"
+#include "lsm.h"
 #include "seccomp.h"
 
 #ifndef KEYCTL_JOIN_SESSION_KEYRING
@@ -118,7 +119,8 @@ static int loopback_up(struct berth_error *err)
 }
 
 static int setup_pre_pivot(const struct child_args *a, const struct rootfs_opts *ro, struct seccomp_plan *sp,
-			   char **ret_state, size_t *ret_state_len, struct berth_error *err)
+			   int *lsm_fd, char **lsm_value, char **ret_state, size_t *ret_state_len,
+			   struct berth_error *err)
 {
 	const struct oci_config *c = a->config;
 	int r = wait_go(a->sync_fd, NULL, NULL, err);
@@ -128,6 +130,9 @@ static int setup_pre_pivot(const struct child_args *a, const struct rootfs_opts 
 		r = cgroup_movers_enter_self(a->cg, a->movers, err);
 	if (r == 0)
 		r = prepare_seccomp(a, sp, err);
+	/* The LSM attribute file is opened while /proc is still the host's. */
+	if (r == 0)
+		r = lsm_prepare_init(c, !a->no_new_keyring, lsm_fd, lsm_value, err);
 	if (r < 0)
 		return r;
 	r = join_namespaces(a, err);
@@ -244,6 +249,8 @@ void child_main(const struct child_args *a)
 	char *state = NULL;
 	size_t state_len = 0;
 	struct seccomp_plan sp = SECCOMP_PLAN_INIT;
+	int lsm_fd = -EBADF;
+	char *lsm_value = NULL;
 
 	/* Until execve this process runs berth's own code inside the container's pid namespace:
 	 * non-dumpable, a container process cannot open its /proc/<pid>/exe (the host's berth
@@ -262,7 +269,7 @@ void child_main(const struct child_args *a)
 		berth_error_setf_errno(&err, -errno, "open exec.fifo");
 		die(a->sync_fd, &err);
 	}
-	if (setup_pre_pivot(a, &ro, &sp, &state, &state_len, &err) < 0 ||
+	if (setup_pre_pivot(a, &ro, &sp, &lsm_fd, &lsm_value, &state, &state_len, &err) < 0 ||
 	    setup_post_pivot(a, &ro, exec_path, sizeof(exec_path), &err) < 0 ||
 	    load_seccomp(a, &sp, true, state, state_len, &err) < 0 ||
 	    process_apply_identity(&c->process, &err) < 0)
@@ -290,6 +297,8 @@ void child_main(const struct child_args *a)
 	static char *const empty_env[] = {NULL};
 	char **env = c->process.env ? c->process.env : (char **)empty_env;
 	(void)process_env_with_home(&c->process, &env);
+	if (lsm_apply_exec_label(lsm_fd, lsm_value, &err) < 0)
+		die(-1, &err);
 	execve(exec_path, c->process.args, env);
 
 	berth_error_setf_errno(&err, -errno, "exec '%s'", exec_path);

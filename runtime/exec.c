@@ -62,6 +62,11 @@ static int load_process_file(struct exec_plan *x, const char *path, struct berth
 	if (r < 0)
 		return berth_error_prefix(err, "--process '%s'", path);
 	x->proc = *x->owned_process;
+	/* As runc: a process.json without LSM labels gets the container's. */
+	if (!x->proc.apparmor_profile)
+		x->proc.apparmor_profile = x->config->process.apparmor_profile;
+	if (!x->proc.selinux_label)
+		x->proc.selinux_label = x->config->process.selinux_label;
 	return 0;
 }
 

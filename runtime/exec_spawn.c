@@ -25,9 +25,10 @@
 #include "exec.h"
 #include "internal.h"
 #include "lifecycle.h"
+#include "lsm.h"
 
 static int child_setup(const struct exec_plan *x, const struct berth_exec_opts *o, int sync_fd, char *path,
-		       size_t size, struct berth_error *err)
+		       size_t size, int *lsm_fd, char **lsm_value, struct berth_error *err)
 {
 	enum sync_type t;
 	int r = sync_recv(sync_fd, &t, NULL, NULL);
@@ -39,6 +40,10 @@ static int child_setup(const struct exec_plan *x, const struct berth_exec_opts *
 		if (r < 0)
 			return r;
 	}
+	/* The LSM attribute file is opened while /proc is still the host's. */
+	r = lsm_prepare_exec_label(&x->proc, lsm_fd, lsm_value, err);
+	if (r < 0)
+		return r;
 	/* One call joins them all, in the order the kernel needs (user first). */
 	if (x->child_ns && setns(x->pidfd, (int)x->child_ns) < 0)
 		return berth_error_setf_errno(err, -errno, "join the namespaces of the container (0x%lx)",
@@ -64,6 +69,8 @@ static __attribute__((noreturn)) void exec_child(struct exec_plan *x, const stru
 {
 	struct berth_error err = {0};
 	char path[PATH_MAX];
+	int lsm_fd = -EBADF;
+	char *lsm_value = NULL;
 	sigset_t none;
 	sigemptyset(&none);
 	signal(SIGPIPE, SIG_DFL);
@@ -71,8 +78,8 @@ static __attribute__((noreturn)) void exec_child(struct exec_plan *x, const stru
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0); /* as the init: no /proc/<pid>/exe from the container */
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 
-	if (child_setup(x, o, sync_fd, path, sizeof(path), &err) < 0 || load_seccomp(x, true, &err) < 0 ||
-	    process_apply_identity(&x->proc, &err) < 0)
+	if (child_setup(x, o, sync_fd, path, sizeof(path), &lsm_fd, &lsm_value, &err) < 0 ||
+	    load_seccomp(x, true, &err) < 0 || process_apply_identity(&x->proc, &err) < 0)
 		goto fail;
 	if (x->proc.no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
 		berth_error_setf_errno(&err, -errno, "no_new_privs");
@@ -88,6 +95,8 @@ static __attribute__((noreturn)) void exec_child(struct exec_plan *x, const stru
 	static char *const empty_env[] = {NULL};
 	char **env = x->proc.env ? x->proc.env : (char **)empty_env;
 	(void)process_env_with_home(&x->proc, &env);
+	if (lsm_apply_exec_label(lsm_fd, lsm_value, &err) < 0)
+		goto fail;
 	execve(path, x->proc.args, env);
 
 	berth_error_setf_errno(&err, -errno, "exec '%s'", path);

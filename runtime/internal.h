@@ -46,6 +46,7 @@ struct mount_ctx {
 	bool legacy; /* no openat2 / open_tree / mount_setattr: mount(2) on /proc/self/fd/N */
 	bool userns; /* in a user namespace: no mknod, sysfs/cgroup2 may need a bind fallback */
 	bool new_cgroupns;
+	const char *mount_label; /* linux.mountLabel or NULL */
 };
 
 /* rootfs_resolve() flags. */

@@ -24,6 +24,7 @@
 #include "berth/error.h"
 #include "berth/oci.h"
 #include "internal.h"
+#include "lsm.h"
 
 #ifndef ST_NOSYMFOLLOW
 #define ST_NOSYMFOLLOW 0x2000
@@ -866,7 +867,11 @@ static int fs_entry(struct entry *e, struct berth_error *err)
 	/* /dev is made read-only after the devices are created in it (devices_setup) */
 	if (strcmp(e->dest, "/dev") == 0)
 		flags &= ~(unsigned long)MS_RDONLY;
-	r = fs_mount(e, dstfd, flags, &mntfd, err);
+	r = lsm_mount_data(e->type, e->ctx->mount_label, e->spec.data, sizeof(e->spec.data), err);
+	if (r == 0)
+		r = fs_mount(e, dstfd, flags, &mntfd, err);
+	if (r == 0 && strcmp(e->type, "mqueue") == 0)
+		r = lsm_label_mount_root(mntfd, e->ctx->mount_label, err);
 	if (r < 0)
 		return r;
 	return finish_entry(e, mntfd, err);

@@ -487,6 +487,7 @@ int rootfs_prepare(const struct oci_config *config, const struct rootfs_opts *op
 	    .legacy = opts->legacy_api,
 	    .userns = opts->userns,
 	    .new_cgroupns = opts->new_cgroupns,
+	    .mount_label = config->has_linux ? config->linux_.mount_label : NULL,
 	};
 	r = mount_all(&ctx, config, err);
 	if (r < 0)

@@ -414,6 +414,17 @@ int oci_spec_default(bool rootless, uid_t uid, gid_t gid, char **ret_json, size_
 /* The runtime-spec features document for what berth really supports. */
 int oci_features_json(char **ret_json, size_t *ret_len);
 
+/* What the host offers beside what berth supports (the spec's linux.apparmor/selinux "enabled"
+ * say the runtime implements them, whatever the host): reported as annotations. */
+struct oci_features_host {
+	bool apparmor; /* AppArmor is active on this host */
+	bool selinux;  /* SELinux is active on this host */
+};
+
+/* oci_features_json plus the annotations io.github.berth.host.apparmor and
+ * io.github.berth.host.selinux ("true"/"false") from @host. */
+int oci_features_json_host(const struct oci_features_host *host, char **ret_json, size_t *ret_len);
+
 /* ---- small JSON writers used by the CLI (list, ps) ---- */
 
 struct oci_list_entry {

@@ -111,6 +111,17 @@ struct berth_exec_opts {
 int berth_container_exec(const struct berth_context *ctx, const struct berth_exec_opts *opts, int *ret_status,
 			 struct berth_error *err);
 
+/* ---- Linux security modules (lsm.c) ---- */
+
+struct berth_lsm {
+	bool apparmor; /* AppArmor is active: process.apparmorProfile can be applied */
+	bool selinux;  /* SELinux is active with a policy: process.selinuxLabel, linux.mountLabel */
+};
+
+/* What the host's kernel offers, from /sys/kernel/security/lsm, AppArmor's module parameter and
+ * selinuxfs. Never fails: what cannot be read counts as absent. */
+void berth_lsm_probe(struct berth_lsm *ret);
+
 struct cgroup_stats;
 
 /* update: write @res into the container's cgroup (memory.checkBeforeUpdate honoured). */

@@ -478,7 +478,11 @@ static void test_features(void **state)
 	v = get(doc, "linux", "seccomp", "supportedFlags", yajl_t_array);
 	assert_non_null(v);
 	assert_true(v->u.array.len <= 4);
-	assert_true(YAJL_IS_FALSE(get(doc, "linux", "apparmor", "enabled", yajl_t_any)));
+	/* berth applies AppArmor and SELinux labels: "enabled" is the runtime's support (runtime-spec
+	 * features-linux.md), the host's LSMs are annotations (test_features_host) */
+	assert_true(YAJL_IS_TRUE(get(doc, "linux", "apparmor", "enabled", yajl_t_any)));
+	assert_true(YAJL_IS_TRUE(get(doc, "linux", "selinux", "enabled", yajl_t_any)));
+	assert_null(get(doc, "annotations", "io.github.berth.host.apparmor", NULL, yajl_t_any));
 	assert_true(YAJL_IS_FALSE(get(doc, "linux", "intelRdt", "enabled", yajl_t_any)));
 	assert_true(YAJL_IS_TRUE(get(doc, "linux", "netDevices", "enabled", yajl_t_any)));
 	{
@@ -491,6 +495,30 @@ static void test_features(void **state)
 	    BERTH_VERSION);
 	yajl_tree_free(doc);
 	free(json);
+}
+
+/* `berth features` names the host's LSMs (berth_lsm_probe) in annotations. */
+static void test_features_host(void **state)
+{
+	static const struct oci_features_host hosts[] = {{.apparmor = true}, {.selinux = true}};
+	char errbuf[256];
+	(void)state;
+	for (size_t i = 0; i < 2; i++) {
+		char *json = NULL;
+		size_t len = 0;
+		assert_int_equal(oci_features_json_host(&hosts[i], &json, &len), 0);
+		yajl_val doc = yajl_tree_parse(json, errbuf, sizeof(errbuf));
+		assert_non_null(doc);
+		assert_string_equal(YAJL_GET_STRING(get(doc, "annotations", "io.github.berth.host.apparmor",
+							NULL, yajl_t_string)),
+				    i == 0 ? "true" : "false");
+		assert_string_equal(YAJL_GET_STRING(get(doc, "annotations", "io.github.berth.host.selinux",
+							NULL, yajl_t_string)),
+				    i == 1 ? "true" : "false");
+		assert_true(YAJL_IS_TRUE(get(doc, "linux", "apparmor", "enabled", yajl_t_any)));
+		yajl_tree_free(doc);
+		free(json);
+	}
 }
 
 int main(void)
@@ -510,6 +538,7 @@ int main(void)
 	    cmocka_unit_test(test_spec_default),
 	    cmocka_unit_test(test_spec_rootless),
 	    cmocka_unit_test(test_features),
+	    cmocka_unit_test(test_features_host),
 	};
 
 	return cmocka_run_group_tests_name("state", tests, NULL, NULL);
