@@ -22,6 +22,7 @@
 
 #include "berth/cleanup.h"
 #include "berth/error.h"
+#include "berth/log.h"
 #include "berth/oci.h"
 #include "internal.h"
 
@@ -764,8 +765,11 @@ static int bind_entry(struct entry *e, size_t index, struct berth_error *err)
 	r = open_source(e, index, &srcfd, err);
 	if (r < 0)
 		return r;
+	/* mount(2) ignores the data string of a bind, and runc and crun pass it along unused: a
+	 * filesystem option such as "mode=755" on a bind is ignored, not refused (issue 13 #10) */
 	if (e->spec.data_opt)
-		return berth_error_set(err, -EINVAL, "unknown bind mount option '%s'", e->spec.data_opt);
+		log_debug("mounts[%zu] (%s): ignoring the bind mount option(s) '%s'", index, e->dest,
+			  e->spec.data);
 	if (fstat(srcfd, &st) < 0)
 		return berth_error_setf_errno(err, -errno, "stat mount source '%s'", e->m->source);
 	r = open_dest(e, S_ISDIR(st.st_mode) ? ROOTFS_RESOLVE_MKDIR : ROOTFS_RESOLVE_MKFILE, srcfd, &dstfd,
