@@ -369,6 +369,12 @@ static int set_root_propagation(const struct oci_config *config, struct berth_er
 
 	if (name && mounts_propagation_flags(name, &flags) < 0)
 		return berth_error_set(err, -EINVAL, "linux.rootfsPropagation: unknown value '%s'", name);
+	/* an unbindable "/" could not be bound onto itself below: it starts rslave and finalize_root
+	 * makes the container's "/" unbindable after pivot, as crun does (issue 13 #9) */
+	if (flags & MS_UNBINDABLE) {
+		flags = MS_SLAVE | MS_REC;
+		name = "rslave";
+	}
 	if (mount(NULL, "/", NULL, flags, NULL) < 0)
 		return berth_error_setf_errno(err, -errno, "make / %s", name ? name : "rslave");
 	return 0;
