@@ -782,6 +782,24 @@ static int mask_paths(const struct mount_ctx *ctx, const struct oci_linux *lx, c
 	return r;
 }
 
+/* A missing process.cwd is created by the init (process_enter_cwd), but that would be too late
+ * on a read-only root: create it first, as runc does before it makes the root read-only
+ * (issue 13 #7). */
+static int create_cwd(const struct mount_ctx *ctx, const struct oci_config *config, struct berth_error *err)
+{
+	_cleanup_close_ int fd = -EBADF;
+	const char *cwd = config->has_process ? config->process.cwd : NULL;
+	int r;
+
+	if (!cwd || !*cwd)
+		return 0;
+	r = rootfs_resolve(ctx->rootfd, cwd, mount_ctx_resolve_flags(ctx) | ROOTFS_RESOLVE_MKDIR,
+			   O_PATH | O_DIRECTORY, &fd);
+	if (r < 0)
+		return berth_error_setf_errno(err, r, "process.cwd: '%s'", cwd);
+	return 0;
+}
+
 static int finalize_root(const struct mount_ctx *ctx, const struct oci_config *config,
 			 struct berth_error *err)
 {
@@ -790,6 +808,9 @@ static int finalize_root(const struct mount_ctx *ctx, const struct oci_config *c
 	int r;
 
 	if (config->root_readonly) {
+		r = create_cwd(ctx, config, err);
+		if (r < 0)
+			return r;
 		r = mounts_setattr(ctx, ctx->rootfd, MOUNT_ATTR_RDONLY, 0, false, err);
 		if (r < 0)
 			return berth_error_prefix(err, "root.readonly");

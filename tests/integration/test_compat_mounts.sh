@@ -27,4 +27,13 @@ assert_ok "run with data options on a bind"
 assert_contains "the bind is there" "$OUT" "bound"
 assert_contains "the bind is read-only as asked" "$OUT" "read-only"
 
+# ---- #7: a missing process.cwd with a read-only root is created before the root turns read-only
+container rocwd
+cfg '.root.readonly = true | .process.cwd = "/work/dir"'
+run_sh "$ID" 'pwd; if touch /x 2>/dev/null; then echo root-writable; else echo root-read-only; fi'
+assert_ok "run with a missing cwd and root.readonly"
+assert_contains "the cwd was created" "$OUT" "/work/dir"
+assert_contains "the root is read-only" "$OUT" "root-read-only"
+assert_true "the cwd exists in the rootfs" test -d "$BUNDLE/rootfs/work/dir"
+
 finish
