@@ -25,6 +25,7 @@
 #include "berth/log.h"
 #include "berth/oci.h"
 #include "internal.h"
+#include "tmpcopyup.h"
 
 #ifndef ST_NOSYMFOLLOW
 #define ST_NOSYMFOLLOW 0x2000
@@ -44,6 +45,7 @@ enum opt_kind {
 	OPT_RATIME,      /* MOUNT_ATTR_ atime mode on the whole tree */
 	OPT_IDMAP,
 	OPT_RIDMAP,
+	OPT_TMPCOPYUP,
 	OPT_IGNORE,
 	OPT_UNSUPPORTED,
 };
@@ -129,7 +131,7 @@ static const struct opt_def opt_table[] = {
     OTHER("defaults", OPT_IGNORE),
     OTHER("idmap", OPT_IDMAP),
     OTHER("ridmap", OPT_RIDMAP),
-    OTHER("tmpcopyup", OPT_UNSUPPORTED),
+    OTHER("tmpcopyup", OPT_TMPCOPYUP),
 };
 
 struct mount_spec {
@@ -138,6 +140,7 @@ struct mount_spec {
 	uint64_t rattr_set, rattr_clr;
 	unsigned long propagation;
 	bool idmap, ridmap;
+	bool tmpcopyup;
 	const char *data_opt; /* the first option that went to the data string */
 	char data[MOUNT_DATA_MAX];
 };
@@ -194,6 +197,9 @@ static void apply_opt(struct mount_spec *s, const struct opt_def *d)
 		break;
 	case OPT_RIDMAP:
 		s->ridmap = true;
+		break;
+	case OPT_TMPCOPYUP:
+		s->tmpcopyup = true;
 		break;
 	case OPT_IGNORE:
 	case OPT_UNSUPPORTED:
@@ -854,10 +860,57 @@ static int fs_mount(const struct entry *e, int dstfd, unsigned long flags, int *
 	return r;
 }
 
+static bool options_have_prefix(char *const *options, const char *prefix)
+{
+	for (size_t i = 0; options && options[i]; i++)
+		if (strncmp(options[i], prefix, strlen(prefix)) == 0)
+			return true;
+	return false;
+}
+
+/* tmpcopyup: the new tmpfs @mntfd gets what the image has in @srcdir (the directory it now hides),
+ * and its root the original directory's mode and owner unless the options set them; a read-only
+ * tmpfs was mounted writable for the copy and turns read-only now. */
+static int tmpcopyup_entry(const struct entry *e, int srcdir, int mntfd, bool ro, struct berth_error *err)
+{
+	_cleanup_close_ int dst = openat(mntfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	char *const *o = e->m->options;
+	int r;
+
+	if (dst < 0)
+		return berth_error_setf_errno(err, -errno, "tmpcopyup: open the new tmpfs");
+	r = tmpcopyup_copy(srcdir, dst, NULL, err);
+	if (r >= 0)
+		r = tmpcopyup_copy_root_attrs(
+		    srcdir, dst, options_have_prefix(o, "mode="),
+		    options_have_prefix(o, "uid=") || options_have_prefix(o, "gid="), err);
+	if (r >= 0 && ro)
+		r = mounts_setattr(e->ctx, mntfd, MOUNT_ATTR_RDONLY, 0, false, err);
+	return r;
+}
+
+/* The directory a tmpcopyup tmpfs will hide, opened before the mount; -EBADF when there is no
+ * copy to make (runc applies tmpcopyup to tmpfs only and ignores it elsewhere). */
+static int tmpcopyup_open_source(const struct entry *e, int dstfd, int *ret_fd, struct berth_error *err)
+{
+	*ret_fd = -EBADF;
+	if (!e->spec.tmpcopyup)
+		return 0;
+	if (strcmp(e->type, "tmpfs") != 0) {
+		log_debug("mount option tmpcopyup ignored on a %s mount", e->type);
+		return 0;
+	}
+	*ret_fd = openat(dstfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (*ret_fd < 0)
+		return berth_error_setf_errno(err, -errno, "tmpcopyup: open the destination directory");
+	return 0;
+}
+
 static int fs_entry(struct entry *e, struct berth_error *err)
 {
-	_cleanup_close_ int dstfd = -EBADF, mntfd = -EBADF;
+	_cleanup_close_ int dstfd = -EBADF, mntfd = -EBADF, copysrc = -EBADF;
 	unsigned long flags = e->spec.flags & ~(unsigned long)(MS_BIND | MS_REC);
+	bool ro = false;
 	int r;
 
 	if (!*e->type)
@@ -865,12 +918,19 @@ static int fs_entry(struct entry *e, struct berth_error *err)
 	if (e->spec.idmap || e->spec.ridmap)
 		return berth_error_set(err, -EINVAL, "idmap is only supported for bind mounts");
 	r = open_dest(e, ROOTFS_RESOLVE_MKDIR, -EBADF, &dstfd, err);
+	if (r >= 0)
+		r = tmpcopyup_open_source(e, dstfd, &copysrc, err);
 	if (r < 0)
 		return r;
-	/* /dev is made read-only after the devices are created in it (devices_setup) */
-	if (strcmp(e->dest, "/dev") == 0)
+	/* /dev is made read-only after the devices are created in it (devices_setup), a tmpcopyup
+	 * tmpfs after the copy */
+	if (strcmp(e->dest, "/dev") == 0 || copysrc >= 0) {
+		ro = copysrc >= 0 && (flags & MS_RDONLY);
 		flags &= ~(unsigned long)MS_RDONLY;
+	}
 	r = fs_mount(e, dstfd, flags, &mntfd, err);
+	if (r >= 0 && copysrc >= 0)
+		r = tmpcopyup_entry(e, copysrc, mntfd, ro, err);
 	if (r < 0)
 		return r;
 	return finish_entry(e, mntfd, err);

@@ -36,4 +36,61 @@ assert_contains "the cwd was created" "$OUT" "/work/dir"
 assert_contains "the root is read-only" "$OUT" "root-read-only"
 assert_true "the cwd exists in the rootfs" test -d "$BUNDLE/rootfs/work/dir"
 
+# ---- #11: tmpcopyup: the tmpfs starts with what the image has at its destination
+# xattr FILE NAME [VALUE-HEX]: read (or set) an extended attribute as hex, without following links.
+xattr() {
+	python3 -c 'import os, sys
+if len(sys.argv) > 3: os.setxattr(sys.argv[1], sys.argv[2], bytes.fromhex(sys.argv[3]), follow_symlinks=False)
+else: print(os.getxattr(sys.argv[1], sys.argv[2], follow_symlinks=False).hex())' "$@"
+}
+require_cmd python3
+container copyup
+img=$BUNDLE/rootfs/etc/tmpcopy-dir
+mkdir -p "$img/sub"
+echo plain >"$img/file"
+chmod 0640 "$img/file"
+echo deep >"$img/sub/deeper"
+chmod 0700 "$img/sub"
+echo owned >"$img/owned"
+chown 1000:1000 "$img/owned"
+ln -s /etc/passwd "$img/link"
+ln -s ../../../../../../../.. "$img/uplink"
+echo x >"$img/xattr"
+xattr "$img/xattr" user.berth 76616c7565 # "value"
+# a v2 security.capability: CAP_NET_BIND_SERVICE permitted and effective
+cap=0100000200040000000000000000000000000000
+xattr "$img/xattr" security.capability "$cap"
+chown 1000:1001 "$img"
+chmod 0751 "$img"
+before=$(cd "$BUNDLE/rootfs" && find etc/tmpcopy-dir -printf '%p %m %u:%g %y %l\n' | sort)
+# the directory belongs to 1000: root in the container writes into it with CAP_DAC_OVERRIDE
+cfg '.mounts += [{destination: "/etc/tmpcopy-dir", type: "tmpfs", source: "tmpfs",
+	options: ["rw", "rprivate", "nosuid", "nodev", "tmpcopyup"]}]
+	| .process.capabilities[] += ["CAP_DAC_OVERRIDE"]'
+cfg_args sh -c 'echo written >/etc/tmpcopy-dir/new && echo changed >/etc/tmpcopy-dir/file && echo ready; exec sleep 600'
+b create --bundle "$BUNDLE" --pid-file "$TEST_TMP/copyup.pid" "$ID"
+assert_ok "create with a tmpcopyup tmpfs"
+[ "$RC" -eq 0 ] || die "create failed"
+out_file=$OUT_FILE
+pid=$(cat "$TEST_TMP/copyup.pid")
+track_pid "$pid"
+b start "$ID"
+assert_ok "start"
+for _ in $(seq 50); do grep -q ready "$out_file" 2>/dev/null && break; sleep 0.1; done
+assert_contains "the container wrote into the tmpfs" "$(cat "$out_file")" "ready"
+in=/proc/$pid/root/etc/tmpcopy-dir
+assert_eq "the destination is a tmpfs" tmpfs "$(stat -f -c %T "$in" 2>&1)"
+assert_eq "the tmpfs root has the directory's mode and owner" "751 1000:1001" "$(stat -c '%a %u:%g' "$in" 2>&1)"
+after=$(cd "/proc/$pid/root" && find etc/tmpcopy-dir ! -name new -printf '%p %m %u:%g %y %l\n' | sort)
+assert_eq "same names, modes, owners, types and link targets in the tmpfs" "$before" "$after"
+assert_eq "file content copied, then changed inside" changed "$(cat "$in/file" 2>&1)"
+assert_eq "nested file copied" deep "$(cat "$in/sub/deeper" 2>&1)"
+assert_eq "user.* xattr copied" 76616c7565 "$(xattr "$in/xattr" user.berth 2>&1)"
+assert_eq "security.capability copied" "$cap" "$(xattr "$in/xattr" security.capability 2>&1)"
+assert_eq "the symlink out is copied as a link" /etc/passwd "$(readlink "$in/link" 2>&1)"
+assert_eq "the rootfs file is unchanged" plain "$(cat "$img/file")"
+assert_false "the write inside did not reach the rootfs" test -e "$img/new"
+b delete --force "$ID"
+assert_ok "delete --force"
+
 finish
