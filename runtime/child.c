@@ -239,7 +239,8 @@ void child_main(const struct child_args *a)
 				 .no_pivot = a->no_pivot,
 				 .userns = a->userns_any,
 				 .new_cgroupns = oci_config_namespace(c, OCI_NS_CGROUP) != NULL,
-				 .host_devnull_fd = &devnull};
+				 .host_devnull_fd = &devnull,
+				 .bind_trees = a->bind_trees};
 	char exec_path[PATH_MAX];
 	char *state = NULL;
 	size_t state_len = 0;

@@ -26,6 +26,7 @@
 #include "berth/log.h"
 #include "berth/runtime.h"
 #include "berth/util.h"
+#include "bindsrc.h"
 #include "create.h"
 #include "devrules.h"
 #include "lifecycle.h"
@@ -224,6 +225,8 @@ static int prepare(const struct berth_context *ctx, struct create_plan *p, const
 	if (r < 0)
 		return r;
 	r = open_namespaces(p, err);
+	if (r == 0 && p->userns_any)
+		r = bindsrc_open(p->config, p->bundle, &p->bind_trees, err);
 	if (r == 0 && o->console_socket)
 		r = connect_console(p, o->console_socket, err);
 	return r;
@@ -256,6 +259,8 @@ void create_plan_free(struct create_plan *p)
 	for (int t = 0; t < OCI_NS_MAX; t++)
 		closep(&p->ns_fds[t]);
 	closep(&p->cg_fd);
+	if (p->config)
+		bindsrc_close(&p->bind_trees, p->config->n_mounts);
 	cgroup_movers_close(&p->movers);
 	if (p->cg_resolved)
 		cgroup_free(&p->cg);
@@ -284,6 +289,8 @@ int berth_container_create_plan(const struct berth_context *ctx, const struct be
 		r = prepare(ctx, p, o, err);
 	if (r == 0)
 		r = create_spawn(p, o, foreground, err);
+	if (p->config) /* the init has its copies (or is gone) */
+		bindsrc_close(&p->bind_trees, p->config->n_mounts);
 	if (r == 0)
 		fault_point("create.before-persist");
 	if (r == 0)

@@ -22,6 +22,9 @@ struct rootfs_opts {
 	 * rootfs_finalize binds it over maskedPaths files and closes it. Without it, the container's
 	 * own /dev/null is used when it is the real device, and masking fails otherwise. */
 	int *host_devnull_fd;
+	/* Optional: per config mount, a detached copy of the bind source opened by `create` as the
+	 * runtime (user namespaces, bindsrc.h), attached instead of opening the source; or -1. */
+	const int *bind_trees;
 };
 
 /* Phase 1, in the child, inside the new mount namespace, before pivot_root:
@@ -46,6 +49,7 @@ struct mount_ctx {
 	bool legacy; /* no openat2 / open_tree / mount_setattr: mount(2) on /proc/self/fd/N */
 	bool userns; /* in a user namespace: no mknod, sysfs/cgroup2 may need a bind fallback */
 	bool new_cgroupns;
+	const int *bind_trees; /* rootfs_opts.bind_trees (before pivot only) */
 };
 
 /* rootfs_resolve() flags. */

@@ -451,16 +451,11 @@ int mounts_attach(const struct mount_ctx *ctx, int treefd, int dstfd, const char
 	return reopen_mount(ctx, path, id, 0, ret_mntfd, err);
 }
 
-/* A detached copy of req->srcfd's mount (tree) with the requested attributes. */
-static int clone_tree(const struct bind_req *req, int *ret_tree, struct berth_error *err)
+/* The requested attributes on the detached mount (tree) @tree. */
+static int tree_attrs(int tree, const struct bind_req *req, struct berth_error *err)
 {
-	unsigned int rec = req->recursive ? AT_RECURSIVE : 0;
-	_cleanup_close_ int tree =
-	    open_tree(req->srcfd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | rec);
 	int r;
 
-	if (tree < 0)
-		return berth_error_setf_errno(err, -errno, "open_tree");
 	if (req->idmap) {
 		/* only a mount not attached anywhere yet can be idmapped */
 		struct mount_attr a = {.attr_set = MOUNT_ATTR_IDMAP, .userns_fd = (uint64_t)req->userns_fd};
@@ -478,6 +473,22 @@ static int clone_tree(const struct bind_req *req, int *ret_tree, struct berth_er
 		if (mount_setattr(tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &a, sizeof(a)) < 0)
 			return berth_error_setf_errno(err, -errno, "mount_setattr (recursive)");
 	}
+	return 0;
+}
+
+/* A detached copy of req->srcfd's mount (tree) with the requested attributes. */
+static int clone_tree(const struct bind_req *req, int *ret_tree, struct berth_error *err)
+{
+	unsigned int rec = req->recursive ? AT_RECURSIVE : 0;
+	_cleanup_close_ int tree =
+	    open_tree(req->srcfd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | rec);
+	int r;
+
+	if (tree < 0)
+		return berth_error_setf_errno(err, -errno, "open_tree");
+	r = tree_attrs(tree, req, err);
+	if (r < 0)
+		return r;
 	*ret_tree = TAKE_FD(tree);
 	return 0;
 }
@@ -761,14 +772,36 @@ static int open_source(struct entry *e, size_t index, int *ret_fd, struct berth_
 	return 0;
 }
 
+/* The source `create` opened as the runtime (user namespaces: bindsrc.h), a detached mount that
+ * is configured and attached as it is: cloning it again from here could be refused, as it was
+ * made in the runtime's mount namespace. Returns 1 when there is one, 0 when not. */
+static int take_tree(const struct entry *e, size_t index, int *ret_fd)
+{
+	if (!e->ctx->bind_trees || e->ctx->bind_trees[index] < 0)
+		return 0;
+	*ret_fd = e->ctx->bind_trees[index]; /* the init's own copy of the descriptor */
+	return 1;
+}
+
+static int bind_detached(const struct mount_ctx *ctx, const struct bind_req *req, int *ret_mntfd,
+			 struct berth_error *err)
+{
+	int r = tree_attrs(req->srcfd, req, err);
+
+	if (r < 0)
+		return r;
+	return mounts_attach(ctx, req->srcfd, req->dstfd, req->path, ret_mntfd, err);
+}
+
 static int bind_entry(struct entry *e, size_t index, struct berth_error *err)
 {
 	_cleanup_close_ int srcfd = -EBADF, dstfd = -EBADF, userns = -EBADF, mntfd = -EBADF;
 	struct bind_req req = {.path = e->dest, .userns_fd = -EBADF};
 	struct stat st;
+	int detached = take_tree(e, index, &srcfd);
 	int r;
 
-	r = open_source(e, index, &srcfd, err);
+	r = detached ? 0 : open_source(e, index, &srcfd, err);
 	if (r < 0)
 		return r;
 	/* mount(2) ignores the data string of a bind, and runc and crun pass it along unused: a
@@ -798,7 +831,7 @@ static int bind_entry(struct entry *e, size_t index, struct berth_error *err)
 	req.idmap = e->spec.idmap || e->spec.ridmap;
 	req.idmap_recursive = e->spec.ridmap;
 	req.userns_fd = userns;
-	r = mounts_bind(e->ctx, &req, &mntfd, err);
+	r = detached ? bind_detached(e->ctx, &req, &mntfd, err) : mounts_bind(e->ctx, &req, &mntfd, err);
 	if (r < 0)
 		return r;
 	return finish_entry(e, mntfd, err);

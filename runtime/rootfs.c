@@ -493,6 +493,7 @@ int rootfs_prepare(const struct oci_config *config, const struct rootfs_opts *op
 	    .legacy = opts->legacy_api,
 	    .userns = opts->userns,
 	    .new_cgroupns = opts->new_cgroupns,
+	    .bind_trees = opts->bind_trees,
 	};
 	r = mount_all(&ctx, config, err);
 	if (r < 0)

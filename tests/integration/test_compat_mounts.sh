@@ -93,4 +93,24 @@ assert_false "the write inside did not reach the rootfs" test -e "$img/new"
 b delete --force "$ID"
 assert_ok "delete --force"
 
+# ---- #5: a user-namespace container binds sources only host root may read, as runc does
+[ -e /proc/self/ns/user ] || skip "the kernel has no user namespaces"
+container usernsbind
+chown -R -h 100000:100000 "$BUNDLE/rootfs"
+secret=$TEST_TMP/secret
+mkdir -p "$secret/inner"
+echo top-secret >"$secret/inner/file"
+chmod 0600 "$secret/inner/file"
+chmod 0700 "$secret" "$secret/inner"
+cfg '.linux.namespaces += [{type: "user"}]
+	| .linux.uidMappings = [{containerID: 0, hostID: 100000, size: 65536}]
+	| .linux.gidMappings = [{containerID: 0, hostID: 100000, size: 65536}]
+	| .mounts += [{destination: "/mnt/dir", type: "bind", source: $dir, options: ["rbind", "ro"]},
+		{destination: "/mnt/file", type: "bind", source: $file, options: ["bind", "ro"]}]' \
+	--arg dir "$secret/inner" --arg file "$secret/inner/file"
+run_sh "$ID" 'awk '\''$2 == "/mnt/dir" || $2 == "/mnt/file" { split($4, o, ","); print "mounted " $2 " " o[1] }'\'' /proc/mounts'
+assert_ok "run a user-namespace container binding sources below a 0700 host-root directory"
+assert_contains "the directory is bound, read-only" "$OUT" "mounted /mnt/dir ro"
+assert_contains "the file is bound, read-only" "$OUT" "mounted /mnt/file ro"
+
 finish
