@@ -17,6 +17,8 @@ struct rootfs_opts {
 	bool userns;        /* the container has its own user namespace (no mknod: bind host devices) */
 	bool new_cgroupns;  /* a cgroup namespace was created (cgroup2 mounts show the container's cgroup) */
 	bool legacy_api;    /* act as on a kernel without openat2(2) and the new mount API (tests) */
+	bool chroot_only;   /* a joined mount namespace: chroot, never pivot_root, which would move the
+			     * root of every other process in it (as crun does) */
 	/* Optional, in/out. When set (the caller initialises *host_devnull_fd to -EBADF), rootfs_prepare
 	 * stores here a detached copy of the host's /dev/null mount (verified char 1:3) and
 	 * rootfs_finalize binds it over maskedPaths files and closes it. Without it, the container's
@@ -34,8 +36,13 @@ struct rootfs_opts {
  * Fills @err with the mount index and reason on failure. */
 int rootfs_prepare(const struct oci_config *config, const struct rootfs_opts *opts, struct berth_error *err);
 
-/* Phase 2: pivot_root (or move+chroot) into the rootfs and detach the old root. cwd becomes "/". */
+/* Phase 2: pivot_root (or move+chroot) into the rootfs and detach the old root. cwd becomes "/".
+ * With opts->chroot_only: rootfs_chroot. */
 int rootfs_pivot(const struct oci_config *config, const struct rootfs_opts *opts, struct berth_error *err);
+
+/* chroot into opts->rootfs with nothing mounted: the container has no mount namespace of its own
+ * (the runtime's is inherited) or joins one (chroot_only). cwd becomes "/". */
+int rootfs_chroot(const struct rootfs_opts *opts, struct berth_error *err);
 
 /* Phase 3, after pivot: sysctl, maskedPaths, readonlyPaths, root.readonly, rootfsPropagation
  * on the new root. */

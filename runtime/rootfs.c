@@ -536,12 +536,29 @@ static int pivot(int oldroot, int newroot, struct berth_error *err)
 	return 0;
 }
 
+int rootfs_chroot(const struct rootfs_opts *opts, struct berth_error *err)
+{
+	_cleanup_close_ int fd = open(opts->rootfs, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return berth_error_setf_errno(err, -errno, "open rootfs '%s'", opts->rootfs);
+	if (fchdir(fd) < 0)
+		return berth_error_setf_errno(err, -errno, "chdir to rootfs '%s'", opts->rootfs);
+	if (chroot(".") < 0)
+		return berth_error_setf_errno(err, -errno, "chroot to rootfs '%s'", opts->rootfs);
+	if (chdir("/") < 0)
+		return berth_error_setf_errno(err, -errno, "chdir /");
+	return 0;
+}
+
 int rootfs_pivot(const struct oci_config *config, const struct rootfs_opts *opts, struct berth_error *err)
 {
 	_cleanup_close_ int newroot = open(opts->rootfs, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
 	_cleanup_close_ int oldroot = open("/", O_DIRECTORY | O_RDONLY | O_CLOEXEC);
 
 	(void)config;
+	if (opts->chroot_only)
+		return rootfs_chroot(opts, err);
 	if (newroot < 0)
 		return berth_error_setf_errno(err, -errno, "open rootfs '%s'", opts->rootfs);
 	if (oldroot < 0)

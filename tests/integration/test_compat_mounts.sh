@@ -93,6 +93,78 @@ assert_false "the write inside did not reach the rootfs" test -e "$img/new"
 b delete --force "$ID"
 assert_ok "delete --force"
 
+# ---- #8: no mount namespace: the runtime's is inherited and the container is chrooted into its rootfs
+# start_marker_container WHAT: create + start $ID whose process prints /marker and "ready", then
+# sleeps; sets pid (the init) and out_file.
+start_marker_container() {
+	cfg_args sh -c 'cat /marker; echo ready; exec sleep 600'
+	b create --bundle "$BUNDLE" --pid-file "$TEST_TMP/$ID.pid" "$ID"
+	assert_ok "create ($1)"
+	[ "$RC" -eq 0 ] || die "create failed ($1)"
+	out_file=$OUT_FILE
+	pid=$(cat "$TEST_TMP/$ID.pid")
+	track_pid "$pid"
+	b start "$ID"
+	assert_ok "start ($1)"
+	for _ in $(seq 50); do grep -q ready "$out_file" 2>/dev/null && break; sleep 0.1; done
+}
+container nomntns
+echo "rootfs of $ID" >"$BUNDLE/rootfs/marker"
+cfg '.linux.namespaces |= map(select(.type != "mount")) | .mounts = []
+	| .linux.maskedPaths = [] | .linux.readonlyPaths = []'
+mounts_before=$(wc -l </proc/self/mountinfo)
+start_marker_container "no mount namespace"
+assert_contains "the container runs its rootfs's sh and sees its rootfs" "$(cat "$out_file")" "rootfs of $ID"
+assert_eq "the init shares the runtime's mount namespace" "$(readlink /proc/self/ns/mnt)" \
+	"$(readlink "/proc/$pid/ns/mnt")"
+assert_eq "the init's root is the rootfs" "$(realpath "$BUNDLE/rootfs")" "$(readlink "/proc/$pid/root")"
+b exec "$ID" cat /marker
+assert_ok "exec into a container without a mount namespace"
+assert_eq "exec'd process is chrooted into the rootfs too" "rootfs of $ID" "$OUT"
+assert_eq "nothing was mounted in the runtime's mount namespace" "$mounts_before" "$(wc -l </proc/self/mountinfo)"
+b delete --force "$ID"
+assert_ok "delete --force"
+
+# what needs a mount namespace is refused: runc's reason for maskedPaths, berth's for mounts
+container nomntns-masked
+cfg '.linux.namespaces |= map(select(.type != "mount")) | .mounts = []'
+run_sh "$ID" true
+assert_failed "maskedPaths without a mount namespace"
+assert_contains "runc's reason" "$ERR" "unable to restrict sys entries without a private MNT namespace"
+container nomntns-mounts
+cfg '.linux.namespaces |= map(select(.type != "mount")) | .linux.maskedPaths = [] | .linux.readonlyPaths = []'
+run_sh "$ID" true
+assert_failed "mounts without a mount namespace"
+assert_contains "the reason names mounts" "$ERR" "mounts: berth mounts nothing into the runtime's own mount namespace"
+
+# ---- #8: a mount namespace joined by path gets root.path set up inside it (runc, crun)
+require_cmd unshare
+env "$MARK" unshare -m --propagation private sleep 600 &
+holder=$!
+track_pid "$holder"
+for _ in $(seq 50); do
+	[ "$(readlink "/proc/$holder/ns/mnt")" != "$(readlink /proc/self/ns/mnt)" ] && break
+	sleep 0.1
+done
+assert_ne "the holder has a mount namespace of its own" "$(readlink /proc/self/ns/mnt)" \
+	"$(readlink "/proc/$holder/ns/mnt")"
+container joinmntns
+echo "rootfs of $ID" >"$BUNDLE/rootfs/marker"
+cfg '.linux.namespaces |= map(if .type == "mount" then .path = $ns else . end)' --arg ns "/proc/$holder/ns/mnt"
+mounts_before=$(wc -l </proc/self/mountinfo)
+start_marker_container "a joined mount namespace"
+assert_contains "the container runs its rootfs's sh and sees its rootfs" "$(cat "$out_file")" "rootfs of $ID"
+assert_eq "the init is in the joined mount namespace" "$(readlink "/proc/$holder/ns/mnt")" \
+	"$(readlink "/proc/$pid/ns/mnt")"
+b exec "$ID" sh -c 'cat /marker; test -r /proc/self/status && echo proc-mounted'
+assert_ok "exec into a container in a joined mount namespace"
+assert_contains "exec'd process sees the rootfs" "$OUT" "rootfs of $ID"
+assert_contains "the config's /proc is mounted in the joined namespace" "$OUT" "proc-mounted"
+assert_eq "the test's own mount namespace is unchanged" "$mounts_before" "$(wc -l </proc/self/mountinfo)"
+b delete --force "$ID"
+assert_ok "delete --force"
+kill "$holder"
+
 # ---- #5: a user-namespace container binds sources only host root may read, as runc does
 [ -e /proc/self/ns/user ] || skip "the kernel has no user namespaces"
 container usernsbind
