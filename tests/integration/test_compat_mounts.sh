@@ -93,6 +93,15 @@ assert_false "the write inside did not reach the rootfs" test -e "$img/new"
 b delete --force "$ID"
 assert_ok "delete --force"
 
+# a read-only tmpcopyup tmpfs: filled first, then read-only
+container copyup-ro
+mkdir -p "$BUNDLE/rootfs/etc/copy-ro"
+echo kept >"$BUNDLE/rootfs/etc/copy-ro/file"
+cfg '.mounts += [{destination: "/etc/copy-ro", type: "tmpfs", source: "tmpfs", options: ["ro", "tmpcopyup"]}]'
+run_sh "$ID" 'cat /etc/copy-ro/file; stat -f -c %T /etc/copy-ro; if touch /etc/copy-ro/x 2>/dev/null; then echo writable; else echo read-only; fi'
+assert_ok "run with a read-only tmpcopyup tmpfs"
+assert_eq "content copied, tmpfs, read-only" "$(printf 'kept\ntmpfs\nread-only')" "$OUT"
+
 # ---- #8: no mount namespace: the runtime's is inherited and the container is chrooted into its rootfs
 # start_marker_container WHAT: create + start $ID whose process prints /marker and "ready", then
 # sleeps; sets pid (the init) and out_file.
@@ -180,9 +189,16 @@ cfg '.linux.namespaces += [{type: "user"}]
 	| .mounts += [{destination: "/mnt/dir", type: "bind", source: $dir, options: ["rbind", "ro"]},
 		{destination: "/mnt/file", type: "bind", source: $file, options: ["bind", "ro"]}]' \
 	--arg dir "$secret/inner" --arg file "$secret/inner/file"
-run_sh "$ID" 'awk '\''$2 == "/mnt/dir" || $2 == "/mnt/file" { split($4, o, ","); print "mounted " $2 " " o[1] }'\'' /proc/mounts'
+# and a tmpcopyup tmpfs in the user namespace: owners as the container sees them
+mkdir -p "$BUNDLE/rootfs/etc/copy"
+echo owned >"$BUNDLE/rootfs/etc/copy/owned"
+chown -R 101000:101000 "$BUNDLE/rootfs/etc/copy"
+cfg '.mounts += [{destination: "/etc/copy", type: "tmpfs", source: "tmpfs", options: ["tmpcopyup"]}]'
+run_sh "$ID" 'awk '\''$2 == "/mnt/dir" || $2 == "/mnt/file" { split($4, o, ","); print "mounted " $2 " " o[1] }'\'' /proc/mounts
+echo "copy=$(stat -f -c %T /etc/copy) $(stat -c %u:%g /etc/copy /etc/copy/owned | xargs) $(cat /etc/copy/owned)"'
 assert_ok "run a user-namespace container binding sources below a 0700 host-root directory"
 assert_contains "the directory is bound, read-only" "$OUT" "mounted /mnt/dir ro"
 assert_contains "the file is bound, read-only" "$OUT" "mounted /mnt/file ro"
+assert_contains "tmpcopyup in a user namespace keeps owners" "$OUT" "copy=tmpfs 1000:1000 1000:1000 owned"
 
 finish
