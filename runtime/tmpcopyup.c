@@ -37,6 +37,7 @@ struct copy {
 	struct berth_error *err;
 	uint64_t bytes, entries;
 	dev_t dev;           /* the source directory's filesystem: no other is entered */
+	uint64_t mnt_id;     /* ... nor another mount of it (a bind); 0: unknown */
 	char path[PATH_MAX]; /* the entry being copied, relative to the source (for messages) */
 	char buf[COPY_BUF_SIZE];
 	char xnames[XATTR_LIST_MAX_BYTES];
@@ -160,6 +161,28 @@ static int finish_fd(struct copy *c, int srcfd, int dstfd, const struct stat *st
 	return 0;
 }
 
+static uint64_t mount_id(int fd)
+{
+	struct statx stx;
+
+	if (statx(fd, "", AT_EMPTY_PATH | AT_STATX_DONT_SYNC, STATX_MNT_ID, &stx) < 0 ||
+	    !(stx.stx_mask & STATX_MNT_ID))
+		return 0;
+	return stx.stx_mnt_id;
+}
+
+/* A bind mount from the same filesystem has the same st_dev: the mount id tells it apart. */
+static bool other_mount(const struct copy *c, int fd)
+{
+	uint64_t id = c->mnt_id ? mount_id(fd) : 0;
+
+	if (id && id != c->mnt_id) {
+		log_debug("tmpcopyup: '%s' is another mount: not copied", c->path);
+		return true;
+	}
+	return false;
+}
+
 /* Same type, same inode: what fstatat saw is what was opened. */
 static bool same_file(int fd, const struct stat *st, mode_t type)
 {
@@ -180,6 +203,8 @@ static int copy_file(struct copy *c, int srcdir, int dstdir, const char *name, c
 		return fail(c, -errno, "open");
 	if (!same_file(src, st, S_IFREG))
 		return fail(c, -ESTALE, "changed while copying");
+	if (other_mount(c, src))
+		return 0;
 	if (c->bytes + (uint64_t)st->st_size > c->lim->max_bytes)
 		return berth_error_set(c->err, -EFBIG, "tmpcopyup: more than %llu bytes to copy (at '%s')",
 				       (unsigned long long)c->lim->max_bytes, c->path);
@@ -241,6 +266,8 @@ static int copy_dir(struct copy *c, int srcdir, int dstdir, const char *name, co
 		return fail(c, -errno, "open");
 	if (!same_file(src, st, S_IFDIR))
 		return fail(c, -ESTALE, "changed while copying");
+	if (other_mount(c, src))
+		return 0;
 	if (mkdirat(dstdir, name, 0700) < 0)
 		return fail(c, -errno, "create the directory");
 	dst = openat(dstdir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -326,6 +353,7 @@ int tmpcopyup_copy(int srcfd, int dstfd, const struct tmpcopyup_limits *lim, str
 	if (!S_ISDIR(st.st_mode))
 		return berth_error_set(err, -ENOTDIR, "tmpcopyup: the destination is not a directory");
 	c->dev = st.st_dev;
+	c->mnt_id = mount_id(srcfd);
 	return copy_tree(c, srcfd, dstfd, 0);
 }
 

@@ -20,7 +20,7 @@ extern const struct tmpcopyup_limits tmpcopyup_default_limits;
  * mounted over it) into the directory @dstfd: regular files (content), directories, symlinks (as
  * links: never followed), fifos, sockets and device nodes (mknod), each with its owner, mode,
  * extended attributes (trusted.* only where permitted; none on symlinks and nodes) and timestamps.
- * Hard links become separate files. Nothing below @srcfd on another filesystem (a mount) is copied.
+ * Hard links become separate files. Nothing below @srcfd on another filesystem or mount is copied.
  * Every name is opened relative to its parent's descriptor with O_NOFOLLOW, so nothing outside
  * @srcfd is ever read. @what names the copy in errors ("mounts[3] (/run)" style prefix is the
  * caller's). Returns 0 or -errno with @err set ("tmpcopyup: ..."); the limits give -EFBIG/-E2BIG/

@@ -64,9 +64,15 @@ chown 1000:1001 "$img"
 chmod 0751 "$img"
 before=$(cd "$BUNDLE/rootfs" && find etc/tmpcopy-dir -printf '%p %m %u:%g %y %l\n' | sort)
 # the directory belongs to 1000: root in the container writes into it with CAP_DAC_OVERRIDE
-cfg '.mounts += [{destination: "/etc/tmpcopy-dir", type: "tmpfs", source: "tmpfs",
+# a bind mounted below the destination first (same filesystem as the rootfs): not image content,
+# not copied
+hostdir=$TEST_TMP/copyup-host
+mkdir -p "$hostdir"
+echo host >"$hostdir/hostfile"
+cfg '.mounts += [{destination: "/etc/tmpcopy-dir/bound", type: "bind", source: $h, options: ["bind"]},
+	{destination: "/etc/tmpcopy-dir", type: "tmpfs", source: "tmpfs",
 	options: ["rw", "rprivate", "nosuid", "nodev", "tmpcopyup"]}]
-	| .process.capabilities[] += ["CAP_DAC_OVERRIDE"]'
+	| .process.capabilities[] += ["CAP_DAC_OVERRIDE"]' --arg h "$hostdir"
 cfg_args sh -c 'echo written >/etc/tmpcopy-dir/new && echo changed >/etc/tmpcopy-dir/file && echo ready; exec sleep 600'
 b create --bundle "$BUNDLE" --pid-file "$TEST_TMP/copyup.pid" "$ID"
 assert_ok "create with a tmpcopyup tmpfs"
@@ -88,6 +94,7 @@ assert_eq "nested file copied" deep "$(cat "$in/sub/deeper" 2>&1)"
 assert_eq "user.* xattr copied" 76616c7565 "$(xattr "$in/xattr" user.berth 2>&1)"
 assert_eq "security.capability copied" "$cap" "$(xattr "$in/xattr" security.capability 2>&1)"
 assert_eq "the symlink out is copied as a link" /etc/passwd "$(readlink "$in/link" 2>&1)"
+assert_false "the bind below the destination was not copied" test -e "$in/bound"
 assert_eq "the rootfs file is unchanged" plain "$(cat "$img/file")"
 assert_false "the write inside did not reach the rootfs" test -e "$img/new"
 b delete --force "$ID"
