@@ -155,7 +155,8 @@ static int setup_pre_pivot(const struct child_args *a, const struct rootfs_opts 
 	/* Relative mount sources are relative to the bundle, as with runc. */
 	if (r == 0 && chdir(a->bundle) < 0)
 		r = berth_error_setf_errno(err, -errno, "chdir to the bundle '%s'", a->bundle);
-	if (r == 0 && a->config_mount_ns_new)
+	/* a joined mount namespace gets the rootfs set up inside it, as with runc and crun */
+	if (r == 0 && oci_config_namespace(c, OCI_NS_MOUNT))
 		r = rootfs_prepare(c, ro, err);
 	if (r < 0)
 		return r;
@@ -176,13 +177,15 @@ static int setup_post_pivot(const struct child_args *a, const struct rootfs_opts
 	const struct oci_config *c = a->config;
 	const struct oci_process *p = &c->process;
 	int r = 0;
-	if (a->config_mount_ns_new) {
+	if (oci_config_namespace(c, OCI_NS_MOUNT)) {
 		r = rootfs_pivot(c, ro, err);
 		if (r == 0)
 			r = rootfs_finalize(c, ro, err);
-		if (r < 0)
-			return r;
+	} else {
+		r = rootfs_chroot(ro, err); /* the runtime's mount namespace: nothing is mounted */
 	}
+	if (r < 0)
+		return r;
 	if (p->terminal && a->console_fd >= 0) {
 		r = process_setup_terminal(p, a->console_fd, err);
 		if (r < 0)
@@ -244,7 +247,9 @@ void child_main(const struct child_args *a)
 				 .no_pivot = a->no_pivot,
 				 .userns = a->userns_any,
 				 .new_cgroupns = oci_config_namespace(c, OCI_NS_CGROUP) != NULL,
-				 .host_devnull_fd = &devnull};
+				 .chroot_only = !a->config_mount_ns_new,
+				 .host_devnull_fd = &devnull,
+				 .bind_trees = a->bind_trees};
 	char exec_path[PATH_MAX];
 	char *state = NULL;
 	size_t state_len = 0;

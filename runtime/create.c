@@ -26,6 +26,7 @@
 #include "berth/log.h"
 #include "berth/runtime.h"
 #include "berth/util.h"
+#include "bindsrc.h"
 #include "create.h"
 #include "devrules.h"
 #include "lifecycle.h"
@@ -71,6 +72,43 @@ static int load_config(struct create_plan *p, const char *bundle, struct berth_e
 	return 0;
 }
 
+/* No mount namespace in linux.namespaces: the container inherits the runtime's, as the spec says,
+ * and is chrooted into root.path (runc does the same). What needs mounts is refused: maskedPaths,
+ * readonlyPaths and --no-pivot with runc's own reason; mounts, root.readonly, linux.devices and
+ * linux.sysctl deliberately (runc would mount into, or write devices from, the host's namespace,
+ * where nothing would ever unmount them, or silently drop root.readonly; berth changes nothing
+ * in the runtime's mount namespace). */
+static int validate_no_mount_ns(const struct oci_config *c, const struct berth_create_opts *o,
+				struct berth_error *err)
+{
+	static const char why[] = "without a private MNT namespace (linux.namespaces has no mount entry)";
+	const struct oci_linux *l = &c->linux_;
+	if (oci_config_namespace(c, OCI_NS_MOUNT))
+		return 0;
+	if ((l->masked_paths && l->masked_paths[0]) || (l->readonly_paths && l->readonly_paths[0]))
+		return berth_error_set(
+		    err, -EINVAL, "linux.maskedPaths/readonlyPaths: unable to restrict sys entries %s", why);
+	if (o->no_pivot)
+		return berth_error_set(err, -EINVAL, "--no-pivot: unable to use no-pivot %s", why);
+	if (c->n_mounts)
+		return berth_error_set(err, -EINVAL,
+				       "mounts: berth mounts nothing into the runtime's own mount "
+				       "namespace: add {\"type\": \"mount\"} to linux.namespaces");
+	if (c->root_readonly)
+		return berth_error_set(err, -EINVAL,
+				       "root.readonly: a read-only root needs a mount namespace "
+				       "(linux.namespaces has no mount entry)");
+	if (l->n_devices)
+		return berth_error_set(err, -EINVAL,
+				       "linux.devices: devices are created in the container's "
+				       "/dev mount, which needs a mount namespace");
+	if (l->n_sysctl)
+		return berth_error_set(err, -EINVAL,
+				       "linux.sysctl: sysctls are written through the "
+				       "container's /proc mount, which needs a mount namespace");
+	return 0;
+}
+
 static int validate(struct create_plan *p, const struct berth_create_opts *o, bool foreground,
 		    struct berth_error *err)
 {
@@ -82,8 +120,9 @@ static int validate(struct create_plan *p, const struct berth_create_opts *o, bo
 		return berth_error_set(
 		    err, -EINVAL,
 		    "linux.uidMappings: required (with linux.gidMappings) for a new user namespace");
-	if (!oci_config_namespace(c, OCI_NS_MOUNT))
-		return berth_error_set(err, -EINVAL, "linux.namespaces: a mount namespace is required");
+	int r = validate_no_mount_ns(c, o, err);
+	if (r < 0)
+		return r;
 	if (c->process.terminal && !o->console_socket && !foreground)
 		return berth_error_set(
 		    err, -EINVAL,
@@ -224,6 +263,8 @@ static int prepare(const struct berth_context *ctx, struct create_plan *p, const
 	if (r < 0)
 		return r;
 	r = open_namespaces(p, err);
+	if (r == 0 && p->userns_any)
+		r = bindsrc_open(p->config, p->bundle, &p->bind_trees, err);
 	if (r == 0 && o->console_socket)
 		r = connect_console(p, o->console_socket, err);
 	return r;
@@ -256,6 +297,8 @@ void create_plan_free(struct create_plan *p)
 	for (int t = 0; t < OCI_NS_MAX; t++)
 		closep(&p->ns_fds[t]);
 	closep(&p->cg_fd);
+	if (p->config)
+		bindsrc_close(&p->bind_trees, p->config->n_mounts);
 	cgroup_movers_close(&p->movers);
 	if (p->cg_resolved)
 		cgroup_free(&p->cg);
@@ -284,6 +327,8 @@ int berth_container_create_plan(const struct berth_context *ctx, const struct be
 		r = prepare(ctx, p, o, err);
 	if (r == 0)
 		r = create_spawn(p, o, foreground, err);
+	if (p->config) /* the init has its copies (or is gone) */
+		bindsrc_close(&p->bind_trees, p->config->n_mounts);
 	if (r == 0)
 		fault_point("create.before-persist");
 	if (r == 0)

@@ -34,6 +34,7 @@ struct create_plan {
 	pid_t pid;
 	uint64_t pid_start_time;
 	struct net_plan net; /* berth.network and linux.netDevices (network.c) */
+	int *bind_trees;     /* user namespaces: bind sources opened as the runtime (bindsrc.c) */
 };
 
 /* Run every phase of create; on success the plan holds the live init (p->pid), the locked state

@@ -36,6 +36,7 @@ void exec_plan_free(struct exec_plan *x)
 	oci_process_free(x->owned_process);
 	oci_config_free(x->config);
 	closep(&x->pidfd);
+	closep(&x->init_root_fd);
 	closep(&x->cg_fd);
 	cgroup_movers_close(&x->movers);
 	closep(&x->console_fd);
@@ -184,6 +185,23 @@ static int check_status(const struct berth_context *ctx, struct exec_plan *x, co
 	return 0;
 }
 
+/* A container without a mount namespace of its own (none, or one joined by path) is chrooted into
+ * its rootfs: joining the namespace alone would give the process that namespace's root, the host's
+ * in the first case. The process is chrooted where the init is. */
+static int open_init_root(struct exec_plan *x, struct berth_error *err)
+{
+	const struct oci_namespace *mnt = oci_config_namespace(x->config, OCI_NS_MOUNT);
+	char path[64];
+	if (mnt && !mnt->path)
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%d/root", (int)x->c.rec->pid);
+	x->init_root_fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (x->init_root_fd < 0)
+		return berth_error_setf_errno(err, -errno, "open the root of the container's init (%s)",
+					      path);
+	return 0;
+}
+
 static int open_container(const struct berth_context *ctx, struct exec_plan *x,
 			  const struct berth_exec_opts *o, struct berth_error *err)
 {
@@ -197,6 +215,9 @@ static int open_container(const struct berth_context *ctx, struct exec_plan *x,
 	x->pidfd = (int)syscall(SYS_pidfd_open, x->c.rec->pid, 0);
 	if (x->pidfd < 0)
 		return berth_error_setf_errno(err, -errno, "open the init of \"%s\"", o->id);
+	r = open_init_root(x, err);
+	if (r < 0)
+		return r;
 	for (int t = 0; t < OCI_NS_MAX; t++) {
 		if (!x->c.rec->ns_paths[t])
 			continue;
@@ -266,6 +287,7 @@ int berth_container_exec(const struct berth_context *ctx, const struct berth_exe
 			      .cg_fd = -EBADF,
 			      .console_fd = -EBADF,
 			      .sync_fd = -EBADF,
+			      .init_root_fd = -EBADF,
 			      .seccomp = SECCOMP_PLAN_INIT};
 
 	sigset_t set, old;

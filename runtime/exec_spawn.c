@@ -50,6 +50,8 @@ static int child_setup(const struct exec_plan *x, const struct berth_exec_opts *
 					      x->child_ns);
 	if (x->userns && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0))
 		return berth_error_setf_errno(err, -errno, "become root in the container's user namespace");
+	if (x->init_root_fd >= 0 && (fchdir(x->init_root_fd) < 0 || chroot(".") < 0))
+		return berth_error_setf_errno(err, -errno, "chroot to the container's root");
 	(void)o;
 	return process_prepare(&x->proc, x->console_fd, false, path, size, err);
 }

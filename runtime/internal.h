@@ -17,11 +17,16 @@ struct rootfs_opts {
 	bool userns;        /* the container has its own user namespace (no mknod: bind host devices) */
 	bool new_cgroupns;  /* a cgroup namespace was created (cgroup2 mounts show the container's cgroup) */
 	bool legacy_api;    /* act as on a kernel without openat2(2) and the new mount API (tests) */
+	bool chroot_only;   /* a joined mount namespace: chroot, never pivot_root, which would move the
+			     * root of every other process in it (as crun does) */
 	/* Optional, in/out. When set (the caller initialises *host_devnull_fd to -EBADF), rootfs_prepare
 	 * stores here a detached copy of the host's /dev/null mount (verified char 1:3) and
 	 * rootfs_finalize binds it over maskedPaths files and closes it. Without it, the container's
 	 * own /dev/null is used when it is the real device, and masking fails otherwise. */
 	int *host_devnull_fd;
+	/* Optional: per config mount, a detached copy of the bind source opened by `create` as the
+	 * runtime (user namespaces, bindsrc.h), attached instead of opening the source; or -1. */
+	const int *bind_trees;
 };
 
 /* Phase 1, in the child, inside the new mount namespace, before pivot_root:
@@ -31,8 +36,13 @@ struct rootfs_opts {
  * Fills @err with the mount index and reason on failure. */
 int rootfs_prepare(const struct oci_config *config, const struct rootfs_opts *opts, struct berth_error *err);
 
-/* Phase 2: pivot_root (or move+chroot) into the rootfs and detach the old root. cwd becomes "/". */
+/* Phase 2: pivot_root (or move+chroot) into the rootfs and detach the old root. cwd becomes "/".
+ * With opts->chroot_only: rootfs_chroot. */
 int rootfs_pivot(const struct oci_config *config, const struct rootfs_opts *opts, struct berth_error *err);
+
+/* chroot into opts->rootfs with nothing mounted: the container has no mount namespace of its own
+ * (the runtime's is inherited) or joins one (chroot_only). cwd becomes "/". */
+int rootfs_chroot(const struct rootfs_opts *opts, struct berth_error *err);
 
 /* Phase 3, after pivot: sysctl, maskedPaths, readonlyPaths, root.readonly, rootfsPropagation
  * on the new root. */
@@ -47,6 +57,7 @@ struct mount_ctx {
 	bool userns; /* in a user namespace: no mknod, sysfs/cgroup2 may need a bind fallback */
 	bool new_cgroupns;
 	const char *mount_label; /* linux.mountLabel or NULL */
+	const int *bind_trees;   /* rootfs_opts.bind_trees (before pivot only) */
 };
 
 /* rootfs_resolve() flags. */

@@ -113,6 +113,7 @@ struct child_args {
 	/* the v1 cgroup hierarchies the init moves itself into (NULL: none) */
 	const struct cgroup *cg;
 	const struct cgroup_movers *movers;
+	const int *bind_trees; /* per config mount: a bind source opened by create, or -1 (bindsrc.h) */
 };
 
 /* The container init's whole life; never returns. */

@@ -22,9 +22,11 @@
 
 #include "berth/cleanup.h"
 #include "berth/error.h"
+#include "berth/log.h"
 #include "berth/oci.h"
 #include "internal.h"
 #include "lsm.h"
+#include "tmpcopyup.h"
 
 #ifndef ST_NOSYMFOLLOW
 #define ST_NOSYMFOLLOW 0x2000
@@ -44,6 +46,7 @@ enum opt_kind {
 	OPT_RATIME,      /* MOUNT_ATTR_ atime mode on the whole tree */
 	OPT_IDMAP,
 	OPT_RIDMAP,
+	OPT_TMPCOPYUP,
 	OPT_IGNORE,
 	OPT_UNSUPPORTED,
 };
@@ -129,7 +132,7 @@ static const struct opt_def opt_table[] = {
     OTHER("defaults", OPT_IGNORE),
     OTHER("idmap", OPT_IDMAP),
     OTHER("ridmap", OPT_RIDMAP),
-    OTHER("tmpcopyup", OPT_UNSUPPORTED),
+    OTHER("tmpcopyup", OPT_TMPCOPYUP),
 };
 
 struct mount_spec {
@@ -138,6 +141,7 @@ struct mount_spec {
 	uint64_t rattr_set, rattr_clr;
 	unsigned long propagation;
 	bool idmap, ridmap;
+	bool tmpcopyup;
 	const char *data_opt; /* the first option that went to the data string */
 	char data[MOUNT_DATA_MAX];
 };
@@ -194,6 +198,9 @@ static void apply_opt(struct mount_spec *s, const struct opt_def *d)
 		break;
 	case OPT_RIDMAP:
 		s->ridmap = true;
+		break;
+	case OPT_TMPCOPYUP:
+		s->tmpcopyup = true;
 		break;
 	case OPT_IGNORE:
 	case OPT_UNSUPPORTED:
@@ -445,16 +452,11 @@ int mounts_attach(const struct mount_ctx *ctx, int treefd, int dstfd, const char
 	return reopen_mount(ctx, path, id, 0, ret_mntfd, err);
 }
 
-/* A detached copy of req->srcfd's mount (tree) with the requested attributes. */
-static int clone_tree(const struct bind_req *req, int *ret_tree, struct berth_error *err)
+/* The requested attributes on the detached mount (tree) @tree. */
+static int tree_attrs(int tree, const struct bind_req *req, struct berth_error *err)
 {
-	unsigned int rec = req->recursive ? AT_RECURSIVE : 0;
-	_cleanup_close_ int tree =
-	    open_tree(req->srcfd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | rec);
 	int r;
 
-	if (tree < 0)
-		return berth_error_setf_errno(err, -errno, "open_tree");
 	if (req->idmap) {
 		/* only a mount not attached anywhere yet can be idmapped */
 		struct mount_attr a = {.attr_set = MOUNT_ATTR_IDMAP, .userns_fd = (uint64_t)req->userns_fd};
@@ -472,6 +474,22 @@ static int clone_tree(const struct bind_req *req, int *ret_tree, struct berth_er
 		if (mount_setattr(tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &a, sizeof(a)) < 0)
 			return berth_error_setf_errno(err, -errno, "mount_setattr (recursive)");
 	}
+	return 0;
+}
+
+/* A detached copy of req->srcfd's mount (tree) with the requested attributes. */
+static int clone_tree(const struct bind_req *req, int *ret_tree, struct berth_error *err)
+{
+	unsigned int rec = req->recursive ? AT_RECURSIVE : 0;
+	_cleanup_close_ int tree =
+	    open_tree(req->srcfd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | rec);
+	int r;
+
+	if (tree < 0)
+		return berth_error_setf_errno(err, -errno, "open_tree");
+	r = tree_attrs(tree, req, err);
+	if (r < 0)
+		return r;
 	*ret_tree = TAKE_FD(tree);
 	return 0;
 }
@@ -755,18 +773,43 @@ static int open_source(struct entry *e, size_t index, int *ret_fd, struct berth_
 	return 0;
 }
 
+/* The source `create` opened as the runtime (user namespaces: bindsrc.h), a detached mount that
+ * is configured and attached as it is: cloning it again from here could be refused, as it was
+ * made in the runtime's mount namespace. Returns 1 when there is one, 0 when not. */
+static int take_tree(const struct entry *e, size_t index, int *ret_fd)
+{
+	if (!e->ctx->bind_trees || e->ctx->bind_trees[index] < 0)
+		return 0;
+	*ret_fd = e->ctx->bind_trees[index]; /* the init's own copy of the descriptor */
+	return 1;
+}
+
+static int bind_detached(const struct mount_ctx *ctx, const struct bind_req *req, int *ret_mntfd,
+			 struct berth_error *err)
+{
+	int r = tree_attrs(req->srcfd, req, err);
+
+	if (r < 0)
+		return r;
+	return mounts_attach(ctx, req->srcfd, req->dstfd, req->path, ret_mntfd, err);
+}
+
 static int bind_entry(struct entry *e, size_t index, struct berth_error *err)
 {
 	_cleanup_close_ int srcfd = -EBADF, dstfd = -EBADF, userns = -EBADF, mntfd = -EBADF;
 	struct bind_req req = {.path = e->dest, .userns_fd = -EBADF};
 	struct stat st;
+	int detached = take_tree(e, index, &srcfd);
 	int r;
 
-	r = open_source(e, index, &srcfd, err);
+	r = detached ? 0 : open_source(e, index, &srcfd, err);
 	if (r < 0)
 		return r;
+	/* mount(2) ignores the data string of a bind, and runc and crun pass it along unused: a
+	 * filesystem option such as "mode=755" on a bind is ignored, not refused (issue 13 #10) */
 	if (e->spec.data_opt)
-		return berth_error_set(err, -EINVAL, "unknown bind mount option '%s'", e->spec.data_opt);
+		log_debug("mounts[%zu] (%s): ignoring the bind mount option(s) '%s'", index, e->dest,
+			  e->spec.data);
 	if (fstat(srcfd, &st) < 0)
 		return berth_error_setf_errno(err, -errno, "stat mount source '%s'", e->m->source);
 	r = open_dest(e, S_ISDIR(st.st_mode) ? ROOTFS_RESOLVE_MKDIR : ROOTFS_RESOLVE_MKFILE, srcfd, &dstfd,
@@ -789,7 +832,7 @@ static int bind_entry(struct entry *e, size_t index, struct berth_error *err)
 	req.idmap = e->spec.idmap || e->spec.ridmap;
 	req.idmap_recursive = e->spec.ridmap;
 	req.userns_fd = userns;
-	r = mounts_bind(e->ctx, &req, &mntfd, err);
+	r = detached ? bind_detached(e->ctx, &req, &mntfd, err) : mounts_bind(e->ctx, &req, &mntfd, err);
 	if (r < 0)
 		return r;
 	return finish_entry(e, mntfd, err);
@@ -851,10 +894,57 @@ static int fs_mount(const struct entry *e, int dstfd, unsigned long flags, int *
 	return r;
 }
 
+static bool options_have_prefix(char *const *options, const char *prefix)
+{
+	for (size_t i = 0; options && options[i]; i++)
+		if (strncmp(options[i], prefix, strlen(prefix)) == 0)
+			return true;
+	return false;
+}
+
+/* tmpcopyup: the new tmpfs @mntfd gets what the image has in @srcdir (the directory it now hides),
+ * and its root the original directory's mode and owner unless the options set them; a read-only
+ * tmpfs was mounted writable for the copy and turns read-only now. */
+static int tmpcopyup_entry(const struct entry *e, int srcdir, int mntfd, bool ro, struct berth_error *err)
+{
+	_cleanup_close_ int dst = openat(mntfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	char *const *o = e->m->options;
+	int r;
+
+	if (dst < 0)
+		return berth_error_setf_errno(err, -errno, "tmpcopyup: open the new tmpfs");
+	r = tmpcopyup_copy(srcdir, dst, NULL, err);
+	if (r >= 0)
+		r = tmpcopyup_copy_root_attrs(
+		    srcdir, dst, options_have_prefix(o, "mode="),
+		    options_have_prefix(o, "uid=") || options_have_prefix(o, "gid="), err);
+	if (r >= 0 && ro)
+		r = mounts_setattr(e->ctx, mntfd, MOUNT_ATTR_RDONLY, 0, false, err);
+	return r;
+}
+
+/* The directory a tmpcopyup tmpfs will hide, opened before the mount; -EBADF when there is no
+ * copy to make (runc applies tmpcopyup to tmpfs only and ignores it elsewhere). */
+static int tmpcopyup_open_source(const struct entry *e, int dstfd, int *ret_fd, struct berth_error *err)
+{
+	*ret_fd = -EBADF;
+	if (!e->spec.tmpcopyup)
+		return 0;
+	if (strcmp(e->type, "tmpfs") != 0) {
+		log_debug("mount option tmpcopyup ignored on a %s mount", e->type);
+		return 0;
+	}
+	*ret_fd = openat(dstfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (*ret_fd < 0)
+		return berth_error_setf_errno(err, -errno, "tmpcopyup: open the destination directory");
+	return 0;
+}
+
 static int fs_entry(struct entry *e, struct berth_error *err)
 {
-	_cleanup_close_ int dstfd = -EBADF, mntfd = -EBADF;
+	_cleanup_close_ int dstfd = -EBADF, mntfd = -EBADF, copysrc = -EBADF;
 	unsigned long flags = e->spec.flags & ~(unsigned long)(MS_BIND | MS_REC);
+	bool ro = false;
 	int r;
 
 	if (!*e->type)
@@ -862,16 +952,23 @@ static int fs_entry(struct entry *e, struct berth_error *err)
 	if (e->spec.idmap || e->spec.ridmap)
 		return berth_error_set(err, -EINVAL, "idmap is only supported for bind mounts");
 	r = open_dest(e, ROOTFS_RESOLVE_MKDIR, -EBADF, &dstfd, err);
+	if (r >= 0)
+		r = tmpcopyup_open_source(e, dstfd, &copysrc, err);
 	if (r < 0)
 		return r;
-	/* /dev is made read-only after the devices are created in it (devices_setup) */
-	if (strcmp(e->dest, "/dev") == 0)
+	/* /dev is made read-only after the devices are created in it (devices_setup), a tmpcopyup
+	 * tmpfs after the copy */
+	if (strcmp(e->dest, "/dev") == 0 || copysrc >= 0) {
+		ro = copysrc >= 0 && (flags & MS_RDONLY);
 		flags &= ~(unsigned long)MS_RDONLY;
+	}
 	r = lsm_mount_data(e->type, e->ctx->mount_label, e->spec.data, sizeof(e->spec.data), err);
 	if (r == 0)
 		r = fs_mount(e, dstfd, flags, &mntfd, err);
 	if (r == 0 && strcmp(e->type, "mqueue") == 0)
 		r = lsm_label_mount_root(mntfd, e->ctx->mount_label, err);
+	if (r >= 0 && copysrc >= 0)
+		r = tmpcopyup_entry(e, copysrc, mntfd, ro, err);
 	if (r < 0)
 		return r;
 	return finish_entry(e, mntfd, err);

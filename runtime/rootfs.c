@@ -369,6 +369,12 @@ static int set_root_propagation(const struct oci_config *config, struct berth_er
 
 	if (name && mounts_propagation_flags(name, &flags) < 0)
 		return berth_error_set(err, -EINVAL, "linux.rootfsPropagation: unknown value '%s'", name);
+	/* an unbindable "/" could not be bound onto itself below: it starts rslave and finalize_root
+	 * makes the container's "/" unbindable after pivot, as crun does (issue 13 #9) */
+	if (flags & MS_UNBINDABLE) {
+		flags = MS_SLAVE | MS_REC;
+		name = "rslave";
+	}
 	if (mount(NULL, "/", NULL, flags, NULL) < 0)
 		return berth_error_setf_errno(err, -errno, "make / %s", name ? name : "rslave");
 	return 0;
@@ -488,6 +494,7 @@ int rootfs_prepare(const struct oci_config *config, const struct rootfs_opts *op
 	    .userns = opts->userns,
 	    .new_cgroupns = opts->new_cgroupns,
 	    .mount_label = config->has_linux ? config->linux_.mount_label : NULL,
+	    .bind_trees = opts->bind_trees,
 	};
 	r = mount_all(&ctx, config, err);
 	if (r < 0)
@@ -530,12 +537,29 @@ static int pivot(int oldroot, int newroot, struct berth_error *err)
 	return 0;
 }
 
+int rootfs_chroot(const struct rootfs_opts *opts, struct berth_error *err)
+{
+	_cleanup_close_ int fd = open(opts->rootfs, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return berth_error_setf_errno(err, -errno, "open rootfs '%s'", opts->rootfs);
+	if (fchdir(fd) < 0)
+		return berth_error_setf_errno(err, -errno, "chdir to rootfs '%s'", opts->rootfs);
+	if (chroot(".") < 0)
+		return berth_error_setf_errno(err, -errno, "chroot to rootfs '%s'", opts->rootfs);
+	if (chdir("/") < 0)
+		return berth_error_setf_errno(err, -errno, "chdir /");
+	return 0;
+}
+
 int rootfs_pivot(const struct oci_config *config, const struct rootfs_opts *opts, struct berth_error *err)
 {
 	_cleanup_close_ int newroot = open(opts->rootfs, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
 	_cleanup_close_ int oldroot = open("/", O_DIRECTORY | O_RDONLY | O_CLOEXEC);
 
 	(void)config;
+	if (opts->chroot_only)
+		return rootfs_chroot(opts, err);
 	if (newroot < 0)
 		return berth_error_setf_errno(err, -errno, "open rootfs '%s'", opts->rootfs);
 	if (oldroot < 0)
@@ -777,6 +801,24 @@ static int mask_paths(const struct mount_ctx *ctx, const struct oci_linux *lx, c
 	return r;
 }
 
+/* A missing process.cwd is created by the init (process_enter_cwd), but that would be too late
+ * on a read-only root: create it first, as runc does before it makes the root read-only
+ * (issue 13 #7). */
+static int create_cwd(const struct mount_ctx *ctx, const struct oci_config *config, struct berth_error *err)
+{
+	_cleanup_close_ int fd = -EBADF;
+	const char *cwd = config->has_process ? config->process.cwd : NULL;
+	int r;
+
+	if (!cwd || !*cwd)
+		return 0;
+	r = rootfs_resolve(ctx->rootfd, cwd, mount_ctx_resolve_flags(ctx) | ROOTFS_RESOLVE_MKDIR,
+			   O_PATH | O_DIRECTORY, &fd);
+	if (r < 0)
+		return berth_error_setf_errno(err, r, "process.cwd: '%s'", cwd);
+	return 0;
+}
+
 static int finalize_root(const struct mount_ctx *ctx, const struct oci_config *config,
 			 struct berth_error *err)
 {
@@ -785,6 +827,9 @@ static int finalize_root(const struct mount_ctx *ctx, const struct oci_config *c
 	int r;
 
 	if (config->root_readonly) {
+		r = create_cwd(ctx, config, err);
+		if (r < 0)
+			return r;
 		r = mounts_setattr(ctx, ctx->rootfd, MOUNT_ATTR_RDONLY, 0, false, err);
 		if (r < 0)
 			return berth_error_prefix(err, "root.readonly");

@@ -150,6 +150,7 @@ static void fill_child_args(const struct create_plan *p, const struct berth_crea
 	    .foreground_tty = foreground && p->config->process.terminal && !o->console_socket,
 	    .cg = p->movers.n ? &p->cg : NULL,
 	    .movers = p->movers.n ? &p->movers : NULL,
+	    .bind_trees = p->bind_trees,
 	};
 	memcpy(a->ns_fds, p->ns_fds, sizeof(a->ns_fds));
 }
