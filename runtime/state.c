@@ -15,7 +15,8 @@
 #include "berth/util.h"
 #include "lifecycle.h"
 
-#define RECORD_MAX (1u << 20)
+/* The record carries config.json's annotations: room for the largest config, escaped again. */
+#define RECORD_MAX (4 * BERTH_CONFIG_MAX)
 
 /* berth acts on what the state root holds (pids it signals, hooks it runs, seccomp programs it
  * loads), so only the caller may have written any of it: another owner, or write access for the
