@@ -21,23 +21,30 @@
 /* berth acts on what the state root holds (pids it signals, hooks it runs, seccomp programs it
  * loads), so only the caller may have written any of it: another owner, or write access for the
  * group or others, could have planted a record or a program. One fstat on a descriptor already open. */
-int state_check_trusted(int fd, const char *what, const char *path, const char *name, struct berth_error *err)
+static int stat_trusted(const struct stat *st, const char *what, const char *path, const char *name,
+			struct berth_error *err)
 {
-	struct stat st;
 	const char *sep = name ? "/" : "";
 	if (!name)
 		name = "";
-	if (fstat(fd, &st) < 0)
-		return berth_error_setf_errno(err, -errno, "%s '%s%s%s'", what, path, sep, name);
 	uid_t me = geteuid();
-	if (st.st_uid != me)
+	if (st->st_uid != me)
 		return berth_error_set(err, -EPERM, "%s '%s%s%s': owned by uid %u, not by uid %u", what, path,
-				       sep, name, (unsigned)st.st_uid, (unsigned)me);
-	if (st.st_mode & (S_IWGRP | S_IWOTH))
+				       sep, name, (unsigned)st->st_uid, (unsigned)me);
+	if (st->st_mode & (S_IWGRP | S_IWOTH))
 		return berth_error_set(err, -EPERM, "%s '%s%s%s': writable by %s (mode %04o)", what, path,
-				       sep, name, (st.st_mode & S_IWOTH) ? "others" : "its group",
-				       (unsigned)(st.st_mode & 07777));
+				       sep, name, (st->st_mode & S_IWOTH) ? "others" : "its group",
+				       (unsigned)(st->st_mode & 07777));
 	return 0;
+}
+
+int state_check_trusted(int fd, const char *what, const char *path, const char *name, struct berth_error *err)
+{
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		return berth_error_setf_errno(err, -errno, "%s '%s%s%s'", what, path, name ? "/" : "",
+					      name ? name : "");
+	return stat_trusted(&st, what, path, name, err);
 }
 
 int state_root_open(const char *root, bool create, int *ret_fd, struct berth_error *err)
@@ -88,15 +95,14 @@ static int open_dir(int root_fd, const char *root, const char *id, bool lock, in
 			return berth_error_set(err, -ENOENT, "container \"%s\" does not exist", id);
 		return berth_error_setf_errno(err, -errno, "open state of \"%s\"", id);
 	}
-	if (lock) {
+	if (lock)
 		while (flock(fd, LOCK_EX) < 0)
 			if (errno != EINTR)
 				return berth_error_setf_errno(err, -errno, "lock state of \"%s\"", id);
-		struct stat st;
-		if (fstat(fd, &st) < 0 || st.st_nlink == 0)
-			return berth_error_set(err, -ENOENT, "container \"%s\" does not exist", id);
-	}
-	int r = state_check_trusted(fd, "state directory", root, id, err);
+	struct stat st;
+	if (fstat(fd, &st) < 0 || (lock && st.st_nlink == 0))
+		return berth_error_set(err, -ENOENT, "container \"%s\" does not exist", id);
+	int r = stat_trusted(&st, "state directory", root, id, err);
 	if (r < 0)
 		return r;
 	*ret_fd = TAKE_FD(fd);
@@ -120,9 +126,6 @@ static int record_check(const struct berth_record *rec, const char *id, struct b
 	if (!rec->id || strcmp(rec->id, id) != 0)
 		return berth_error_set(err, -EBADMSG, "state.json: id \"%s\" does not match its directory",
 				       rec->id ? rec->id : "");
-	if (rec->pid <= 0)
-		return berth_error_set(err, -EBADMSG, "state.json: pid %d is not a process id",
-				       (int)rec->pid);
 	if (!rec->bundle || rec->bundle[0] != '/')
 		return berth_error_set(err, -EBADMSG, "state.json: bundle is not an absolute path");
 	if (!abs_or_null(rec->rootfs))
