@@ -57,9 +57,9 @@ int berth_container_list(const struct berth_context *ctx, struct berth_container
 		struct container c = {.root_fd = -EBADF, .dir_fd = -EBADF};
 		struct berth_error e = {0};
 		r = container_peek_at(dirfd(d), root, de->d_name, &c, &e);
+		/* Planted or damaged: never shown as a container, but said. */
 		if (r == -EPERM || r == -EBADMSG)
-			log_warn("list: skipped: %s",
-				 e.msg); /* planted or damaged: never shown as a container */
+			log_warn("list: skipped: %s", e.msg);
 		if (r < 0)
 			continue; /* being created or deleted right now */
 		if (n == cap) {
