@@ -51,4 +51,16 @@ assert_not_contains "no message-size error" "$ERR" "Message too long"
 assert_eq "all $n variables arrive, first and last intact" "$n
 value-0 value-19999" "$OUT"
 
+# The same variables through exec's process.json.
+container exec
+cfg_args sleep 60
+b run -d --bundle "$BUNDLE" "$ID"
+assert_ok "run -d a container to exec into"
+jq --argjson n "$n" '.process | .args = ["sh", "-c", "env | grep -c ^BIG_VAR_"]
+	| .env += [range(0; $n) | "BIG_VAR_\(.)=value-\(.)"]' "$BUNDLE/config.json" >"$TEST_TMP/process.json"
+b exec --process "$TEST_TMP/process.json" "$ID"
+assert_ok "exec with $n environment variables"
+assert_eq "all $n variables arrive in the exec'd process" "$n" "$OUT"
+b delete --force "$ID"
+
 finish
