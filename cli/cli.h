@@ -119,6 +119,8 @@ struct run_cli {
 	struct cli_list env, volumes; /* -e NAME=VALUE, -v SRC:DST[:ro] */
 	const char *workdir, *user, *net, *ip, *memory, *pids_limit, *cpus, *cgroups_path;
 	char **args; /* the command (NULL-terminated, malloc'd array pointing into argv), or NULL */
+	struct cli_list security_opts; /* --security-opt seccomp=unconfined|FILE */
+	char *seccomp_file;            /* FILE's contents (malloc'd), when given */
 };
 void run_cli_free(struct run_cli *cli);
 
@@ -264,6 +266,11 @@ extern const struct cli_spec cmd_image_spec, cmd_run_image_spec;
 struct image_store;
 /* Open the image store of --storage (made absolute), creating it when @create. */
 int cli_open_store(const struct cli_env *env, bool create, struct image_store **ret, struct berth_error *err);
+/* run --image's seccomp profile from --security-opt into @ro (run_image_seccomp.c): berth's default
+ * (image_seccomp_default), none with seccomp=unconfined, or FILE, checked as a linux.seccomp object
+ * (errors name the option). */
+struct oci_image_run_opts;
+int run_image_seccomp(struct run_cli *cli, struct oci_image_run_opts *ro, struct berth_error *err);
 
 int cmd_create(const struct cli_env *env, int argc, char **argv, struct berth_error *err);
 int cmd_run(const struct cli_env *env, int argc, char **argv, struct berth_error *err);

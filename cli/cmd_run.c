@@ -123,6 +123,11 @@ static const struct cli_option run_image_options[] = {
      .offset = offsetof(struct run_cli, cgroups_path),
      .metavar = "PATH",
      .help = "linux.cgroupsPath (default: /berth/<id>)"},
+    {.name = "security-opt",
+     .type = CLI_LIST,
+     .offset = offsetof(struct run_cli, security_opts),
+     .metavar = "OPT",
+     .help = "seccomp=unconfined (no filter) or seccomp=FILE (a profile) instead of berth's default"},
     {.name = "pid-file",
      .type = CLI_STRING,
      .offset = offsetof(struct run_cli, opts.create.pid_file),
@@ -172,6 +177,9 @@ void run_cli_free(struct run_cli *cli)
 {
 	cli_list_free(&cli->env);
 	cli_list_free(&cli->volumes);
+	cli_list_free(&cli->security_opts);
+	free(cli->seccomp_file);
+	cli->seccomp_file = NULL;
 	free(cli->args);
 	cli->args = NULL;
 }

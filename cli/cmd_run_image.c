@@ -184,6 +184,8 @@ int cmd_run_image(const struct cli_env *env, struct run_cli *cli, int *ret_statu
 		return berth_error_set(err, -EINVAL, "run: --name is longer than %zu bytes", sizeof(id) - 1);
 	r = bundle_opts(cli, &a, &bo, err);
 	if (r == 0)
+		r = run_image_seccomp(cli, &bo.run, err);
+	if (r == 0)
 		r = cli_open_store(env, true, &s, err);
 	if (r == 0)
 		r = image_container_prepare(s, cli->image, id, &bo, &bundle, err);

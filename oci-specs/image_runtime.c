@@ -186,7 +186,37 @@ static void gen_resources(struct jgen *j, const struct oci_image_run_opts *o)
 	jg_close(j);
 }
 
-static void gen_linux(struct jgen *j, const struct oci_image_run_opts *o)
+/* Copy a parsed JSON value into the generator: linux.seccomp is given as a profile's text. */
+static void gen_tree(struct jgen *j, yajl_val v)
+{
+	yajl_gen_status st = yajl_gen_status_ok;
+
+	if (YAJL_IS_OBJECT(v)) {
+		jg_open(j);
+		for (size_t i = 0; i < v->u.object.len; i++) {
+			jg_key(j, v->u.object.keys[i]);
+			gen_tree(j, v->u.object.values[i]);
+		}
+		jg_close(j);
+	} else if (YAJL_IS_ARRAY(v)) {
+		jg_aopen(j);
+		for (size_t i = 0; i < v->u.array.len; i++)
+			gen_tree(j, v->u.array.values[i]);
+		jg_aclose(j);
+	} else if (YAJL_IS_STRING(v)) {
+		jg_str(j, v->u.string);
+	} else if (YAJL_IS_TRUE(v) || YAJL_IS_FALSE(v)) {
+		jg_bool(j, YAJL_IS_TRUE(v));
+	} else if (j->r == 0 && YAJL_IS_NUMBER(v)) {
+		st = yajl_gen_number(j->g, v->u.number.r, strlen(v->u.number.r)); /* as written */
+	} else if (j->r == 0) {
+		st = yajl_gen_null(j->g);
+	}
+	if (st != yajl_gen_status_ok && j->r == 0)
+		j->r = -EINVAL;
+}
+
+static void gen_linux(struct jgen *j, const struct oci_image_run_opts *o, yajl_val seccomp)
 {
 	static const char *const ns[] = {"pid", "network", "ipc", "uts", "mount", "cgroup"};
 
@@ -205,6 +235,10 @@ static void gen_linux(struct jgen *j, const struct oci_image_run_opts *o)
 	jg_aclose(j);
 	jg_kstrs(j, "maskedPaths", masked_paths, n_masked_paths);
 	jg_kstrs(j, "readonlyPaths", readonly_paths, n_readonly_paths);
+	if (seccomp) {
+		jg_key(j, "seccomp");
+		gen_tree(j, seccomp);
+	}
 	jg_close(j);
 }
 
@@ -257,6 +291,7 @@ int oci_image_runtime_config(const struct oci_image_config *image, const struct 
 			     char **ret_json, size_t *ret_len, struct berth_error *err)
 {
 	_cleanup_free_ char **env = NULL;
+	_cleanup_yajl_ yajl_val seccomp = NULL;
 	bool has_cmd = (o->args && o->args[0]) || (image->entrypoint && image->entrypoint[0]) ||
 		       (image->cmd && image->cmd[0]) || (o->fallback_args && o->fallback_args[0]);
 	struct jgen j;
@@ -267,6 +302,13 @@ int oci_image_runtime_config(const struct oci_image_config *image, const struct 
 				       "the image has no Entrypoint or Cmd: give the command to run");
 	if (o->cwd && o->cwd[0] != '/')
 		return berth_error_set(err, -EINVAL, "working directory \"%s\" is not absolute", o->cwd);
+	if (o->seccomp_json) {
+		r = json_parse_doc("seccomp profile", o->seccomp_json, o->seccomp_len, &seccomp, err);
+		if (r < 0)
+			return r;
+		if (!YAJL_IS_OBJECT(seccomp))
+			return berth_error_set(err, -EINVAL, "seccomp profile: expected a JSON object");
+	}
 	env = merge_env(image, o);
 	if (!env)
 		return berth_error_set(err, -ENOMEM, "out of memory");
@@ -284,7 +326,7 @@ int oci_image_runtime_config(const struct oci_image_config *image, const struct 
 	jg_kstr(&j, "hostname", o->hostname ? o->hostname : "berth");
 	gen_mounts(&j, o);
 	gen_annotations(&j, image, o);
-	gen_linux(&j, o);
+	gen_linux(&j, o, seccomp);
 	jg_close(&j);
 	r = jgen_finish(&j, "\t", ret_json, ret_len);
 	if (r < 0)

@@ -131,7 +131,7 @@ static int validate(struct create_plan *p, const struct berth_create_opts *o, bo
 		return berth_error_set(err, -EINVAL, "--console-socket: given but process.terminal is false");
 	if (o->preserve_fds < 0 || o->preserve_fds > 1024)
 		return berth_error_set(err, -EINVAL, "--preserve-fds: %d is out of range", o->preserve_fds);
-	return 0;
+	return sysctl_validate(c, err);
 }
 
 /* --systemd-cgroup is refused, never silently turned into cgroupfs placement. */

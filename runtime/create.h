@@ -49,3 +49,8 @@ int create_spawn(struct create_plan *p, const struct berth_create_opts *o, bool 
 		 struct berth_error *err);
 /* Write the record for pid @pid (0 before the init exists). */
 int create_persist(struct create_plan *p, const char *id, pid_t pid, struct berth_error *err);
+
+/* linux.sysctl: refuse a key outside the namespaces the container owns (ipc keys need a new ipc
+ * namespace, net.* a new network namespace; kernel.hostname/domainname have their own fields),
+ * naming the key (sysctl.c). */
+int sysctl_validate(const struct oci_config *c, struct berth_error *err);

@@ -117,6 +117,20 @@ int berth_container_state(const struct berth_context *ctx, const char *id, char 
 	return r;
 }
 
+/* Signal the init only while it is the process the record names: a pidfd pins the process, so
+ * the start-time check made through it cannot be overtaken by pid reuse before the signal. */
+static int signal_init(const struct berth_record *rec, int sig)
+{
+	_cleanup_close_ int pfd = (int)syscall(SYS_pidfd_open, rec->pid, 0);
+	if (pfd < 0 && errno != ENOSYS)
+		return -errno;
+	if (!container_init_alive(rec))
+		return -ESRCH;
+	if (pfd < 0)
+		return kill(rec->pid, sig) < 0 ? -errno : 0;
+	return syscall(SYS_pidfd_send_signal, pfd, sig, NULL, 0) < 0 ? -errno : 0;
+}
+
 static int signal_container(const struct berth_context *ctx, const struct container *c, int sig, bool all,
 			    struct berth_error *err)
 {
@@ -130,11 +144,11 @@ static int signal_container(const struct berth_context *ctx, const struct contai
 		cgroup_free(&cg);
 		return r;
 	}
-	if (kill(c->rec->pid, sig) < 0) {
-		if (errno == ESRCH)
-			return berth_error_set(err, -ESRCH, "container \"%s\": no such process", c->rec->id);
-		return berth_error_setf_errno(err, -errno, "kill container \"%s\"", c->rec->id);
-	}
+	int r = signal_init(c->rec, sig);
+	if (r == -ESRCH)
+		return berth_error_set(err, -ESRCH, "container \"%s\": no such process", c->rec->id);
+	if (r < 0)
+		return berth_error_setf_errno(err, r, "kill container \"%s\"", c->rec->id);
 	return 0;
 }
 

@@ -30,7 +30,12 @@ struct container {
 	struct berth_record *rec;
 };
 
-/* Open (and with @create, make) the state root. */
+/* 0 when the open file @fd is owned by the effective uid and not writable by group or others;
+ * else -EPERM with "@what '@path[/@name]': owned by uid U, not by uid V" (or "writable by ..."). */
+int state_check_trusted(int fd, const char *what, const char *path, const char *name,
+			struct berth_error *err);
+
+/* Open (and with @create, make) the state root; refused unless state_check_trusted. */
 int state_root_open(const char *root, bool create, int *ret_fd, struct berth_error *err);
 
 /* mkdir <root>/<id> exclusively and lock it. "container \"id\" already exists" on EEXIST. */
@@ -42,7 +47,8 @@ int container_load(const struct berth_context *ctx, const char *id, struct conta
 		   struct berth_error *err);
 /* The same without the lock: for readers (state, list); state.json is replaced atomically. */
 /* Like container_peek, below an already open state root (ret->root_fd stays -EBADF). */
-int container_peek_at(int root_fd, const char *id, struct container *ret, struct berth_error *err);
+int container_peek_at(int root_fd, const char *root, const char *id, struct container *ret,
+		      struct berth_error *err);
 int container_peek(const struct berth_context *ctx, const char *id, struct container *ret,
 		   struct berth_error *err);
 void container_release(struct container *c);

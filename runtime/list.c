@@ -7,6 +7,7 @@
 
 #include "berth/cleanup.h"
 #include "berth/error.h"
+#include "berth/log.h"
 #include "berth/runtime.h"
 #include "berth/util.h"
 #include "lifecycle.h"
@@ -43,6 +44,9 @@ int berth_container_list(const struct berth_context *ctx, struct berth_container
 	if (!d)
 		return errno == ENOENT ? 0
 				       : berth_error_setf_errno(err, -errno, "open state root '%s'", root);
+	int r = state_check_trusted(dirfd(d), "state root", root, NULL, err);
+	if (r < 0)
+		return r;
 
 	struct berth_container_info *infos = NULL;
 	size_t n = 0, cap = 0;
@@ -51,7 +55,12 @@ int berth_container_list(const struct berth_context *ctx, struct berth_container
 		if (de->d_name[0] == '.' || container_id_validate(de->d_name, NULL) < 0)
 			continue;
 		struct container c = {.root_fd = -EBADF, .dir_fd = -EBADF};
-		if (container_peek_at(dirfd(d), de->d_name, &c, NULL) < 0)
+		struct berth_error e = {0};
+		r = container_peek_at(dirfd(d), root, de->d_name, &c, &e);
+		/* Planted or damaged: never shown as a container, but said. */
+		if (r == -EPERM || r == -EBADMSG)
+			log_warn("list: skipped: %s", e.msg);
+		if (r < 0)
 			continue; /* being created or deleted right now */
 		if (n == cap) {
 			cap = cap ? cap * 2 : 16;

@@ -33,6 +33,7 @@
 #include "berth/sha256.h"
 #include "berth/util.h"
 #include "berth/version.h"
+#include "lifecycle.h"
 #include "seccomp.h"
 
 #ifndef SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
@@ -573,12 +574,40 @@ static void cache_name(const uint8_t key[BERTH_SHA256_SIZE], char *buf, size_t s
 	snprintf(buf, size, "%s.bpf", hex);
 }
 
+/* The programs are loaded as they are, and their checksum is one anyone can recompute: only the
+ * caller may have written the directory and its entries (-EPERM otherwise). */
+static bool cache_trusted(const struct stat *st)
+{
+	return st->st_uid == geteuid() && !(st->st_mode & (S_IWGRP | S_IWOTH));
+}
+
 static int cache_dir_open(int root_fd, bool create)
 {
+	struct stat st;
 	if (create && mkdirat(root_fd, SECCOMP_CACHE_DIR, 0700) < 0 && errno != EEXIST)
 		return -errno;
-	int fd = openat(root_fd, SECCOMP_CACHE_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	return fd < 0 ? -errno : fd;
+	_cleanup_close_ int fd =
+	    openat(root_fd, SECCOMP_CACHE_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	return cache_trusted(&st) ? TAKE_FD(fd) : -EPERM;
+}
+
+/* The error for a cache directory that cache_dir_open refused, naming its path and owner or mode. */
+static int cache_dir_refused(int root_fd, struct berth_error *err)
+{
+	char link[64], root[4096];
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", root_fd);
+	ssize_t n = readlink(link, root, sizeof(root) - 1);
+	root[n > 0 ? n : 0] = '\0';
+	_cleanup_close_ int fd =
+	    openat(root_fd, SECCOMP_CACHE_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 || state_check_trusted(fd, "seccomp cache", root, SECCOMP_CACHE_DIR, err) == 0)
+		berth_error_set(err, -EPERM, "seccomp cache '%s/%s': changed while in use", root,
+				SECCOMP_CACHE_DIR);
+	return -EPERM;
 }
 
 static int cache_check(const struct cache_header *h, const struct sock_filter *insns, size_t len,
@@ -607,6 +636,8 @@ int seccomp_cache_load(int root_fd, const uint8_t key[BERTH_SHA256_SIZE], struct
 		return -errno;
 	if (fstat(fd, &st) < 0)
 		return -errno;
+	if (!cache_trusted(&st))
+		return -EACCES;
 	/* The size alone rules out truncation and anything the kernel would refuse. */
 	size_t body = st.st_size > (off_t)sizeof(h) ? (size_t)st.st_size - sizeof(h) : 0;
 	if (!S_ISREG(st.st_mode) || body == 0 || body % sizeof(struct sock_filter) != 0 ||
@@ -713,8 +744,15 @@ int seccomp_prepare(const struct oci_seccomp *s, int root_fd, struct seccomp_fil
 		*ret = p;
 		return 0;
 	}
+	if (r == -EPERM) {
+		seccomp_filter_prog_free(p);
+		return cache_dir_refused(root_fd, err);
+	}
 	if (r == -EBADMSG)
 		log_warn("seccomp: ignoring a damaged cache entry under %s", SECCOMP_CACHE_DIR);
+	if (r == -EACCES) /* compiled again below, and the store replaces it */
+		log_warn("seccomp: ignoring a cache entry under %s that another user owns or may write",
+			 SECCOMP_CACHE_DIR);
 	r = compile_insns(s, p, err);
 	if (r < 0) {
 		seccomp_filter_prog_free(p);

@@ -42,7 +42,8 @@ int seccomp_compile(const struct oci_seccomp *s, struct seccomp_filter_prog **re
 void seccomp_profile_hash(const struct oci_seccomp *s, uint8_t ret_key[BERTH_SHA256_SIZE]);
 
 /* Look @key up in <@root_fd>/SECCOMP_CACHE_DIR. -ENOENT on a miss, -EBADMSG when the file is
- * damaged (bad size, magic, key or checksum): it must not be used. *ret_insns malloc'd. */
+ * damaged (bad size, magic, key or checksum), -EACCES when another user owns it or group/others
+ * may write it: it must not be used. -EPERM when that is true of the directory. *ret_insns malloc'd. */
 int seccomp_cache_load(int root_fd, const uint8_t key[BERTH_SHA256_SIZE], struct sock_filter **ret_insns,
 		       size_t *ret_len);
 /* Store @p atomically (a temporary file renamed over the entry), evicting the oldest entries

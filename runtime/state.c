@@ -15,7 +15,37 @@
 #include "berth/util.h"
 #include "lifecycle.h"
 
-#define RECORD_MAX (1u << 20)
+/* The record carries config.json's annotations: room for the largest config, escaped again. */
+#define RECORD_MAX (4 * BERTH_CONFIG_MAX)
+
+/* berth acts on what the state root holds (pids it signals, hooks it runs, seccomp programs it
+ * loads), so only the caller may have written any of it: another owner, or write access for the
+ * group or others, could have planted a record or a program. One fstat on a descriptor already open. */
+static int stat_trusted(const struct stat *st, const char *what, const char *path, const char *name,
+			struct berth_error *err)
+{
+	const char *sep = name ? "/" : "";
+	if (!name)
+		name = "";
+	uid_t me = geteuid();
+	if (st->st_uid != me)
+		return berth_error_set(err, -EPERM, "%s '%s%s%s': owned by uid %u, not by uid %u", what, path,
+				       sep, name, (unsigned)st->st_uid, (unsigned)me);
+	if (st->st_mode & (S_IWGRP | S_IWOTH))
+		return berth_error_set(err, -EPERM, "%s '%s%s%s': writable by %s (mode %04o)", what, path,
+				       sep, name, (st->st_mode & S_IWOTH) ? "others" : "its group",
+				       (unsigned)(st->st_mode & 07777));
+	return 0;
+}
+
+int state_check_trusted(int fd, const char *what, const char *path, const char *name, struct berth_error *err)
+{
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		return berth_error_setf_errno(err, -errno, "%s '%s%s%s'", what, path, name ? "/" : "",
+					      name ? name : "");
+	return stat_trusted(&st, what, path, name, err);
+}
 
 int state_root_open(const char *root, bool create, int *ret_fd, struct berth_error *err)
 {
@@ -26,10 +56,13 @@ int state_root_open(const char *root, bool create, int *ret_fd, struct berth_err
 		if (r < 0)
 			return berth_error_setf_errno(err, r, "create state root '%s'", root);
 	}
-	int fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	_cleanup_close_ int fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return berth_error_setf_errno(err, -errno, "open state root '%s'", root);
-	*ret_fd = fd;
+	int r = state_check_trusted(fd, "state root", root, NULL, err);
+	if (r < 0)
+		return r;
+	*ret_fd = TAKE_FD(fd);
 	return 0;
 }
 
@@ -53,7 +86,8 @@ int container_dir_create(int root_fd, const char *id, int *ret_dir_fd, struct be
 }
 
 /* Open (and lock) the directory; a directory unlinked while we waited counts as absent. */
-static int open_dir(int root_fd, const char *id, bool lock, int *ret_fd, struct berth_error *err)
+static int open_dir(int root_fd, const char *root, const char *id, bool lock, int *ret_fd,
+		    struct berth_error *err)
 {
 	_cleanup_close_ int fd = openat(root_fd, id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0) {
@@ -61,39 +95,87 @@ static int open_dir(int root_fd, const char *id, bool lock, int *ret_fd, struct 
 			return berth_error_set(err, -ENOENT, "container \"%s\" does not exist", id);
 		return berth_error_setf_errno(err, -errno, "open state of \"%s\"", id);
 	}
-	if (lock) {
+	if (lock)
 		while (flock(fd, LOCK_EX) < 0)
 			if (errno != EINTR)
 				return berth_error_setf_errno(err, -errno, "lock state of \"%s\"", id);
-		struct stat st;
-		if (fstat(fd, &st) < 0 || st.st_nlink == 0)
-			return berth_error_set(err, -ENOENT, "container \"%s\" does not exist", id);
-	}
+	struct stat st;
+	if (fstat(fd, &st) < 0 || (lock && st.st_nlink == 0))
+		return berth_error_set(err, -ENOENT, "container \"%s\" does not exist", id);
+	int r = stat_trusted(&st, "state directory", root, id, err);
+	if (r < 0)
+		return r;
 	*ret_fd = TAKE_FD(fd);
 	return 0;
 }
 
+static void record_freep(struct berth_record **p)
+{
+	berth_record_free(*p);
+}
+
+static bool abs_or_null(const char *p)
+{
+	return !p || p[0] == '/';
+}
+
+/* A record must describe the directory it was read from: a record copied from elsewhere (or
+ * written by hand) must not make berth act on another container's or the host's processes. */
+static int record_check(const struct berth_record *rec, const char *id, struct berth_error *err)
+{
+	if (!rec->id || strcmp(rec->id, id) != 0)
+		return berth_error_set(err, -EBADMSG, "state.json: id \"%s\" does not match its directory",
+				       rec->id ? rec->id : "");
+	if (!rec->bundle || rec->bundle[0] != '/')
+		return berth_error_set(err, -EBADMSG, "state.json: bundle is not an absolute path");
+	if (!abs_or_null(rec->rootfs))
+		return berth_error_set(err, -EBADMSG, "state.json: rootfs is not an absolute path");
+	for (int t = 0; t < OCI_NS_MAX; t++)
+		if (!abs_or_null(rec->ns_paths[t]))
+			return berth_error_set(err, -EBADMSG, "state.json: a namespace path is not absolute");
+	return 0;
+}
+
+/* Read state.json of the open directory @dir_fd, which only the caller may have written. */
+static int read_record(int dir_fd, const char *root, const char *id, char **ret_json, size_t *ret_len,
+		       struct berth_error *err)
+{
+	_cleanup_close_ int fd = openat(dir_fd, STATE_FILE, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT) /* a create still in progress, or one that died before persisting */
+		return berth_error_set(err, -ENOENT, "container \"%s\" does not exist", id);
+	if (fd < 0)
+		return berth_error_setf_errno(err, -errno, "read state of \"%s\"", id);
+	int r = state_check_trusted(fd, "state file of", root, id, err);
+	if (r < 0)
+		return r;
+	r = read_fd_all(fd, RECORD_MAX, ret_json, ret_len);
+	if (r < 0)
+		return berth_error_setf_errno(err, r, "read state of \"%s\"", id);
+	return 0;
+}
+
 /* Read the record of @id below the state root @root_fd into @ret (dir_fd and rec; not root_fd). */
-static int load_at(int root_fd, const char *id, bool lock, struct container *ret, struct berth_error *err)
+static int load_at(int root_fd, const char *root, const char *id, bool lock, struct container *ret,
+		   struct berth_error *err)
 {
 	_cleanup_close_ int dir_fd = -EBADF;
-	int r = open_dir(root_fd, id, lock, &dir_fd, err);
+	int r = open_dir(root_fd, root, id, lock, &dir_fd, err);
 	if (r < 0)
 		return r;
 
 	_cleanup_free_ char *json = NULL;
 	size_t len;
-	r = read_file_at(dir_fd, STATE_FILE, RECORD_MAX, &json, &len);
-	if (r == -ENOENT) /* a create still in progress, or one that died before persisting */
-		return berth_error_set(err, -ENOENT, "container \"%s\" does not exist", id);
+	r = read_record(dir_fd, root, id, &json, &len, err);
 	if (r < 0)
-		return berth_error_setf_errno(err, r, "read state of \"%s\"", id);
-	struct berth_record *rec = NULL;
+		return r;
+	_cleanup_(record_freep) struct berth_record *rec = NULL;
 	r = berth_record_parse(json, len, &rec, err);
+	if (r == 0)
+		r = record_check(rec, id, err);
 	if (r < 0)
 		return berth_error_prefix(err, "state of \"%s\" is corrupt", id);
 	ret->dir_fd = TAKE_FD(dir_fd);
-	ret->rec = rec;
+	ret->rec = TAKE_PTR(rec);
 	return 0;
 }
 
@@ -109,7 +191,7 @@ static int load(const struct berth_context *ctx, const char *id, bool lock, stru
 		return berth_error_set(err, -ENOENT, "container \"%s\" does not exist", id);
 	if (r < 0)
 		return r;
-	r = load_at(root_fd, id, lock, ret, err);
+	r = load_at(root_fd, ctx->root ? ctx->root : BERTH_DEFAULT_ROOT, id, lock, ret, err);
 	if (r == 0)
 		ret->root_fd = TAKE_FD(root_fd);
 	return r;
@@ -127,10 +209,11 @@ int container_peek(const struct berth_context *ctx, const char *id, struct conta
 	return load(ctx, id, false, ret, err);
 }
 
-int container_peek_at(int root_fd, const char *id, struct container *ret, struct berth_error *err)
+int container_peek_at(int root_fd, const char *root, const char *id, struct container *ret,
+		      struct berth_error *err)
 {
 	int r = container_id_validate(id, err);
-	return r < 0 ? r : load_at(root_fd, id, false, ret, err);
+	return r < 0 ? r : load_at(root_fd, root, id, false, ret, err);
 }
 
 void container_release(struct container *c)

@@ -165,6 +165,10 @@ struct image_bundle_opts {
 int image_bundle_create(struct image_store *s, const char *ref, const char *dir,
 			const struct image_bundle_opts *opts, struct berth_error *err);
 
+/* berth's default seccomp profile for `run --image` (images/seccomp-default.json): the JSON text
+ * of a linux.seccomp object, static, NUL-terminated; *ret_len (may be NULL) its length. */
+const char *image_seccomp_default(size_t *ret_len);
+
 /* `berth run --image`: <storage>/containers/<id>/ with rootfs/ (an overlay of the image's cached
  * layers and the container's own upper/work dirs; a full copy when overlayfs is unavailable or
  * @opts->copy) and config.json carrying the berth.image.* annotations. *ret_bundle (malloc'd) is

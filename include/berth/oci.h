@@ -630,6 +630,8 @@ struct oci_image_run_opts {
 	size_t n_binds;
 	const struct oci_kv *annotations; /* added after the image's labels */
 	size_t n_annotations;
+	const char *seccomp_json; /* linux.seccomp as JSON text (an object); NULL: none */
+	size_t seccomp_len;
 };
 
 /* The runtime config.json for a container of an image: the defaults of `berth spec` (mounts,

@@ -13,6 +13,8 @@ struct berth_error;
 /* Read a whole file (relative to @dirfd, or absolute) into a NUL-terminated buffer of at most
  * @max bytes. On success *ret_buf (malloc'd, caller frees) and *ret_len are set. -EFBIG if larger. */
 int read_file_at(int dirfd, const char *path, size_t max, char **ret_buf, size_t *ret_len);
+/* The same from the current offset of an open descriptor (not closed). */
+int read_fd_all(int fd, size_t max, char **ret_buf, size_t *ret_len);
 
 /* Write @len bytes to @path (O_WRONLY|O_TRUNC, no O_CREAT unless @create). Short writes are retried. */
 int write_file_at(int dirfd, const char *path, const void *buf, size_t len, bool create, mode_t mode);
