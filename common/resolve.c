@@ -73,6 +73,19 @@ static void walk_hook(const struct walk *w, const char *name)
 		w->opts->before_step(w->opts->data, w->path, name);
 }
 
+/* The hook for the final open of cur through its parent: the walked path is the parent's. */
+static void walk_hook_last(const struct walk *w)
+{
+	char parent[PATH_MAX], *slash;
+
+	if (!w->opts || !w->opts->before_step)
+		return;
+	snprintf(parent, sizeof(parent), "%s", w->path);
+	slash = strrchr(parent, '/');
+	*(slash ? slash : parent) = '\0';
+	w->opts->before_step(w->opts->data, parent, w->last);
+}
+
 /* Back to the root, nothing walked. */
 static int walk_reset(struct walk *w)
 {
@@ -330,7 +343,7 @@ static int walk_finish(struct walk *w, int *ret_fd)
 	if (S_ISDIR(st.st_mode)) {
 		fd = openat(w->cur, ".", w->open_flags | O_CLOEXEC);
 	} else {
-		walk_hook(w, w->last);
+		walk_hook_last(w);
 		fd = openat(w->parent, w->last, w->open_flags | O_NOFOLLOW | O_CLOEXEC);
 	}
 	if (fd < 0)
