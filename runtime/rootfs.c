@@ -218,10 +218,87 @@ int rootfs_prepare(const struct oci_config *config, const struct rootfs_opts *op
 
 /* ---- rootfs_pivot ---- */
 
-/* --no-pivot (e.g. a ramdisk root, where pivot_root is impossible): move the rootfs over "/" and
- * chroot into it. The old root stays reachable to a process that escapes the chroot. */
-static int move_root(struct berth_error *err)
+/* ---- --no-pivot: hide the full proc and sysfs instances outside the rootfs ---- */
+
+/* The kernel lets a user namespace mount a new procfs or sysfs only if the mount namespace already
+ * shows one in full (mount_too_revealing). With --no-pivot the host's /proc and /sys stay in the
+ * container's mount namespace below the moved rootfs: invisible after the chroot, but enough for
+ * `unshare -mrpf mount -t proc proc /proc` in the container to mount an unmasked procfs. So, as
+ * runc does, every full (root "/") proc or sysfs mount outside the rootfs is detached, or covered
+ * with a tmpfs where it cannot be (a locked mount in a user namespace), before the move. */
+static bool hide_candidate(const char *line, const char *rootfs, char *ret_mp, size_t size)
 {
+	char root[PATH_MAX], mp[PATH_MAX], fstype[64];
+	const char *sep = strstr(line, " - ");
+	size_t n = strlen(rootfs);
+
+	if (!sep || sscanf(line, "%*u %*u %*s %4095s %4095s", root, mp) != 2 ||
+	    sscanf(sep, " - %63s", fstype) != 1)
+		return false;
+	if (strcmp(root, "/") != 0 || (strcmp(fstype, "proc") != 0 && strcmp(fstype, "sysfs") != 0))
+		return false;
+	mountinfo_unescape(mp);
+	if (strncmp(mp, rootfs, n) == 0 && (mp[n] == '/' || mp[n] == '\0'))
+		return false; /* the container's own */
+	snprintf(ret_mp, size, "%s", mp);
+	return true;
+}
+
+static int hide_mount(const char *mp, struct berth_error *err)
+{
+	/* slave first, so that the detach does not propagate to the host (rshared roots) */
+	if (mount(NULL, mp, NULL, MS_SLAVE | MS_REC, NULL) < 0) {
+		if (errno == ENOENT)
+			return 0; /* below a mount already detached */
+		return berth_error_setf_errno(err, -errno, "--no-pivot: make '%s' rslave", mp);
+	}
+	if (umount2(mp, MNT_DETACH) == 0)
+		return 0;
+	if (errno != EINVAL && errno != EPERM)
+		return berth_error_setf_errno(err, -errno, "--no-pivot: detach '%s'", mp);
+	if (mount("tmpfs", mp, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=4k") < 0)
+		return berth_error_setf_errno(err, -errno, "--no-pivot: cover '%s' with a tmpfs", mp);
+	return 0;
+}
+
+static int hide_host_kernfs(const char *rootfs, struct berth_error *err)
+{
+	_cleanup_fclose_ FILE *f = fopen("/proc/self/mountinfo", "re");
+	_cleanup_free_ char *line = NULL, *all = NULL;
+	size_t cap = 0, len = 0;
+	int r = 0;
+
+	if (!f)
+		return berth_error_setf_errno(err, -errno, "--no-pivot: open /proc/self/mountinfo");
+	/* the mount points first (parents before children, as mountinfo lists them), then the
+	 * detaching: /proc itself may be among them */
+	while (getline(&line, &cap, f) > 0) {
+		char mp[PATH_MAX];
+		char *grown;
+
+		if (!hide_candidate(line, rootfs, mp, sizeof(mp)))
+			continue;
+		grown = realloc(all, len + strlen(mp) + 1);
+		if (!grown)
+			return berth_error_set(err, -ENOMEM, "out of memory");
+		all = grown;
+		memcpy(all + len, mp, strlen(mp) + 1);
+		len += strlen(mp) + 1;
+	}
+	for (size_t off = 0; r == 0 && off < len; off += strlen(all + off) + 1)
+		r = hide_mount(all + off, err);
+	return r;
+}
+
+/* --no-pivot (e.g. a ramdisk root, where pivot_root is impossible): move the rootfs over "/" and
+ * chroot into it. The old root stays below the rootfs in the mount namespace, without the host's
+ * proc and sysfs instances (hide_host_kernfs). */
+static int move_root(const char *rootfs, struct berth_error *err)
+{
+	int r = hide_host_kernfs(rootfs, err);
+
+	if (r < 0)
+		return r;
 	if (mount(".", "/", NULL, MS_MOVE, NULL) < 0)
 		return berth_error_setf_errno(err, -errno, "move rootfs to /");
 	if (chroot(".") < 0)
@@ -264,7 +341,7 @@ int rootfs_pivot(const struct oci_config *config, const struct rootfs_opts *opts
 	if (fchdir(newroot) < 0)
 		return berth_error_setf_errno(err, -errno, "chdir to rootfs '%s'", opts->rootfs);
 	if (opts->no_pivot)
-		return move_root(err);
+		return move_root(opts->rootfs, err);
 	return pivot(oldroot, newroot, err);
 }
 
