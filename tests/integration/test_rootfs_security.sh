@@ -38,14 +38,21 @@ case_nopivot() {
 	else echo "nested-proc=refused: $(cat /tmp/err)"; fi
 	if unshare -mrnf mount -t sysfs none /sys 2>/tmp/err; then echo nested-sys=mounted
 	else echo "nested-sys=refused: $(cat /tmp/err)"; fi'
-	for mode in no-pivot pivot; do
+	for mode in no-pivot no-pivot-userns pivot; do
 		container "$mode"
+		if [ "$mode" = no-pivot-userns ]; then
+			# in a user namespace the host's mounts are locked: they get a tmpfs over them
+			chown -R -h 100000:100000 "$BUNDLE/rootfs"
+			cfg '.linux.namespaces += [{type: "user"}]
+				| .linux.uidMappings = [{containerID: 0, hostID: 100000, size: 65536}]
+				| .linux.gidMappings = [{containerID: 0, hostID: 100000, size: 65536}]'
+		fi
 		# CAP_SETFCAP (in Docker's default set): mapping uid 0 into a new user namespace needs it
 		cfg '.process.capabilities.bounding += ["CAP_SETFCAP"]
 			| .process.capabilities.effective += ["CAP_SETFCAP"]
 			| .process.capabilities.permitted += ["CAP_SETFCAP"]'
 		cfg_args sh -c "$probe"
-		if [ "$mode" = no-pivot ]; then
+		if [ "$mode" != pivot ]; then
 			b run --no-pivot --bundle "$BUNDLE" "$ID"
 		else
 			b run --bundle "$BUNDLE" "$ID"
