@@ -16,6 +16,7 @@
 #include "berth/cleanup.h"
 #include "berth/error.h"
 #include "berth/oci.h"
+#include "berth/resolve.h"
 #include "berth/util.h"
 #include "berth/version.h"
 
@@ -131,14 +132,44 @@ static int check_dir(int dfd, const char *name, struct berth_error *err)
 	return 0;
 }
 
+/* Read the regular file @name of the extracted archive @dfd, opened with the in-root resolver and
+ * no symlink at all: an archive's symlink member cannot make the importer read a host file. */
+static int read_member(int dfd, const char *name, size_t max, char **ret_buf, size_t *ret_len)
+{
+	_cleanup_close_ int fd = -EBADF;
+	_cleanup_free_ char *buf = NULL;
+	struct stat st;
+	ssize_t n;
+	int r = inroot_resolve(dfd, name, INROOT_NO_SYMLINKS, O_RDONLY | O_NOCTTY, NULL, &fd);
+
+	if (r < 0)
+		return r;
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (!S_ISREG(st.st_mode))
+		return -EINVAL;
+	if ((uint64_t)st.st_size > max)
+		return -EFBIG;
+	buf = malloc((size_t)st.st_size + 1);
+	if (!buf)
+		return -ENOMEM;
+	n = read_full(fd, buf, (size_t)st.st_size);
+	if (n < 0)
+		return (int)n;
+	buf[n] = '\0';
+	*ret_len = (size_t)n;
+	*ret_buf = TAKE_PTR(buf);
+	return 0;
+}
+
 /* @upper: the caller expects an archive with an upper dir (and extracted it with upper/ as an
  * overlay tree); anything else must not have one. */
 static int validate_stage(int dfd, bool upper, struct oci_ckpt_manifest **ret, struct berth_error *err)
 {
 	_cleanup_free_ char *json = NULL;
-	size_t len;
+	size_t len = 0;
 	struct stat st;
-	int r = read_file_at(dfd, CKPT_ARCHIVE_MANIFEST, MANIFEST_MAX, &json, &len);
+	int r = read_member(dfd, CKPT_ARCHIVE_MANIFEST, MANIFEST_MAX, &json, &len);
 	if (r < 0)
 		return berth_error_setf_errno(err, r, "no readable " CKPT_ARCHIVE_MANIFEST " in the archive");
 	r = oci_ckpt_manifest_parse(json, len, ret, err);
@@ -146,6 +177,11 @@ static int validate_stage(int dfd, bool upper, struct oci_ckpt_manifest **ret, s
 		return r;
 	if (fstatat(dfd, CKPT_ARCHIVE_CONFIG, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode))
 		return berth_error_set(err, -EINVAL, "the archive has no " CKPT_ARCHIVE_CONFIG);
+	/* a real directory: a symlink member named "checkpoint" would point CRIU at host files */
+	if (fstatat(dfd, CKPT_ARCHIVE_IMAGES, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(st.st_mode))
+		return berth_error_set(err, -EINVAL,
+				       "the archive has no CRIU images (" CKPT_ARCHIVE_IMAGES
+				       "/ is not a directory)");
 	if (fstatat(dfd, CKPT_ARCHIVE_IMAGES "/inventory.img", &st, AT_SYMLINK_NOFOLLOW) < 0)
 		return berth_error_set(err, -EINVAL,
 				       "the archive has no CRIU images (checkpoint/inventory.img)");

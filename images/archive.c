@@ -4,13 +4,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <linux/openat2.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
 #include <unistd.h>
@@ -19,6 +17,7 @@
 #include "berth/cleanup.h"
 #include "berth/error.h"
 #include "berth/log.h"
+#include "berth/resolve.h"
 #include "berth/util.h"
 
 #define COPY_BUF (64 * 1024)
@@ -174,62 +173,27 @@ int archive_member_name_check(const char *name)
 	return 0;
 }
 
-static int open_in_root(int rootfd, const char *path, int flags)
-{
-	struct open_how how = {
-	    .flags = (uint64_t)flags | O_CLOEXEC,
-	    .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
-	};
-	long fd = syscall(SYS_openat2, rootfd, path, &how, sizeof(how));
-	return fd < 0 ? -errno : (int)fd;
-}
-
-/* Open (creating directories as needed) the parent directory of @name inside @rootfd and point
- * *ret_leaf at the last component. */
+/* Open (creating directories as needed) the parent directory of @name inside @rootfd with the
+ * in-root resolver, and point *ret_leaf at the last component. */
 static int open_parent(int rootfd, char *name, int *ret_fd, const char **ret_leaf)
 {
 	char *slash = strrchr(name, '/');
+	int r;
+
 	while (slash && slash[1] == '\0') { /* "dir/" */
 		*slash = '\0';
 		slash = strrchr(name, '/');
 	}
 	if (!slash) {
-		int fd = open_in_root(rootfd, ".", O_PATH | O_DIRECTORY);
-		if (fd < 0)
-			return fd;
-		*ret_fd = fd;
 		*ret_leaf = name;
-		return 0;
+		return inroot_resolve(rootfd, ".", 0, O_PATH | O_DIRECTORY, NULL, ret_fd);
 	}
 	*slash = '\0';
-	int fd = rootfd;
-	_cleanup_close_ int cur = -EBADF;
-	/* Walk component by component so that each mkdir happens in a directory resolved in root. */
-	for (char *p = name; p && *p;) {
-		char *next = strchr(p, '/');
-		if (next)
-			*next = '\0';
-		if (*p && strcmp(p, ".") != 0) {
-			int nfd = open_in_root(fd, p, O_PATH | O_DIRECTORY);
-			if (nfd == -ENOENT) {
-				if (mkdirat(fd == rootfd ? rootfd : fd, p, 0755) < 0 && errno != EEXIST)
-					return -errno;
-				nfd = open_in_root(fd, p, O_PATH | O_DIRECTORY);
-			}
-			if (nfd < 0)
-				return nfd;
-			closep(&cur);
-			cur = nfd;
-			fd = cur;
-		}
-		if (next)
-			*next = '/';
-		p = next ? next + 1 : NULL;
-	}
+	r = inroot_resolve(rootfd, name, INROOT_MKDIR | INROOT_MK_LITERAL, O_PATH | O_DIRECTORY, NULL,
+			   ret_fd);
 	*slash = '/';
-	*ret_fd = cur >= 0 ? TAKE_FD(cur) : open_in_root(rootfd, ".", O_PATH | O_DIRECTORY);
 	*ret_leaf = slash + 1;
-	return *ret_fd < 0 ? *ret_fd : 0;
+	return r;
 }
 
 static int write_member_data(struct archive *a, int fd, const char *name, const struct archive_limits *lim,
@@ -359,9 +323,10 @@ static int extract_one(struct archive *a, struct archive_entry *e, int rootfd,
 	if (hl) {
 		char hname[PATH_MAX];
 		snprintf(hname, sizeof(hname), "%s", hl);
-		_cleanup_close_ int src = open_in_root(rootfd, hname, O_PATH | O_NOFOLLOW);
-		if (src < 0)
-			return berth_error_setf_errno(err, src, "archive member '%s': hard link target '%s'",
+		_cleanup_close_ int src = -EBADF;
+		r = inroot_resolve(rootfd, hname, 0, O_PATH | O_NOFOLLOW, NULL, &src);
+		if (r < 0)
+			return berth_error_setf_errno(err, r, "archive member '%s': hard link target '%s'",
 						      name, hl);
 		clear_leaf(dfd, leaf);
 		if (linkat(src, "", dfd, leaf, AT_EMPTY_PATH) < 0)

@@ -2,12 +2,15 @@
  * unpacker tracks a layer's entries with, blob helpers and the layer cache. */
 #pragma once
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
 #include "berth/images.h"
+#include "berth/resolve.h"
 #include "berth/sha256.h"
 
 struct berth_error;
@@ -98,29 +101,36 @@ int index_set_name(struct oci_image_index *ix, const struct oci_descriptor *src,
 int store_resolve(struct image_store *s, const struct oci_image_index *index, const char *ref,
 		  size_t *ret_pos, struct berth_error *err);
 
-/* ---- resolve.c: paths inside a root ---- */
+/* ---- paths inside a root: adapters over common's resolver (include/berth/resolve.h) ---- */
 
-/* Open @path inside @root_fd, resolving every symlink as if @root_fd were "/" (openat2
- * RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV, or the component walk when
- * @no_openat2 or the kernel lacks it). The last component is followed only when @follow.
- * @flags: O_PATH, or O_RDONLY|O_DIRECTORY ... (O_CLOEXEC is added). Returns a descriptor or -errno. */
-int inroot_open(int root_fd, const char *path, int flags, bool follow, bool no_openat2);
-/* The component walk itself (tests compare it with openat2). */
-int inroot_walk(int root_fd, const char *path, int flags, bool follow);
+/* Open @path inside @root_fd with inroot_resolve() and, as the unpacker has always done, never
+ * crossing into another mount (INROOT_NO_XDEV); the component walk when @no_openat2. The last
+ * component is followed only when @follow. @flags: O_PATH, or O_RDONLY|O_DIRECTORY ...
+ * Returns a descriptor or -errno. */
+static inline int inroot_open(int root_fd, const char *path, int flags, bool follow, bool no_openat2)
+{
+	int fd = -EBADF;
+	int r = inroot_resolve(root_fd, path, INROOT_NO_XDEV | (no_openat2 ? INROOT_FALLBACK : 0),
+			       flags | (follow ? 0 : O_NOFOLLOW), NULL, &fd);
 
-/* Directory attributes for implicitly created parents. */
-struct dir_attrs {
-	mode_t mode;
-	uid_t uid;
-	gid_t gid;
-	struct timespec mtime;
-	bool set; /* false: 0755, the caller's ids, now */
-};
-typedef void (*dir_attrs_fn)(void *data, const char *path, struct dir_attrs *ret);
-/* Open the directory @path inside the root (O_PATH), creating missing components; @attrs (may be
- * NULL) chooses their mode and owner. */
-int inroot_mkdirs(int root_fd, const char *path, bool no_openat2, bool chown_ok, dir_attrs_fn attrs,
-		  void *data);
+	return r < 0 ? r : fd;
+}
+
+/* Open the directory @path inside the root (O_PATH), creating the missing components @path
+ * names (never a dangling symlink's target: INROOT_MK_LITERAL); @attrs (may be NULL) chooses
+ * their mode and owner (applied when @chown_ok). Returns a descriptor or -errno. */
+static inline int inroot_mkdirs(int root_fd, const char *path, bool no_openat2, bool chown_ok,
+				void (*attrs)(void *data, const char *path, struct inroot_dir_attrs *ret),
+				void *data)
+{
+	const struct inroot_opts opts = {.dir_attrs = attrs, .data = data, .chown_ok = chown_ok};
+	unsigned int flags =
+	    INROOT_MKDIR | INROOT_MK_LITERAL | INROOT_NO_XDEV | (no_openat2 ? INROOT_FALLBACK : 0);
+	int fd = -EBADF;
+	int r = inroot_resolve(root_fd, path, flags, O_PATH | O_DIRECTORY, &opts, &fd);
+
+	return r < 0 ? r : fd;
+}
 
 /* ---- strset.c: a set of strings ---- */
 

@@ -607,7 +607,7 @@ static int whiteout_entry(struct unpack *u, const char *dir, const char *base, m
 /* A parent this layer does not list takes the attributes of the same directory in the layers
  * below: in the merged view the upper directory's attributes win, so a plain 0755 would turn a
  * lower /tmp 1777 into 0755. */
-static void lower_dir_attrs(void *data, const char *path, struct dir_attrs *ret)
+static void lower_dir_attrs(void *data, const char *path, struct inroot_dir_attrs *ret)
 {
 	struct unpack *u = data;
 

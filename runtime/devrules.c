@@ -1,7 +1,11 @@
-/* The device cgroup rules a container really gets: its linux.resources.devices, then the
- * devices every container needs (as runc adds them), then rwm on each linux.devices node.
- * The rules are an allowlist where the last match wins, so a profile that starts with
- * "deny all" still leaves /dev/null and friends usable. */
+/* The device cgroup rules a container really gets: its linux.resources.devices in the config's
+ * order, then the devices every container needs, appended after them as runc appends its
+ * AllowedDevices (mknod of any node, null, zero, full, random, urandom, tty, ptmx, /dev/pts/N,
+ * /dev/net/tun). The rules are an allowlist where the last match wins, so a profile that starts
+ * with "deny all" still leaves /dev/null and friends usable.
+ * linux.devices only creates nodes: it grants no access. A node listed there is usable only when
+ * resources.devices (or the default list) allows it, as with runc; adding "rwm" for each listed
+ * node after the config's rules let a container open a node its config explicitly denied. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,8 +49,8 @@ int device_rules_build(const struct oci_config *config, const struct oci_resourc
 	*ret_owned = NULL;
 	if (res->n_devices == 0)
 		return 0; /* no device policy asked for: leave device access alone */
-	const struct oci_linux *l = &config->linux_;
-	size_t n = res->n_devices + ARRAY_SIZE(defaults) + l->n_devices;
+	(void)config;     /* linux.devices grants nothing (see above) */
+	size_t n = res->n_devices + ARRAY_SIZE(defaults);
 	struct oci_device_cgroup *rules = calloc(n, sizeof(*rules));
 	if (!rules)
 		return berth_error_set(err, -ENOMEM, "out of memory");
@@ -55,12 +59,6 @@ int device_rules_build(const struct oci_config *config, const struct oci_resourc
 	for (size_t d = 0; d < ARRAY_SIZE(defaults); d++, i++)
 		set_rule(&rules[i], defaults[d].type, defaults[d].major, defaults[d].minor,
 			 defaults[d].access);
-	for (size_t d = 0; d < l->n_devices; d++) {
-		const struct oci_device *dev = &l->devices[d];
-		if (dev->type == 'p')
-			continue; /* a fifo is no device for the cgroup */
-		set_rule(&rules[i++], dev->type == 'u' ? 'c' : dev->type, dev->major, dev->minor, "rwm");
-	}
 	ret->devices = rules;
 	ret->n_devices = i;
 	*ret_owned = rules;

@@ -6,7 +6,8 @@
 struct berth_error;
 
 /* *ret = a shallow copy of @res whose devices are @res's rules + the devices every container
- * needs + rwm on each linux.devices entry (nothing added when @res has no device rules).
+ * needs (nothing added when @res has no device rules). linux.devices adds no rule: it only
+ * creates nodes; @config is for the callers' symmetry.
  * *ret_owned is the array to free() afterwards (NULL when nothing was added). */
 int device_rules_build(const struct oci_config *config, const struct oci_resources *res,
 		       struct oci_resources *ret, struct oci_device_cgroup **ret_owned,

@@ -7,6 +7,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "berth/resolve.h"
+
 struct berth_error;
 struct oci_config;
 struct oci_mount;
@@ -60,22 +62,21 @@ struct mount_ctx {
 	const int *bind_trees;   /* rootfs_opts.bind_trees (before pivot only) */
 };
 
-/* rootfs_resolve() flags. */
-#define ROOTFS_RESOLVE_MKDIR (1u << 0)       /* create missing directories (0755) */
-#define ROOTFS_RESOLVE_MKFILE (1u << 1)      /* like MKDIR, the last component as an empty file (0644) */
-#define ROOTFS_RESOLVE_NO_SYMLINKS (1u << 2) /* any symlink fails with -ELOOP */
-#define ROOTFS_RESOLVE_NO_XDEV (1u << 3)     /* crossing a mount point fails with -EXDEV */
-#define ROOTFS_RESOLVE_FALLBACK (1u << 4)    /* skip openat2: the component walk (old kernels, tests) */
+/* rootfs_resolve() flags: those of common's resolver (include/berth/resolve.h). */
+#define ROOTFS_RESOLVE_MKDIR INROOT_MKDIR   /* create missing directories (0755) */
+#define ROOTFS_RESOLVE_MKFILE INROOT_MKFILE /* like MKDIR, the last component as an empty file (0644) */
+#define ROOTFS_RESOLVE_NO_SYMLINKS INROOT_NO_SYMLINKS /* any symlink fails with -ELOOP */
+#define ROOTFS_RESOLVE_NO_XDEV INROOT_NO_XDEV         /* crossing a mount point fails with -EXDEV */
+#define ROOTFS_RESOLVE_FALLBACK INROOT_FALLBACK /* skip openat2: the component walk (old kernels, tests) */
 
 static inline unsigned int mount_ctx_resolve_flags(const struct mount_ctx *ctx)
 {
 	return ctx->legacy ? ROOTFS_RESOLVE_FALLBACK : 0;
 }
 
-/* Open @path as if @rootfd were "/": ".." stops at the root, absolute symlinks restart at it, and
- * procfs magic links are refused (-ELOOP), like openat2(RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS),
- * which is used when the kernel has it. @open_flags are open(2) flags without O_CREAT (O_CLOEXEC is
- * added). A trailing symlink is followed. On success *ret_fd is owned by the caller. */
+/* Open @path as if @rootfd were "/": inroot_resolve() (include/berth/resolve.h) without options;
+ * "" is -ENOENT. @open_flags are open(2) flags without O_CREAT (O_CLOEXEC is added). A trailing
+ * symlink is followed unless O_NOFOLLOW. On success *ret_fd is owned by the caller. */
 int rootfs_resolve(int rootfd, const char *path, unsigned int flags, int open_flags, int *ret_fd);
 
 /* Lexically normalise an absolute path ("//a/./b/../c/" -> "/a/c"; ".." stops at "/").

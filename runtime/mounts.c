@@ -340,12 +340,21 @@ static int reopen_mount(const struct mount_ctx *ctx, const char *path, uint64_t 
 	uint64_t id;
 	int r;
 
+	/* Failing here means the path was changed (a component swapped for a symlink, renamed,
+	 * removed) between resolving it for the mount and now: refuse, and say so. */
 	r = rootfs_resolve(ctx->rootfd, path, mount_ctx_resolve_flags(ctx), O_PATH, &fd);
 	if (r < 0)
-		return berth_error_setf_errno(err, r, "look up the new mount");
+		return berth_error_setf_errno(
+		    err, r,
+		    "the destination '%s' changed during set-up: it no longer resolves "
+		    "inside the rootfs to the new mount",
+		    path);
 	if (rootfs_mount_id(fd, &id) == 0 && ((want && id != want) || (!want && old && id == old)))
-		return berth_error_set(err, -EXDEV,
-				       "the new mount is not what '%s' resolves to inside the rootfs", path);
+		return berth_error_set(
+		    err, -EXDEV,
+		    "the destination '%s' changed during set-up: it now resolves inside the "
+		    "rootfs to something other than the new mount",
+		    path);
 	if (ret_mntfd)
 		*ret_mntfd = TAKE_FD(fd);
 	return 0;
@@ -715,13 +724,41 @@ static int check_proc_dest(const struct entry *e, int dstfd, int srcfd, struct b
 	return berth_error_set(err, -EPERM, "the destination is inside /proc");
 }
 
+/* proc and sysfs go on a real directory only, as runc requires: a symlink there (an image's /proc
+ * -> /tmp/x) would put the kernel's files somewhere else in the rootfs, where every later check
+ * on /proc or /sys (maskedPaths, readonlyPaths, sysctl) would look at the wrong thing. The
+ * destination was opened without following a trailing symlink, so what is checked here is what
+ * gets mounted on. */
+static bool is_kernfs(const struct entry *e)
+{
+	return !e->bind && (strcmp(e->type, "proc") == 0 || strcmp(e->type, "sysfs") == 0);
+}
+
+static int check_kernfs_dest(const struct entry *e, int dstfd, struct berth_error *err)
+{
+	struct stat st;
+
+	if (!is_kernfs(e))
+		return 0;
+	if (fstat(dstfd, &st) < 0)
+		return berth_error_setf_errno(err, -errno, "stat destination");
+	if (S_ISDIR(st.st_mode))
+		return 0;
+	return berth_error_set(err, -ENOTDIR,
+			       "filesystem \"%s\" must be mounted on ordinary directory: %s is %s", e->type,
+			       e->dest, S_ISLNK(st.st_mode) ? "a symlink in the rootfs" : "not a directory");
+}
+
 static int open_dest(const struct entry *e, unsigned int mk, int srcfd, int *ret_fd, struct berth_error *err)
 {
-	int r = rootfs_resolve(e->ctx->rootfd, e->dest, mk | mount_ctx_resolve_flags(e->ctx), O_PATH, ret_fd);
+	int flags = O_PATH | (is_kernfs(e) ? O_NOFOLLOW : 0);
+	int r = rootfs_resolve(e->ctx->rootfd, e->dest, mk | mount_ctx_resolve_flags(e->ctx), flags, ret_fd);
 
 	if (r < 0)
 		return berth_error_setf_errno(err, r, "create mount point");
-	r = check_proc_dest(e, *ret_fd, srcfd, err);
+	r = check_kernfs_dest(e, *ret_fd, err);
+	if (r >= 0)
+		r = check_proc_dest(e, *ret_fd, srcfd, err);
 	if (r < 0) {
 		close(*ret_fd);
 		*ret_fd = -EBADF;

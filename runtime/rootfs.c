@@ -23,24 +23,14 @@
 #include "berth/cleanup.h"
 #include "berth/error.h"
 #include "berth/oci.h"
+#include "berth/resolve.h"
 #include "internal.h"
-
-#define WALK_MAX_DEPTH 256 /* directories below the root held open by the fallback walk */
-#define WALK_MAX_LINKS 40  /* as the kernel's MAXSYMLINKS */
-#define PROC_ROOT_INO 1
 
 /* ---- path helpers ---- */
 
 int rootfs_mount_id(int fd, uint64_t *ret_id)
 {
-	struct statx stx;
-
-	if (statx(fd, "", AT_EMPTY_PATH | AT_STATX_DONT_SYNC, STATX_MNT_ID, &stx) < 0)
-		return -errno;
-	if (!(stx.stx_mask & STATX_MNT_ID))
-		return -EOPNOTSUPP;
-	*ret_id = stx.stx_mnt_id;
-	return 0;
+	return inroot_mount_id(fd, ret_id);
 }
 
 int rootfs_path_clean(const char *path, char *buf, size_t size)
@@ -81,281 +71,13 @@ int rootfs_path_clean(const char *path, char *buf, size_t size)
 	return 0;
 }
 
-/* ---- the component walk (fallback for openat2, and the creator of missing components) ---- */
-
-struct walk {
-	int rootfd;
-	unsigned int flags;
-	int stack[WALK_MAX_DEPTH]; /* owned O_PATH descriptors of the components walked so far */
-	size_t depth;
-	unsigned int links;
-	uint64_t root_mnt;       /* for ROOTFS_RESOLVE_NO_XDEV; 0: no mount ids (Linux < 5.8) */
-	dev_t root_dev;          /* ... then the filesystem is compared instead */
-	char last[NAME_MAX + 1]; /* name of the top of the stack inside its parent */
-	char rest[2 * PATH_MAX]; /* what is left to walk */
-};
-
-static int walk_top(const struct walk *w)
-{
-	return w->depth ? w->stack[w->depth - 1] : w->rootfd;
-}
-
-static void walk_pop(struct walk *w)
-{
-	close(w->stack[--w->depth]);
-}
-
-static void walk_reset(struct walk *w)
-{
-	while (w->depth)
-		walk_pop(w);
-}
-
-/* Cut the next component off w->rest. Returns 1 with @name set, 0 at the end. */
-static int walk_next(struct walk *w, char *name, bool *ret_last)
-{
-	char *p = w->rest + strspn(w->rest, "/");
-	size_t n = strcspn(p, "/");
-
-	if (n == 0)
-		return 0;
-	if (n > NAME_MAX)
-		return -ENAMETOOLONG;
-	memcpy(name, p, n);
-	name[n] = '\0';
-	p += n;
-	memmove(w->rest, p, strlen(p) + 1);
-	*ret_last = w->rest[strspn(w->rest, "/")] == '\0';
-	return 1;
-}
-
-/* A symlink inside a procfs directory other than the procfs root is a magic link
- * (/proc/<pid>/fd/N, exe, cwd, root, ns/...): jumping through one could leave the root, so it is
- * refused as RESOLVE_NO_MAGICLINKS does. The procfs root only holds plain ones (self, mounts). */
-static bool walk_in_magic_dir(int dirfd)
-{
-	struct statfs sfs;
-	struct stat st;
-
-	if (fstatfs(dirfd, &sfs) < 0 || fstat(dirfd, &st) < 0)
-		return true;
-	return sfs.f_type == PROC_SUPER_MAGIC && st.st_ino != PROC_ROOT_INO;
-}
-
-/* Replace the symlink @fd (just opened below the top) by its target in w->rest. */
-static int walk_follow(struct walk *w, int fd)
-{
-	char target[PATH_MAX];
-	size_t rest_len = strlen(w->rest);
-	ssize_t n;
-
-	if (w->flags & ROOTFS_RESOLVE_NO_SYMLINKS)
-		return -ELOOP;
-	if (++w->links > WALK_MAX_LINKS || walk_in_magic_dir(walk_top(w)))
-		return -ELOOP;
-	n = readlinkat(fd, "", target, sizeof(target));
-	if (n < 0)
-		return -errno;
-	if (n == 0)
-		return -ENOENT;
-	if ((size_t)n >= sizeof(target) || (size_t)n + 1 + rest_len + 1 > sizeof(w->rest))
-		return -ENAMETOOLONG;
-	memmove(w->rest + n + 1, w->rest, rest_len + 1);
-	memcpy(w->rest, target, (size_t)n);
-	w->rest[n] = '/';
-	if (target[0] == '/')
-		walk_reset(w);
-	return 0;
-}
-
-static int walk_create(const struct walk *w, const char *name, bool last)
-{
-	int fd;
-
-	if (last && (w->flags & ROOTFS_RESOLVE_MKFILE)) {
-		fd = openat(walk_top(w), name, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
-		if (fd < 0)
-			return -errno;
-		close(fd);
-		return 0;
-	}
-	if (mkdirat(walk_top(w), name, 0755) < 0)
-		return -errno;
-	return 0;
-}
-
-/* O_PATH|O_NOFOLLOW open of @name below the top, creating it when asked. */
-static int walk_open(const struct walk *w, const char *name, bool last, int *ret_fd)
-{
-	for (int tries = 0; tries < 3; tries++) {
-		int fd = openat(walk_top(w), name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-		int r;
-
-		if (fd >= 0) {
-			*ret_fd = fd;
-			return 0;
-		}
-		if (errno != ENOENT || !(w->flags & (ROOTFS_RESOLVE_MKDIR | ROOTFS_RESOLVE_MKFILE)))
-			return -errno;
-		r = walk_create(w, name, last);
-		if (r < 0 && r != -EEXIST) /* EEXIST: created concurrently, open it */
-			return r;
-	}
-	return -ENOENT;
-}
-
-static int walk_step(struct walk *w, const char *name, bool last)
-{
-	_cleanup_close_ int fd = -EBADF;
-	struct stat st;
-	int r;
-
-	if (strcmp(name, ".") == 0)
-		return 0;
-	if (strcmp(name, "..") == 0) {
-		/* the stack, not the directory's "..": a directory moved out of the root cannot
-		 * take the walk with it */
-		if (w->depth)
-			walk_pop(w);
-		return 0;
-	}
-	r = walk_open(w, name, last, &fd);
-	if (r < 0)
-		return r;
-	if (fstat(fd, &st) < 0)
-		return -errno;
-	if (S_ISLNK(st.st_mode))
-		return walk_follow(w, fd);
-	if (w->flags & ROOTFS_RESOLVE_NO_XDEV) {
-		uint64_t id = 0;
-
-		if (w->root_mnt ? (rootfs_mount_id(fd, &id) < 0 || id != w->root_mnt)
-				: st.st_dev != w->root_dev)
-			return -EXDEV;
-	}
-	if (!last && !S_ISDIR(st.st_mode))
-		return -ENOTDIR;
-	if (w->depth == WALK_MAX_DEPTH)
-		return -ENAMETOOLONG;
-	w->stack[w->depth++] = TAKE_FD(fd);
-	strcpy(w->last, name);
-	return 0;
-}
-
-/* Open the object the walk ended on with the caller's flags. A directory is reopened through
- * itself; anything else through its parent, checked to be the same inode. */
-static int walk_finish(const struct walk *w, int open_flags, int *ret_fd)
-{
-	int top = walk_top(w);
-	struct stat st, st2;
-	int fd;
-
-	if (fstat(top, &st) < 0)
-		return -errno;
-	if (S_ISDIR(st.st_mode)) {
-		fd = openat(top, ".", open_flags | O_CLOEXEC);
-		if (fd < 0)
-			return -errno;
-		*ret_fd = fd;
-		return 0;
-	}
-	if (open_flags & O_DIRECTORY)
-		return -ENOTDIR;
-	fd = openat(w->depth >= 2 ? w->stack[w->depth - 2] : w->rootfd, w->last,
-		    open_flags | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st2) < 0 || st2.st_dev != st.st_dev || st2.st_ino != st.st_ino) {
-		close(fd);
-		return -EAGAIN;
-	}
-	*ret_fd = fd;
-	return 0;
-}
-
-static int walk_run(struct walk *w, int open_flags, int *ret_fd)
-{
-	char name[NAME_MAX + 1];
-	bool last = false;
-	int r;
-
-	if (w->flags & ROOTFS_RESOLVE_NO_XDEV) {
-		struct stat st;
-
-		if (fstat(w->rootfd, &st) < 0)
-			return -errno;
-		w->root_dev = st.st_dev;
-		if (rootfs_mount_id(w->rootfd, &w->root_mnt) < 0)
-			w->root_mnt = 0;
-	}
-	while ((r = walk_next(w, name, &last)) > 0) {
-		r = walk_step(w, name, last);
-		if (r < 0)
-			return r;
-	}
-	if (r < 0)
-		return r;
-	return walk_finish(w, open_flags, ret_fd);
-}
-
-static int resolve_walk(int rootfd, const char *path, unsigned int flags, int open_flags, int *ret_fd)
-{
-	_cleanup_free_ struct walk *w = calloc(1, sizeof(*w));
-	int r;
-
-	if (!w)
-		return -ENOMEM;
-	if (strlen(path) >= sizeof(w->rest))
-		return -ENAMETOOLONG;
-	w->rootfd = rootfd;
-	w->flags = flags;
-	strcpy(w->rest, path);
-	r = walk_run(w, open_flags, ret_fd);
-	walk_reset(w);
-	return r;
-}
-
-static int resolve_openat2(int rootfd, const char *path, unsigned int flags, int open_flags)
-{
-	struct open_how how = {
-	    .flags = (uint64_t)(open_flags | O_CLOEXEC),
-	    .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
-	};
-
-	if (flags & ROOTFS_RESOLVE_NO_SYMLINKS)
-		how.resolve |= RESOLVE_NO_SYMLINKS;
-	if (flags & ROOTFS_RESOLVE_NO_XDEV)
-		how.resolve |= RESOLVE_NO_XDEV;
-	/* RESOLVE_IN_ROOT answers EAGAIN when a rename raced with ".." */
-	for (int i = 0; i < 32; i++) {
-		long fd = syscall(SYS_openat2, rootfd, path, &how, sizeof(how));
-
-		if (fd >= 0)
-			return (int)fd;
-		if (errno != EAGAIN)
-			return -errno;
-	}
-	return -EAGAIN;
-}
+/* ---- resolving inside the rootfs: common's resolver (include/berth/resolve.h) ---- */
 
 int rootfs_resolve(int rootfd, const char *path, unsigned int flags, int open_flags, int *ret_fd)
 {
-	bool create = flags & (ROOTFS_RESOLVE_MKDIR | ROOTFS_RESOLVE_MKFILE);
-	int fd;
-
 	if (!path || !*path)
 		return -ENOENT;
-	if (!(flags & ROOTFS_RESOLVE_FALLBACK)) {
-		fd = resolve_openat2(rootfd, path, flags, open_flags);
-		if (fd >= 0) {
-			*ret_fd = fd;
-			return 0;
-		}
-		/* the walk is the fallback without openat2, and what creates missing components */
-		if (fd != -ENOSYS && !(fd == -ENOENT && create))
-			return fd;
-	}
-	return resolve_walk(rootfd, path, flags, open_flags, ret_fd);
+	return inroot_resolve(rootfd, path, flags, open_flags, NULL, ret_fd);
 }
 
 /* ---- rootfs_prepare ---- */
@@ -504,10 +226,87 @@ int rootfs_prepare(const struct oci_config *config, const struct rootfs_opts *op
 
 /* ---- rootfs_pivot ---- */
 
-/* --no-pivot (e.g. a ramdisk root, where pivot_root is impossible): move the rootfs over "/" and
- * chroot into it. The old root stays reachable to a process that escapes the chroot. */
-static int move_root(struct berth_error *err)
+/* ---- --no-pivot: hide the full proc and sysfs instances outside the rootfs ---- */
+
+/* The kernel lets a user namespace mount a new procfs or sysfs only if the mount namespace already
+ * shows one in full (mount_too_revealing). With --no-pivot the host's /proc and /sys stay in the
+ * container's mount namespace below the moved rootfs: invisible after the chroot, but enough for
+ * `unshare -mrpf mount -t proc proc /proc` in the container to mount an unmasked procfs. So, as
+ * runc does, every full (root "/") proc or sysfs mount outside the rootfs is detached, or covered
+ * with a tmpfs where it cannot be (a locked mount in a user namespace), before the move. */
+static bool hide_candidate(const char *line, const char *rootfs, char *ret_mp, size_t size)
 {
+	char root[PATH_MAX], mp[PATH_MAX], fstype[64];
+	const char *sep = strstr(line, " - ");
+	size_t n = strlen(rootfs);
+
+	if (!sep || sscanf(line, "%*u %*u %*s %4095s %4095s", root, mp) != 2 ||
+	    sscanf(sep, " - %63s", fstype) != 1)
+		return false;
+	if (strcmp(root, "/") != 0 || (strcmp(fstype, "proc") != 0 && strcmp(fstype, "sysfs") != 0))
+		return false;
+	mountinfo_unescape(mp);
+	if (strncmp(mp, rootfs, n) == 0 && (mp[n] == '/' || mp[n] == '\0'))
+		return false; /* the container's own */
+	snprintf(ret_mp, size, "%s", mp);
+	return true;
+}
+
+static int hide_mount(const char *mp, struct berth_error *err)
+{
+	/* slave first, so that the detach does not propagate to the host (rshared roots) */
+	if (mount(NULL, mp, NULL, MS_SLAVE | MS_REC, NULL) < 0) {
+		if (errno == ENOENT)
+			return 0; /* below a mount already detached */
+		return berth_error_setf_errno(err, -errno, "--no-pivot: make '%s' rslave", mp);
+	}
+	if (umount2(mp, MNT_DETACH) == 0)
+		return 0;
+	if (errno != EINVAL && errno != EPERM)
+		return berth_error_setf_errno(err, -errno, "--no-pivot: detach '%s'", mp);
+	if (mount("tmpfs", mp, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=4k") < 0)
+		return berth_error_setf_errno(err, -errno, "--no-pivot: cover '%s' with a tmpfs", mp);
+	return 0;
+}
+
+static int hide_host_kernfs(const char *rootfs, struct berth_error *err)
+{
+	_cleanup_fclose_ FILE *f = fopen("/proc/self/mountinfo", "re");
+	_cleanup_free_ char *line = NULL, *all = NULL;
+	size_t cap = 0, len = 0;
+	int r = 0;
+
+	if (!f)
+		return berth_error_setf_errno(err, -errno, "--no-pivot: open /proc/self/mountinfo");
+	/* the mount points first (parents before children, as mountinfo lists them), then the
+	 * detaching: /proc itself may be among them */
+	while (getline(&line, &cap, f) > 0) {
+		char mp[PATH_MAX];
+		char *grown;
+
+		if (!hide_candidate(line, rootfs, mp, sizeof(mp)))
+			continue;
+		grown = realloc(all, len + strlen(mp) + 1);
+		if (!grown)
+			return berth_error_set(err, -ENOMEM, "out of memory");
+		all = grown;
+		memcpy(all + len, mp, strlen(mp) + 1);
+		len += strlen(mp) + 1;
+	}
+	for (size_t off = 0; r == 0 && off < len; off += strlen(all + off) + 1)
+		r = hide_mount(all + off, err);
+	return r;
+}
+
+/* --no-pivot (e.g. a ramdisk root, where pivot_root is impossible): move the rootfs over "/" and
+ * chroot into it. The old root stays below the rootfs in the mount namespace, without the host's
+ * proc and sysfs instances (hide_host_kernfs). */
+static int move_root(const char *rootfs, struct berth_error *err)
+{
+	int r = hide_host_kernfs(rootfs, err);
+
+	if (r < 0)
+		return r;
 	if (mount(".", "/", NULL, MS_MOVE, NULL) < 0)
 		return berth_error_setf_errno(err, -errno, "move rootfs to /");
 	if (chroot(".") < 0)
@@ -567,7 +366,7 @@ int rootfs_pivot(const struct oci_config *config, const struct rootfs_opts *opts
 	if (fchdir(newroot) < 0)
 		return berth_error_setf_errno(err, -errno, "chdir to rootfs '%s'", opts->rootfs);
 	if (opts->no_pivot)
-		return move_root(err);
+		return move_root(opts->rootfs, err);
 	return pivot(oldroot, newroot, err);
 }
 

@@ -270,6 +270,48 @@ static void test_export_import(void **state)
 	oci_ckpt_manifest_free(m);
 }
 
+/* Symlink members cannot make the import read a host file: manifest.json is read with no symlink
+ * in its path, and checkpoint/ must be a real directory (CRIU would restore from its target). */
+static void test_import_symlinked_members(void **state)
+{
+	struct fixture *fx = *state;
+	struct berth_error err = {0};
+	char tar[160], dest[160], host_manifest[200], host_images[200], inv[220];
+	struct oci_ckpt_manifest *m = NULL;
+
+	snprintf(host_manifest, sizeof(host_manifest), "%s/host-manifest.json", fx->dir);
+	assert_int_equal(
+	    write_file_at(AT_FDCWD, host_manifest, good_manifest, strlen(good_manifest), true, 0600), 0);
+	snprintf(host_images, sizeof(host_images), "%s/host-images", fx->dir);
+	assert_int_equal(mkdir(host_images, 0700), 0);
+	snprintf(inv, sizeof(inv), "%s/inventory.img", host_images);
+	assert_int_equal(write_file_at(AT_FDCWD, inv, "inv", 3, true, 0600), 0);
+	snprintf(tar, sizeof(tar), "%s/sym.tar", fx->dir);
+	snprintf(dest, sizeof(dest), "%s/bundle", fx->dir);
+
+	const struct tar_entry manifest_link[] = {
+	    {"manifest.json", '2', host_manifest, NULL, 0, 0, 0},
+	    {"config.json", '0', NULL, "{}", 0, 0, 0},
+	    {"checkpoint/inventory.img", '0', NULL, "x", 0, 0, 0},
+	};
+	tar_write(tar, manifest_link, 3);
+	assert_int_equal(checkpoint_import(tar, dest, &m, &err), -ELOOP);
+	assert_non_null(strstr(err.msg, "no readable manifest.json"));
+	assert_int_equal(access(dest, F_OK), -1);
+	assert_null(m);
+
+	const struct tar_entry images_link[] = {
+	    {"manifest.json", '0', NULL, good_manifest, 0, 0, 0},
+	    {"config.json", '0', NULL, "{}", 0, 0, 0},
+	    {"checkpoint", '2', host_images, NULL, 0, 0, 0},
+	};
+	tar_write(tar, images_link, 3);
+	assert_int_equal(checkpoint_import(tar, dest, &m, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "checkpoint/ is not a directory"));
+	assert_int_equal(access(dest, F_OK), -1);
+	assert_null(m);
+}
+
 /* ---- CRIU options, logs, CPU ---- */
 
 static void test_settings(void **state)
@@ -420,6 +462,7 @@ int main(void)
 	    cmocka_unit_test(test_manifest_bad),
 	    cmocka_unit_test_setup_teardown(test_import_wrong_version_leaves_nothing, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_export_import, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_import_symlinked_members, setup, teardown),
 	    cmocka_unit_test(test_settings),
 	    cmocka_unit_test(test_settings_track_mem_and_terminal),
 	    cmocka_unit_test(test_log_errors),
