@@ -239,6 +239,7 @@ void child_main(const struct child_args *a)
 				 .no_pivot = a->no_pivot,
 				 .userns = a->userns_any,
 				 .new_cgroupns = oci_config_namespace(c, OCI_NS_CGROUP) != NULL,
+				 .cg = a->cg,
 				 .host_devnull_fd = &devnull};
 	char exec_path[PATH_MAX];
 	char *state = NULL;

@@ -10,12 +10,14 @@
 struct berth_error;
 struct oci_config;
 struct oci_mount;
+struct cgroup;
 
 struct rootfs_opts {
 	const char *rootfs; /* absolute host path of root.path (already realpath'd) */
 	bool no_pivot;      /* --no-pivot: MS_MOVE + chroot instead of pivot_root */
 	bool userns;        /* the container has its own user namespace (no mknod: bind host devices) */
 	bool new_cgroupns;  /* a cgroup namespace was created (cgroup2 mounts show the container's cgroup) */
+	const struct cgroup *cg; /* the container's cgroup (NULL: none), for "cgroup" mounts */
 	bool legacy_api;    /* act as on a kernel without openat2(2) and the new mount API (tests) */
 	/* Optional, in/out. When set (the caller initialises *host_devnull_fd to -EBADF), rootfs_prepare
 	 * stores here a detached copy of the host's /dev/null mount (verified char 1:3) and
@@ -46,6 +48,7 @@ struct mount_ctx {
 	bool legacy; /* no openat2 / open_tree / mount_setattr: mount(2) on /proc/self/fd/N */
 	bool userns; /* in a user namespace: no mknod, sysfs/cgroup2 may need a bind fallback */
 	bool new_cgroupns;
+	const struct cgroup *cg; /* the container's cgroup, or NULL */
 };
 
 /* rootfs_resolve() flags. */
@@ -119,6 +122,12 @@ int mounts_setattr(const struct mount_ctx *ctx, int mntfd, uint64_t set, uint64_
 
 /* Apply MS_SHARED/MS_SLAVE/MS_PRIVATE/MS_UNBINDABLE (| MS_REC) to the mount @mntfd. */
 int mounts_propagate(const struct mount_ctx *ctx, int mntfd, unsigned long flags, struct berth_error *err);
+
+/* cgroup_mount.c: a config "cgroup"/"cgroup2" mount showing the container's own cgroup (ctx->cg,
+ * which must be set): on a v1/hybrid host a tmpfs with one bound directory per hierarchy, else its
+ * cgroup2 directory. @flags are the entry's MS_* flags (MS_RDONLY makes the whole view read-only). */
+int cgroup_mount_view(const struct mount_ctx *ctx, const char *source, const char *type, unsigned long flags,
+		      const char *data, int dstfd, const char *dest, int *ret_mntfd, struct berth_error *err);
 
 /* devices.c: when config has a /dev mount: default devices, /dev symlinks, /dev/ptmx; then
  * linux.devices; then the /dev mount's deferred "ro". */

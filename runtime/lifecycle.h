@@ -110,7 +110,8 @@ struct child_args {
 	bool no_new_keyring;
 	int preserve_fds;
 	bool foreground_tty; /* run in the foreground with process.terminal and no console socket */
-	/* the v1 cgroup hierarchies the init moves itself into (NULL: none) */
+	/* the container's cgroup (NULL: none): @movers moves the init into its v1 hierarchies, and
+	 * config "cgroup" mounts show it */
 	const struct cgroup *cg;
 	const struct cgroup_movers *movers;
 };

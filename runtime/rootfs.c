@@ -487,6 +487,7 @@ int rootfs_prepare(const struct oci_config *config, const struct rootfs_opts *op
 	    .legacy = opts->legacy_api,
 	    .userns = opts->userns,
 	    .new_cgroupns = opts->new_cgroupns,
+	    .cg = opts->cg,
 	};
 	r = mount_all(&ctx, config, err);
 	if (r < 0)

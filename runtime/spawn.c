@@ -148,7 +148,7 @@ static void fill_child_args(const struct create_plan *p, const struct berth_crea
 	    .no_new_keyring = o->no_new_keyring,
 	    .preserve_fds = o->preserve_fds,
 	    .foreground_tty = foreground && p->config->process.terminal && !o->console_socket,
-	    .cg = p->movers.n ? &p->cg : NULL,
+	    .cg = p->cg_resolved ? &p->cg : NULL,
 	    .movers = p->movers.n ? &p->movers : NULL,
 	};
 	memcpy(a->ns_fds, p->ns_fds, sizeof(a->ns_fds));

@@ -63,6 +63,15 @@ int cgroup_create(struct cgroup *cg, bool *ret_created, struct berth_error *err)
  * clone3(CLONE_INTO_CGROUP). -ENOENT when there is no unified hierarchy. */
 int cgroup_open_unified(const struct cgroup *cg, struct berth_error *err);
 
+/* For a container's view of its own cgroups (a config "cgroup" mount): hierarchy @index (0, 1, ...
+ * as cgroup_enter uses them: the unified tree first when there is one, then each v1 hierarchy).
+ * *ret_name is its directory below the cgroupfs root ("memory", "cpu,cpuacct", "unified"; NULL for
+ * a cgroup2 root), borrowed from @cg; *ret_fd an O_PATH descriptor of the container's own cgroup
+ * directory there (the caller closes it). -ERANGE past the last hierarchy, -errno when the
+ * directory cannot be opened. */
+int cgroup_open_view(const struct cgroup *cg, size_t index, const char **ret_name, bool *ret_unified,
+		     int *ret_fd);
+
 /* Move @pid into the cgroup in every hierarchy but those @skip names (CGROUP_SKIP_UNIFIED when
  * CLONE_INTO_CGROUP already placed it, CGROUP_SKIP_V1 when it moves itself: cgroup_movers_*). */
 #define CGROUP_SKIP_UNIFIED 1u
