@@ -25,6 +25,7 @@ struct create_plan {
 	struct cgroup cg;
 	bool cg_resolved, cg_created;
 	int cg_root_fd, cg_fd;
+	int cg_lock_fd; /* cgroup_lock, from before the cgroup is claimed until the init is in it */
 	struct cgroup_movers movers; /* v1 "tasks" files the init writes itself into (n == 0: none) */
 	int ns_fds[OCI_NS_MAX];
 	unsigned long clone_flags, unshare_flags;

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -176,6 +177,7 @@ static int check_status(const struct berth_context *ctx, struct exec_plan *x, co
 	if (st == OCI_STATUS_PAUSED && !o->ignore_paused)
 		return berth_error_set(err, -EBUSY,
 				       "the container is paused (use --ignore-paused to override)");
+	x->paused = st == OCI_STATUS_PAUSED;
 	return 0;
 }
 
@@ -252,6 +254,19 @@ static int validate_terminal(struct exec_plan *x, const struct berth_exec_opts *
 	return 0;
 }
 
+/* Kill a process whose exec failed and reap it, for a bounded time: in a v1 freezer a frozen
+ * process acts on SIGKILL only once thawed, and then dies on its own (reparented). */
+static void reap_failed(pid_t pid)
+{
+	kill(pid, SIGKILL);
+	for (int i = 0; i < 100; i++) {
+		pid_t w = waitpid(pid, NULL, WNOHANG);
+		if (w == pid || (w < 0 && errno != EINTR))
+			return;
+		usleep(10000);
+	}
+}
+
 int berth_container_exec(const struct berth_context *ctx, const struct berth_exec_opts *o, int *ret_status,
 			 struct berth_error *err)
 {
@@ -268,6 +283,11 @@ int berth_container_exec(const struct berth_context *ctx, const struct berth_exe
 	sigprocmask(SIG_BLOCK, &set, &old);
 
 	int r = open_container(ctx, &x, o, err);
+	/* The process cannot start before the container is resumed, and `resume` needs the lock:
+	 * holding it across that wait would deadlock the two. What the exec needs of the container
+	 * (record, config, a pidfd of the init) is loaded already. */
+	if (r == 0 && x.paused)
+		(void)flock(x.c.dir_fd, LOCK_UN);
 	if (r == 0)
 		r = build_process(&x, o, err);
 	if (r == 0)
@@ -283,10 +303,8 @@ int berth_container_exec(const struct berth_context *ctx, const struct berth_exe
 	}
 	pid_t pid = x.pid;
 	exec_plan_free(&x); /* drops the container lock before a possibly long wait */
-	if (r < 0 && pid > 0) {
-		kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
-	}
+	if (r < 0 && pid > 0)
+		reap_failed(pid);
 	if (r == 0)
 		*ret_status = o->detach ? 0 : exec_wait_forwarding(pid, &set);
 	sigprocmask(SIG_SETMASK, &old, NULL);

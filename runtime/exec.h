@@ -33,6 +33,7 @@ struct exec_plan {
 
 	int sync_fd;
 	pid_t pid;
+	bool paused; /* --ignore-paused into a paused container: the lock is dropped before the clone */
 };
 
 void exec_plan_free(struct exec_plan *x);

@@ -17,13 +17,14 @@ struct rootfs_opts {
 	bool no_pivot;      /* --no-pivot: MS_MOVE + chroot instead of pivot_root */
 	bool userns;        /* the container has its own user namespace (no mknod: bind host devices) */
 	bool new_cgroupns;  /* a cgroup namespace was created (cgroup2 mounts show the container's cgroup) */
-	const struct cgroup *cg; /* the container's cgroup (NULL: none), for "cgroup" mounts */
 	bool legacy_api;    /* act as on a kernel without openat2(2) and the new mount API (tests) */
 	/* Optional, in/out. When set (the caller initialises *host_devnull_fd to -EBADF), rootfs_prepare
 	 * stores here a detached copy of the host's /dev/null mount (verified char 1:3) and
 	 * rootfs_finalize binds it over maskedPaths files and closes it. Without it, the container's
 	 * own /dev/null is used when it is the real device, and masking fails otherwise. */
 	int *host_devnull_fd;
+	/* the container's cgroup (NULL: none), for "cgroup" mounts */
+	const struct cgroup *cg;
 };
 
 /* Phase 1, in the child, inside the new mount namespace, before pivot_root:

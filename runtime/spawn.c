@@ -150,6 +150,7 @@ static void fill_child_args(const struct create_plan *p, const struct berth_crea
 	    .foreground_tty = foreground && p->config->process.terminal && !o->console_socket,
 	    .cg = p->cg_resolved ? &p->cg : NULL,
 	    .movers = p->movers.n ? &p->movers : NULL,
+	    .cg_lock_fd = p->cg_lock_fd,
 	};
 	memcpy(a->ns_fds, p->ns_fds, sizeof(a->ns_fds));
 }
@@ -194,6 +195,7 @@ static int configure_child(struct create_plan *p, bool into_cgroup, struct berth
 	r = cgroup_enter(&p->cg, p->pid, (into_cgroup ? CGROUP_SKIP_UNIFIED : 0) | CGROUP_SKIP_V1, err);
 	if (r < 0)
 		return r;
+	closep(&p->cg_lock_fd); /* the init is in the cgroup: another create now sees it in use */
 	r = sync_send(p->sync_fd, SYNC_GO, NULL, 0);
 	return r < 0 ? berth_error_setf_errno(err, r, "signal the container init") : 0;
 }

@@ -59,6 +59,11 @@ void cgroup_layout_cache(bool enable);
  * On failure nothing created by this call is left behind. */
 int cgroup_create(struct cgroup *cg, bool *ret_created, struct berth_error *err);
 
+/* Take the host-wide lock (per cgroupfs root) that create and delete hold while they decide who
+ * uses a cgroup, waiting at most @limit_ms. *ret_fd holds it; close it to release.
+ * Errors: -ETIMEDOUT (@err names the lock), -errno. */
+int cgroup_lock(const struct cgroup *cg, unsigned int limit_ms, int *ret_fd, struct berth_error *err);
+
 /* An O_DIRECTORY|O_CLOEXEC descriptor of the container's cgroup2 directory, for
  * clone3(CLONE_INTO_CGROUP). -ENOENT when there is no unified hierarchy. */
 int cgroup_open_unified(const struct cgroup *cg, struct berth_error *err);
