@@ -172,7 +172,13 @@ int exec_spawn(struct exec_plan *x, const struct berth_exec_opts *o, struct bert
 			close(sv[0]);
 			exec_child(x, o, sv[1]);
 		}
-		if (x->pid < 0)
+		if (x->pid < 0 && errno == ETIMEDOUT)
+			r = berth_error_set(
+			    err, -ETIMEDOUT, "the process did not start within %u s%s",
+			    berth_wait_limit_ms() / 1000,
+			    x->paused ? ": the container is paused (its cgroup is frozen); resume it"
+				      : " (is the container's cgroup frozen?)");
+		else if (x->pid < 0)
 			r = berth_error_setf_errno(err, -errno, "clone3 the exec'd process");
 		else
 			fault_point("exec.after-clone");

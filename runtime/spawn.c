@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <linux/sched.h>
 #include <sched.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -96,7 +97,23 @@ static pid_t clone3_checked(struct clone_args *ca)
 	}
 	close(alive[1]);
 	char b;
-	ssize_t n = pid > 0 ? read(alive[0], &b, 1) : 1;
+	ssize_t n = 1;
+	if (pid > 0) {
+		/* Bounded: in a frozen cgroup (exec --ignore-paused) the child runs only once thawed. */
+		struct pollfd pfd = {.fd = alive[0], .events = POLLIN};
+		int r;
+		do
+			r = poll(&pfd, 1, (int)berth_wait_limit_ms());
+		while (r < 0 && errno == EINTR);
+		if (r == 0) {
+			close(alive[0]);
+			kill(pid, SIGKILL); /* acts at once in a cgroup2 freezer */
+			(void)waitpid(pid, NULL, WNOHANG);
+			errno = ETIMEDOUT;
+			return -1;
+		}
+		n = read(alive[0], &b, 1);
+	}
 	close(alive[0]);
 	if (n == 0) {
 		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
@@ -119,7 +136,7 @@ pid_t spawn_clone3(uint64_t flags, int cg_fd, bool cg_fresh, bool *ret_into_cgro
 	pid_t pid =
 	    cg_fd >= 0 && !cg_fresh ? clone3_checked(&ca) : (pid_t)syscall(SYS_clone3, &ca, sizeof(ca));
 	*ret_into_cgroup = cg_fd >= 0;
-	if (pid < 0 && cg_fd >= 0 && errno != ENOMEM && errno != EPERM) {
+	if (pid < 0 && cg_fd >= 0 && errno != ENOMEM && errno != EPERM && errno != ETIMEDOUT) {
 		/* Older kernels or odd hierarchies: place the init by pid afterwards. */
 		ca.flags &= ~(uint64_t)CLONE_INTO_CGROUP;
 		ca.cgroup = 0;
