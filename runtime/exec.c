@@ -181,6 +181,26 @@ static int check_status(const struct berth_context *ctx, struct exec_plan *x, co
 	return 0;
 }
 
+/* --cgroup [controller:]path, as runc 1.1: "cpu,cpuacct:sub" names a v1 hierarchy by a controller
+ * it carries; a word without ':' is a path for every hierarchy. */
+static int enter_sub_cgroups(struct exec_plan *x, const struct berth_exec_opts *o, struct berth_error *err)
+{
+	for (size_t i = 0; o->cgroups && o->cgroups[i]; i++) {
+		_cleanup_free_ char *controller = NULL;
+		const char *s = o->cgroups[i], *colon = strchr(s, ':');
+		int r;
+
+		if (colon && !(controller = strndup(s, (size_t)(colon - s))))
+			return berth_error_set(err, -ENOMEM, "out of memory");
+		if (controller && !*controller)
+			return berth_error_set(err, -EINVAL, "--cgroup: \"%s\": empty controller", s);
+		r = cgroup_descend(&x->cg, controller, colon ? colon + 1 : s, err);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
 static int open_container(const struct berth_context *ctx, struct exec_plan *x,
 			  const struct berth_exec_opts *o, struct berth_error *err)
 {
@@ -212,12 +232,17 @@ static int open_container(const struct berth_context *ctx, struct exec_plan *x,
 		if (r < 0)
 			return r;
 	}
+	if (o->cgroups && o->cgroups[0] && !x->c.rec->cgroup_path)
+		return berth_error_set(err, -EINVAL, "--cgroup: the container has no cgroup");
 	if (x->c.rec->cgroup_path) {
 		r = container_cgroup(ctx, x->c.rec, &x->cg, &x->cg_root_fd, err);
 
 		if (r < 0)
 			return r;
 		x->cg_resolved = true;
+		r = enter_sub_cgroups(x, o, err);
+		if (r < 0)
+			return r;
 		x->cg_fd = cgroup_open_unified(&x->cg, NULL);
 		return cgroup_movers_open(&x->cg, &x->movers, err);
 	}

@@ -59,6 +59,12 @@ void cgroup_layout_cache(bool enable);
  * On failure nothing created by this call is left behind. */
 int cgroup_create(struct cgroup *cg, bool *ret_created, struct berth_error *err);
 
+/* exec --cgroup: narrow @cg to its existing sub-cgroup @sub (relative to the container's cgroup,
+ * no "." or ".." components) in the v1 hierarchy carrying @controller, or in every hierarchy when
+ * @controller is NULL (runc 1.1's "[controller:]path"). A controller on a pure v2 host is refused.
+ * Errors: -EINVAL / -ENOENT with @err starting "--cgroup:"; @cg may be partly changed then. */
+int cgroup_descend(struct cgroup *cg, const char *controller, const char *sub, struct berth_error *err);
+
 /* Take the host-wide lock (per cgroupfs root) that create and delete hold while they decide who
  * uses a cgroup, waiting at most @limit_ms. *ret_fd holds it; close it to release.
  * Errors: -ETIMEDOUT (@err names the lock), -errno. */
