@@ -216,6 +216,7 @@ static int claim_cgroup(struct create_plan *p, const char *id, struct berth_erro
 				       "berth runs one container per cgroup",
 				       p->cg.path, user, n, n == 1 ? "" : "es");
 	}
+	p->cg_fresh = p->cg_created;
 	p->cg_created = true; /* empty: ours now, removed at delete */
 	r = cgroup_is_frozen(&p->cg, &frozen);
 	if (r == 0 && frozen)

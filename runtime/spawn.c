@@ -303,7 +303,7 @@ int create_spawn(struct create_plan *p, const struct berth_create_opts *o, bool 
 	int r = enter_child_namespaces(p, &saved, err);
 	bool into_cgroup = false;
 	if (r == 0) {
-		p->pid = spawn_clone3(p->clone_flags, p->cg_fd, p->cg_created, &into_cgroup);
+		p->pid = spawn_clone3(p->clone_flags, p->cg_fd, p->cg_fresh, &into_cgroup);
 		if (p->pid == 0) {
 			close(sv[0]);
 			child_main(&a);
