@@ -62,6 +62,16 @@ container nons
 cfg "$mount_filter"' | .linux.namespaces |= map(select(.type != "cgroup"))' --arg l "$limit" --arg t "$tcp"
 cgroup_view_check "without a cgroup namespace" "$sibling"
 
+# with a user namespace: the binds are made by the container's root (mapped), still its own view
+if [ -e /proc/self/ns/user ]; then
+	container userns
+	chown -R -h 100000:100000 "$BUNDLE/rootfs"
+	cfg "$mount_filter"' | .linux.namespaces += [{type: "user"}]
+		| .linux.uidMappings = [{containerID: 0, hostID: 100000, size: 65536}]
+		| .linux.gidMappings = [{containerID: 0, hostID: 100000, size: 65536}]' --arg l "$limit" --arg t "$tcp"
+	cgroup_view_check "with a user namespace" "$sibling"
+fi
+
 # the memory.kernelTCP value read back from the host side too, in a running container
 container tcp
 cfg "$mount_filter" --arg l "$limit" --arg t "$tcp"
