@@ -212,7 +212,10 @@ static int configure_child(struct create_plan *p, bool into_cgroup, struct berth
 	r = cgroup_enter(&p->cg, p->pid, (into_cgroup ? CGROUP_SKIP_UNIFIED : 0) | CGROUP_SKIP_V1, err);
 	if (r < 0)
 		return r;
-	closep(&p->cg_lock_fd); /* the init is in the cgroup: another create now sees it in use */
+	/* The init is in the cgroup that cgroup_pids reads (the unified one): another create now
+	 * sees it in use. Without a unified tree the init moves itself into v1 after SYNC_GO. */
+	if (p->cg.has_unified)
+		closep(&p->cg_lock_fd);
 	r = sync_send(p->sync_fd, SYNC_GO, NULL, 0);
 	return r < 0 ? berth_error_setf_errno(err, r, "signal the container init") : 0;
 }
@@ -234,6 +237,7 @@ static int init_died(struct create_plan *p, struct berth_error *err)
 static int run_parent_hooks(struct create_plan *p, const char *id, struct berth_error *err)
 {
 	struct berth_record rec = {.id = (char *)id, .bundle = p->bundle, .pid = p->pid};
+	closep(&p->cg_lock_fd); /* the init asked for the hooks: it is in its v1 cgroups too */
 	rec.annotations = (struct oci_kv *)network_annotations(p, &rec.n_annotations);
 	_cleanup_free_ char *state = NULL;
 	size_t len = 0;
