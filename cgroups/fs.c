@@ -1,6 +1,7 @@
 /* Hierarchy iteration and cgroupfs file access shared by the cgroups module. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -138,4 +139,36 @@ int cg_write(int dirfd, const char *name, const char *value, bool create)
 	if (n < 0)
 		return -errno;
 	return (size_t)n == len ? 0 : -EIO;
+}
+
+int cgroup_open_view(const struct cgroup *cg, size_t index, const char **ret_name, bool *ret_unified,
+		     int *ret_fd)
+{
+	struct cg_hier h[CG_HIER_MAX];
+	char rel[CG_RELPATH_MAX], full[CG_RELPATH_MAX + PATH_MAX], root[PATH_MAX], link[64];
+	size_t n = cg_hierarchies(cg, h);
+	ssize_t len;
+	int r, fd;
+
+	if (index >= n)
+		return -ERANGE;
+	r = cg_relpath(&h[index], rel, sizeof(rel));
+	if (r < 0)
+		return r;
+	/* By path, not below root_fd: the caller may be in a new mount namespace, and a mount of
+	 * another namespace cannot be bound (open_tree: EINVAL). */
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", cg->root_fd);
+	len = readlink(link, root, sizeof(root) - 1);
+	if (len < 0)
+		return -errno;
+	root[len] = '\0';
+	if ((size_t)snprintf(full, sizeof(full), "%s/%s", root, rel) >= sizeof(full))
+		return -ENAMETOOLONG;
+	fd = open(full, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	*ret_name = h[index].dir;
+	*ret_unified = h[index].unified;
+	*ret_fd = fd;
+	return 0;
 }

@@ -90,6 +90,22 @@ static int memory_values(int fd, const struct oci_resources *res, int64_t *limit
 	return 0;
 }
 
+/* memory.kernelTCP: the TCP buffer limit still exists in v1 (memory.kmem.tcp.limit_in_bytes, unlike
+ * the general kmem limit that current kernels no longer enforce): written where the kernel has the
+ * file, as runc 1.1 does; 0 means unset. */
+static int kernel_tcp(int fd, bool set, int64_t value, struct berth_error *err)
+{
+	static const char file[] = "memory.kmem.tcp.limit_in_bytes";
+
+	if (!set || value == 0)
+		return 0;
+	if (!cg_has_file(fd, file)) {
+		log_warn("linux.resources.memory.kernelTCP: ignored: this kernel has no %s", file);
+		return 0;
+	}
+	return put_i64(fd, file, value, "linux.resources.memory.kernelTCP", err);
+}
+
 int cg_v1_memory(int fd, const struct oci_resources *res, bool is_update, struct berth_error *err)
 {
 	const typeof(res->memory) *m = &res->memory;
@@ -98,9 +114,12 @@ int cg_v1_memory(int fd, const struct oci_resources *res, bool is_update, struct
 
 	if (r < 0)
 		return r;
-	if ((m->has_kernel && m->kernel) || (m->has_kernel_tcp && m->kernel_tcp))
+	if (m->has_kernel && m->kernel)
 		log_warn("linux.resources.memory.kernel: ignored: kernel memory limits are deprecated and "
 			 "not enforced by current kernels");
+	r = kernel_tcp(fd, m->has_kernel_tcp, m->kernel_tcp, err);
+	if (r < 0)
+		return r;
 	if (is_update && m->check_before_update && limit > 0) {
 		uint64_t usage = 0;
 		r = cg_read_u64(fd, "memory.usage_in_bytes", &usage);

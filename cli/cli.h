@@ -116,6 +116,7 @@ struct run_cli {
 	const char *image;
 	const char *name; /* --name: the container id (default: berth-<random>) */
 	bool rm, tty;
+	bool no_subreaper;            /* accepted for runc compatibility */
 	struct cli_list env, volumes; /* -e NAME=VALUE, -v SRC:DST[:ro] */
 	const char *workdir, *user, *net, *ip, *memory, *pids_limit, *cpus, *cgroups_path;
 	char **args; /* the command (NULL-terminated, malloc'd array pointing into argv), or NULL */
@@ -159,9 +160,9 @@ struct spec_cli {
 struct exec_cli {
 	bool help;
 	struct berth_exec_opts opts;
-	struct cli_list env, gids, caps; /* raw repeatable options */
-	uint32_t *gid_values;            /* owned arrays the opts point into */
-	char **env_v, **caps_v;
+	struct cli_list env, gids, caps, cgroups; /* raw repeatable options */
+	uint32_t *gid_values;                     /* owned arrays the opts point into */
+	char **env_v, **caps_v, **cgroups_v;
 };
 void exec_cli_free(struct exec_cli *cli);
 

@@ -35,6 +35,8 @@ static const struct cli_option exec_options[] = {
     {.name = "preserve-fds", .type = CLI_INT, .offset = offsetof(struct exec_cli, opts.preserve_fds),
      .metavar = "N", .help = "pass N more descriptors (3 .. 3+N-1) to the process", .min = 0,
      .max = CLI_PRESERVE_FDS_MAX},
+    {.name = "cgroup", .type = CLI_LIST, .offset = offsetof(struct exec_cli, cgroups),
+     .metavar = "[CONTROLLER:]PATH", .help = "run in this existing sub-cgroup of the container's (repeatable)"},
     {.name = "ignore-paused", .type = CLI_FLAG, .offset = offsetof(struct exec_cli, opts.ignore_paused),
      .help = "exec even if the container is paused"},
 };
@@ -79,7 +81,9 @@ void exec_cli_free(struct exec_cli *cli)
 	cli_list_free(&cli->env);
 	cli_list_free(&cli->gids);
 	cli_list_free(&cli->caps);
+	cli_list_free(&cli->cgroups);
 	free(cli->gid_values);
+	free(cli->cgroups_v);
 	free(cli->env_v);
 	free(cli->caps_v);
 }
@@ -125,8 +129,11 @@ int cmd_exec_parse(int argc, char **argv, struct exec_cli *out, struct berth_err
 		r = list_strv(&out->env, &out->env_v, err);
 	if (r == 0)
 		r = list_strv(&out->caps, &out->caps_v, err);
+	if (r == 0)
+		r = list_strv(&out->cgroups, &out->cgroups_v, err);
 	out->opts.env = out->env_v;
 	out->opts.caps = out->caps_v;
+	out->opts.cgroups = out->cgroups_v;
 	if (r < 0)
 		exec_cli_free(out);
 	return r;

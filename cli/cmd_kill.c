@@ -1,6 +1,7 @@
 /* berth kill [--all] ID [SIGNAL] */
 #include <errno.h>
 #include <signal.h>
+#include <string.h>
 
 #include "berth/cleanup.h"
 #include "berth/error.h"
@@ -20,7 +21,8 @@ const struct cli_spec cmd_kill_spec = {
     .synopsis = "[OPTIONS] ID [SIGNAL]",
     .summary = "Send a signal to a container (default: SIGTERM).",
     .description = "SIGNAL is a number (9) or a name with or without SIG, in any case (KILL,\n"
-		   "SIGKILL, sigkill); real-time signals as RTMIN, RTMIN+N, RTMAX-N.",
+		   "SIGKILL, sigkill); real-time signals as RTMIN, RTMIN+N, RTMAX-N.\n"
+		   "SIGNAL 0 sends nothing: the exit status says whether the container runs.",
     .options = kill_options,
     .n_options = ARRAY_SIZE(kill_options),
     .arg_names = (const char *const[]){"ID", "SIGNAL"},
@@ -43,7 +45,10 @@ int cmd_kill_parse(int argc, char **argv, struct kill_cli *out, struct berth_err
 		r = cli_check_id(cli.id, err);
 		if (r < 0)
 			return r;
-		if (parsed.n_args > 1 && signal_parse(parsed.args[1], &cli.signal) < 0)
+		/* 0: no signal, only the check that the container runs (runc accepts it) */
+		if (parsed.n_args > 1 && strcmp(parsed.args[1], "0") == 0)
+			cli.signal = 0;
+		else if (parsed.n_args > 1 && signal_parse(parsed.args[1], &cli.signal) < 0)
 			return berth_error_set(err, -EINVAL, "kill: invalid signal \"%s\"", parsed.args[1]);
 	}
 	*out = cli;

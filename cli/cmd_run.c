@@ -26,6 +26,10 @@ static const struct cli_option run_options[] = {
      .type = CLI_FLAG,
      .offset = offsetof(struct run_cli, opts.keep),
      .help = "do not delete the container after it exits"},
+    {.name = "no-subreaper",
+     .type = CLI_FLAG,
+     .offset = offsetof(struct run_cli, no_subreaper),
+     .help = "accepted and ignored (runc's flag; berth makes no subreaper)"},
 };
 
 const struct cli_spec cmd_run_spec = {

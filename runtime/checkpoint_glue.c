@@ -885,6 +885,7 @@ int berth_container_restore(const struct berth_context *ctx, const struct berth_
 	struct create_plan *p = &rc.p;
 	network_plan_init(&p->net);
 	p->root_fd = p->dir_fd = p->cg_root_fd = p->cg_fd = p->console_fd = p->sync_fd = -EBADF;
+	p->cg_lock_fd = -EBADF;
 	for (int t = 0; t < OCI_NS_MAX; t++)
 		p->ns_fds[t] = -EBADF;
 

@@ -249,7 +249,8 @@ void child_main(const struct child_args *a)
 				 .new_cgroupns = oci_config_namespace(c, OCI_NS_CGROUP) != NULL,
 				 .chroot_only = !a->config_mount_ns_new,
 				 .host_devnull_fd = &devnull,
-				 .bind_trees = a->bind_trees};
+				 .bind_trees = a->bind_trees,
+				 .cg = a->cg};
 	char exec_path[PATH_MAX];
 	char *state = NULL;
 	size_t state_len = 0;
@@ -261,6 +262,10 @@ void child_main(const struct child_args *a)
 	 * non-dumpable, a container process cannot open its /proc/<pid>/exe (the host's berth
 	 * binary, CVE-2019-5736 class), mem or environ. execve makes the user process dumpable again. */
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	/* The flock is shared with `create` through this copy: keep it and other creates would
+	 * wait until this init execs. */
+	if (a->cg_lock_fd >= 0)
+		close(a->cg_lock_fd);
 	/* A session of its own, like runc's init (CRIU also needs the root task to lead one); not
 	 * when `run` in the foreground shares the caller's terminal and session. */
 	if (!a->foreground_tty)

@@ -1,6 +1,7 @@
 /* `create`, the parent side: validate -> prepare -> spawn -> configure -> persist.
  * Any failure unwinds everything made so far: the init is killed, the cgroup and the state
  * directory removed; mounts die with the init's mount namespace. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -36,6 +37,7 @@ static void plan_init(struct create_plan *p)
 	memset(p, 0, sizeof(*p));
 	network_plan_init(&p->net);
 	p->root_fd = p->dir_fd = p->cg_root_fd = p->cg_fd = p->console_fd = p->sync_fd = -EBADF;
+	p->cg_lock_fd = -EBADF;
 	for (int t = 0; t < OCI_NS_MAX; t++)
 		p->ns_fds[t] = -EBADF;
 }
@@ -198,6 +200,72 @@ static int connect_console(struct create_plan *p, const char *path, struct berth
 	return 0;
 }
 
+/* Describe who uses the cgroup @path: a container of this state root recorded with it (being
+ * created, running, or exiting right now), else "processes of no container in this --root". */
+static void cgroup_user(struct create_plan *p, const char *path, const char *self, char *buf, size_t size)
+{
+	_cleanup_close_ int dfd = openat(p->root_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
+	struct dirent *de;
+
+	snprintf(buf, size, "processes of no container in this --root");
+	if (!d)
+		return;
+	TAKE_FD(dfd);
+	while ((de = readdir(d))) {
+		struct container c = {.root_fd = -EBADF, .dir_fd = -EBADF};
+		bool same = false;
+
+		if (de->d_name[0] == '.' || strcmp(de->d_name, self) == 0 ||
+		    container_peek_at(dirfd(d), "", de->d_name, &c, NULL) < 0)
+			continue;
+		same = c.rec->cgroup_path && strcmp(c.rec->cgroup_path, path) == 0;
+		container_release(&c);
+		if (same) {
+			snprintf(buf, size, "container \"%s\"", de->d_name);
+			break;
+		}
+	}
+	closedir(d);
+}
+
+/* One container per cgroup. runc 1.1 only warns about a non-empty cgroup ("DEPRECATED: running
+ * container in a non-empty cgroup won't be supported in runc 1.2"); berth refuses it, because
+ * containers sharing a cgroup kill or remove each other's cgroup at delete (cgroup.kill, rmdir)
+ * and a freezer or limit of one applies to all. A cgroup that exists but holds no process is
+ * taken over: this container removes it at delete, as runc removes the cgroup it ran in. A frozen
+ * cgroup is refused at once (a process placed in it would never run): runc's "container's cgroup
+ * unexpectedly frozen". Called with the cgroup lock held, so no other create can claim the same
+ * cgroup between this check and the clone. */
+static int claim_cgroup(struct create_plan *p, const char *id, struct berth_error *err)
+{
+	_cleanup_free_ pid_t *pids = NULL;
+	bool frozen = false;
+	char user[300];
+	size_t n = 0;
+	int r = cgroup_pids(&p->cg, &pids, &n, err);
+
+	if (r < 0)
+		return r;
+	if (n > 0) {
+		p->cg_created = false; /* someone else's: the unwind must neither kill nor remove it */
+		cgroup_user(p, p->cg.path, id, user, sizeof(user));
+		return berth_error_set(err, -EBUSY,
+				       "linux.cgroupsPath: cgroup \"%s\" is in use by %s (%zu process%s): "
+				       "berth runs one container per cgroup",
+				       p->cg.path, user, n, n == 1 ? "" : "es");
+	}
+	p->cg_fresh = p->cg_created;
+	p->cg_created = true; /* empty: ours now, removed at delete */
+	r = cgroup_is_frozen(&p->cg, &frozen);
+	if (r == 0 && frozen)
+		return berth_error_set(err, -EBUSY,
+				       "linux.cgroupsPath: cgroup \"%s\" is frozen (container's cgroup "
+				       "unexpectedly frozen): thaw it or use another cgroupsPath",
+				       p->cg.path);
+	return 0;
+}
+
 static int setup_cgroup(const struct berth_context *ctx, struct create_plan *p, const char *id,
 			struct berth_error *err)
 {
@@ -209,7 +277,11 @@ static int setup_cgroup(const struct berth_context *ctx, struct create_plan *p, 
 	if (r < 0)
 		return r;
 	p->cg_resolved = true;
-	r = cgroup_create(&p->cg, &p->cg_created, err);
+	r = cgroup_lock(&p->cg, berth_wait_limit_ms(), &p->cg_lock_fd, err);
+	if (r == 0)
+		r = cgroup_create(&p->cg, &p->cg_created, err);
+	if (r == 0)
+		r = claim_cgroup(p, id, err);
 	if (r < 0)
 		return r;
 	/* Record the cgroup at once, so `delete --force` after a crash from here on removes it. */
@@ -299,6 +371,7 @@ void create_plan_free(struct create_plan *p)
 	closep(&p->cg_fd);
 	if (p->config)
 		bindsrc_close(&p->bind_trees, p->config->n_mounts);
+	closep(&p->cg_lock_fd);
 	cgroup_movers_close(&p->movers);
 	if (p->cg_resolved)
 		cgroup_free(&p->cg);

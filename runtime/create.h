@@ -24,7 +24,9 @@ struct create_plan {
 	bool dir_created;
 	struct cgroup cg;
 	bool cg_resolved, cg_created;
+	bool cg_fresh; /* this create made the leaf (cg_created also covers an empty one taken over) */
 	int cg_root_fd, cg_fd;
+	int cg_lock_fd; /* cgroup_lock, from before the cgroup is claimed until the init is in it */
 	struct cgroup_movers movers; /* v1 "tasks" files the init writes itself into (n == 0: none) */
 	int ns_fds[OCI_NS_MAX];
 	unsigned long clone_flags, unshare_flags;

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -182,6 +183,27 @@ static int check_status(const struct berth_context *ctx, struct exec_plan *x, co
 	if (st == OCI_STATUS_PAUSED && !o->ignore_paused)
 		return berth_error_set(err, -EBUSY,
 				       "the container is paused (use --ignore-paused to override)");
+	x->paused = st == OCI_STATUS_PAUSED;
+	return 0;
+}
+
+/* --cgroup [controller:]path, as runc 1.1: "cpu,cpuacct:sub" names a v1 hierarchy by a controller
+ * it carries; a word without ':' is a path for every hierarchy. */
+static int enter_sub_cgroups(struct exec_plan *x, const struct berth_exec_opts *o, struct berth_error *err)
+{
+	for (size_t i = 0; o->cgroups && o->cgroups[i]; i++) {
+		_cleanup_free_ char *controller = NULL;
+		const char *s = o->cgroups[i], *colon = strchr(s, ':');
+		int r;
+
+		if (colon && !(controller = strndup(s, (size_t)(colon - s))))
+			return berth_error_set(err, -ENOMEM, "out of memory");
+		if (controller && !*controller)
+			return berth_error_set(err, -EINVAL, "--cgroup: \"%s\": empty controller", s);
+		r = cgroup_descend(&x->cg, controller, colon ? colon + 1 : s, err);
+		if (r < 0)
+			return r;
+	}
 	return 0;
 }
 
@@ -236,12 +258,17 @@ static int open_container(const struct berth_context *ctx, struct exec_plan *x,
 		if (r < 0)
 			return r;
 	}
+	if (o->cgroups && o->cgroups[0] && !x->c.rec->cgroup_path)
+		return berth_error_set(err, -EINVAL, "--cgroup: the container has no cgroup");
 	if (x->c.rec->cgroup_path) {
 		r = container_cgroup(ctx, x->c.rec, &x->cg, &x->cg_root_fd, err);
 
 		if (r < 0)
 			return r;
 		x->cg_resolved = true;
+		r = enter_sub_cgroups(x, o, err);
+		if (r < 0)
+			return r;
 		x->cg_fd = cgroup_open_unified(&x->cg, NULL);
 		return cgroup_movers_open(&x->cg, &x->movers, err);
 	}
@@ -278,6 +305,19 @@ static int validate_terminal(struct exec_plan *x, const struct berth_exec_opts *
 	return 0;
 }
 
+/* Kill a process whose exec failed and reap it, for a bounded time: in a v1 freezer a frozen
+ * process acts on SIGKILL only once thawed, and then dies on its own (reparented). */
+static void reap_failed(pid_t pid)
+{
+	kill(pid, SIGKILL);
+	for (int i = 0; i < 100; i++) {
+		pid_t w = waitpid(pid, NULL, WNOHANG);
+		if (w == pid || (w < 0 && errno != EINTR))
+			return;
+		usleep(10000);
+	}
+}
+
 int berth_container_exec(const struct berth_context *ctx, const struct berth_exec_opts *o, int *ret_status,
 			 struct berth_error *err)
 {
@@ -295,6 +335,11 @@ int berth_container_exec(const struct berth_context *ctx, const struct berth_exe
 	sigprocmask(SIG_BLOCK, &set, &old);
 
 	int r = open_container(ctx, &x, o, err);
+	/* The process cannot start before the container is resumed, and `resume` needs the lock:
+	 * holding it across that wait would deadlock the two. What the exec needs of the container
+	 * (record, config, a pidfd of the init) is loaded already. */
+	if (r == 0 && x.paused)
+		(void)flock(x.c.dir_fd, LOCK_UN);
 	if (r == 0)
 		r = build_process(&x, o, err);
 	if (r == 0)
@@ -310,10 +355,8 @@ int berth_container_exec(const struct berth_context *ctx, const struct berth_exe
 	}
 	pid_t pid = x.pid;
 	exec_plan_free(&x); /* drops the container lock before a possibly long wait */
-	if (r < 0 && pid > 0) {
-		kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
-	}
+	if (r < 0 && pid > 0)
+		reap_failed(pid);
 	if (r == 0)
 		*ret_status = o->detach ? 0 : exec_wait_forwarding(pid, &set);
 	sigprocmask(SIG_SETMASK, &old, NULL);

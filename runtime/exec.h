@@ -34,6 +34,7 @@ struct exec_plan {
 	int sync_fd;
 	pid_t pid;
 	int init_root_fd; /* no mount namespace of its own: the init's root, chrooted into */
+	bool paused;      /* --ignore-paused into a paused container: the lock is dropped before the clone */
 };
 
 void exec_plan_free(struct exec_plan *x);

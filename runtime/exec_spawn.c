@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/sched.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -138,7 +139,21 @@ static int wait_exec(struct exec_plan *x, struct berth_error *err)
 	enum sync_type t;
 	_cleanup_free_ char *payload = NULL;
 	size_t len = 0;
-	int r = sync_recv(x->sync_fd, &t, &payload, &len);
+	unsigned int limit = berth_wait_limit_ms();
+	struct pollfd p = {.fd = x->sync_fd, .events = POLLIN};
+	int r;
+
+	/* Bounded: a process in a frozen (paused) cgroup does not run until the container is
+	 * resumed, and nobody may be left waiting for that forever. */
+	do
+		r = poll(&p, 1, (int)limit);
+	while (r < 0 && errno == EINTR);
+	if (r == 0)
+		return berth_error_set(
+		    err, -ETIMEDOUT, "the process did not start within %u s%s", limit / 1000,
+		    x->paused ? ": the container is paused (its cgroup is frozen); resume it"
+			      : " (is the container's cgroup frozen?)");
+	r = sync_recv(x->sync_fd, &t, &payload, &len);
 	if (r == -EPIPE)
 		return 0;
 	if (r < 0)
@@ -168,7 +183,13 @@ int exec_spawn(struct exec_plan *x, const struct berth_exec_opts *o, struct bert
 			close(sv[0]);
 			exec_child(x, o, sv[1]);
 		}
-		if (x->pid < 0)
+		if (x->pid < 0 && errno == ETIMEDOUT)
+			r = berth_error_set(
+			    err, -ETIMEDOUT, "the process did not start within %u s%s",
+			    berth_wait_limit_ms() / 1000,
+			    x->paused ? ": the container is paused (its cgroup is frozen); resume it"
+				      : " (is the container's cgroup frozen?)");
+		else if (x->pid < 0)
 			r = berth_error_setf_errno(err, -errno, "clone3 the exec'd process");
 		else
 			fault_point("exec.after-clone");

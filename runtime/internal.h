@@ -12,6 +12,7 @@
 struct berth_error;
 struct oci_config;
 struct oci_mount;
+struct cgroup;
 
 struct rootfs_opts {
 	const char *rootfs; /* absolute host path of root.path (already realpath'd) */
@@ -29,6 +30,8 @@ struct rootfs_opts {
 	/* Optional: per config mount, a detached copy of the bind source opened by `create` as the
 	 * runtime (user namespaces, bindsrc.h), attached instead of opening the source; or -1. */
 	const int *bind_trees;
+	/* the container's cgroup (NULL: none), for "cgroup" mounts */
+	const struct cgroup *cg;
 };
 
 /* Phase 1, in the child, inside the new mount namespace, before pivot_root:
@@ -60,6 +63,7 @@ struct mount_ctx {
 	bool new_cgroupns;
 	const char *mount_label; /* linux.mountLabel or NULL */
 	const int *bind_trees;   /* rootfs_opts.bind_trees (before pivot only) */
+	const struct cgroup *cg; /* the container's cgroup, or NULL */
 };
 
 /* rootfs_resolve() flags: those of common's resolver (include/berth/resolve.h). */
@@ -132,6 +136,12 @@ int mounts_setattr(const struct mount_ctx *ctx, int mntfd, uint64_t set, uint64_
 
 /* Apply MS_SHARED/MS_SLAVE/MS_PRIVATE/MS_UNBINDABLE (| MS_REC) to the mount @mntfd. */
 int mounts_propagate(const struct mount_ctx *ctx, int mntfd, unsigned long flags, struct berth_error *err);
+
+/* cgroup_mount.c: a config "cgroup"/"cgroup2" mount showing the container's own cgroup (ctx->cg,
+ * which must be set): on a v1/hybrid host a tmpfs with one bound directory per hierarchy, else its
+ * cgroup2 directory. @flags are the entry's MS_* flags (MS_RDONLY makes the whole view read-only). */
+int cgroup_mount_view(const struct mount_ctx *ctx, const char *source, const char *type, unsigned long flags,
+		      const char *data, int dstfd, const char *dest, int *ret_mntfd, struct berth_error *err);
 
 /* devices.c: when config has a /dev mount: default devices, /dev symlinks, /dev/ptmx; then
  * linux.devices; then the /dev mount's deferred "ro". */

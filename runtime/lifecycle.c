@@ -180,6 +180,41 @@ static void wait_init_gone(const struct berth_record *rec)
 		usleep(10000);
 }
 
+/* The container had a pid namespace of its own: its processes all die with its init. */
+static bool own_pidns(const struct berth_record *rec)
+{
+	char own[64];
+
+	snprintf(own, sizeof(own), "/proc/%d/ns/pid", (int)rec->pid);
+	return rec->ns_paths[OCI_NS_PID] && strcmp(rec->ns_paths[OCI_NS_PID], own) == 0;
+}
+
+/* Remove the container's cgroup under the cgroup lock (see claim_cgroup in create.c). Once the
+ * init of a container with its own pid namespace is gone, its other processes die within
+ * milliseconds; a process still in the cgroup after that belongs to the container that took the
+ * emptied cgroup over since: it is left to that one, whose delete removes it. */
+static int remove_cgroup(const struct berth_record *rec, const struct cgroup *cg, struct berth_error *err)
+{
+	_cleanup_close_ int lock = -EBADF;
+	int r = cgroup_lock(cg, berth_wait_limit_ms(), &lock, err);
+
+	if (r < 0)
+		return r;
+	for (int i = 0; own_pidns(rec) && i < 50; i++) {
+		_cleanup_free_ pid_t *pids = NULL;
+		size_t n = 0;
+
+		if (cgroup_pids(cg, &pids, &n, NULL) < 0 || n == 0)
+			break;
+		if (i == 49) {
+			log_debug("cgroup %s: in use by another container now, not removed", cg->path);
+			return 0;
+		}
+		usleep(10000);
+	}
+	return cgroup_destroy(cg, err);
+}
+
 /* Kill whatever is left, remove the cgroup berth made, run poststop, remove the state dir. */
 static int destroy(const struct berth_context *ctx, struct container *c, struct berth_error *err)
 {
@@ -198,7 +233,7 @@ static int destroy(const struct berth_context *ctx, struct container *c, struct 
 	network_destroy(c);
 	int r = 0;
 	if (have_cg && c->rec->cgroup_owned)
-		r = cgroup_destroy(&cg, err);
+		r = remove_cgroup(c->rec, &cg, err);
 	if (have_cg)
 		cgroup_free(&cg);
 	if (r < 0)

@@ -21,6 +21,17 @@ struct cgroup_movers;
 #define CONFIG_FILE "config.json"
 #define FIFO_FILE "exec.fifo"
 
+/* ---- bounded waits (bounded.c) ---- */
+
+/* How long one berth command waits for another (a container's lock, a process that cannot start
+ * while the container is paused): BERTH_LOCK_TIMEOUT seconds (1..3600) from the environment, else
+ * BERTH_WAIT_LIMIT_DEFAULT_MS. */
+#define BERTH_WAIT_LIMIT_DEFAULT_MS 30000u
+unsigned int berth_wait_limit_ms(void);
+
+/* flock(LOCK_EX) for at most @limit_ms: 0, -ETIMEDOUT, or -errno. */
+int flock_bounded(int fd, unsigned int limit_ms);
+
 /* ---- state directory (state.c) ---- */
 
 /* A container loaded from <root>/<id>, holding an flock on its directory. */
@@ -116,10 +127,12 @@ struct child_args {
 	bool no_new_keyring;
 	int preserve_fds;
 	bool foreground_tty; /* run in the foreground with process.terminal and no console socket */
-	/* the v1 cgroup hierarchies the init moves itself into (NULL: none) */
+	/* the container's cgroup (NULL: none): @movers moves the init into its v1 hierarchies, and
+	 * config "cgroup" mounts show it */
 	const struct cgroup *cg;
 	const struct cgroup_movers *movers;
 	const int *bind_trees; /* per config mount: a bind source opened by create, or -1 (bindsrc.h) */
+	int cg_lock_fd;        /* create's cgroup lock: the init closes its copy at once (-EBADF: none) */
 };
 
 /* The container init's whole life; never returns. */

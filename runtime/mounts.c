@@ -917,6 +917,9 @@ static int fs_mount(const struct entry *e, int dstfd, unsigned long flags, int *
 	const char *source = e->m->source && *e->m->source ? e->m->source : e->type;
 	int r;
 
+	if ((strcmp(e->type, "cgroup") == 0 || strcmp(e->type, "cgroup2") == 0) && e->ctx->cg)
+		return cgroup_mount_view(e->ctx, source, e->type, flags, s->data, dstfd, e->dest, ret_mntfd,
+					 err);
 	if (strcmp(e->type, "cgroup") == 0 || strcmp(e->type, "cgroup2") == 0) {
 		/* a v1 "cgroup" mount gets the unified hierarchy too: berth runs containers on
 		 * cgroup v2 only, and a hybrid host has one */

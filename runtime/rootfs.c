@@ -217,6 +217,7 @@ int rootfs_prepare(const struct oci_config *config, const struct rootfs_opts *op
 	    .new_cgroupns = opts->new_cgroupns,
 	    .mount_label = config->has_linux ? config->linux_.mount_label : NULL,
 	    .bind_trees = opts->bind_trees,
+	    .cg = opts->cg,
 	};
 	r = mount_all(&ctx, config, err);
 	if (r < 0)

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <linux/sched.h>
 #include <sched.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -96,7 +97,23 @@ static pid_t clone3_checked(struct clone_args *ca)
 	}
 	close(alive[1]);
 	char b;
-	ssize_t n = pid > 0 ? read(alive[0], &b, 1) : 1;
+	ssize_t n = 1;
+	if (pid > 0) {
+		/* Bounded: in a frozen cgroup (exec --ignore-paused) the child runs only once thawed. */
+		struct pollfd pfd = {.fd = alive[0], .events = POLLIN};
+		int r;
+		do
+			r = poll(&pfd, 1, (int)berth_wait_limit_ms());
+		while (r < 0 && errno == EINTR);
+		if (r == 0) {
+			close(alive[0]);
+			kill(pid, SIGKILL); /* acts at once in a cgroup2 freezer */
+			(void)waitpid(pid, NULL, WNOHANG);
+			errno = ETIMEDOUT;
+			return -1;
+		}
+		n = read(alive[0], &b, 1);
+	}
 	close(alive[0]);
 	if (n == 0) {
 		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
@@ -119,7 +136,7 @@ pid_t spawn_clone3(uint64_t flags, int cg_fd, bool cg_fresh, bool *ret_into_cgro
 	pid_t pid =
 	    cg_fd >= 0 && !cg_fresh ? clone3_checked(&ca) : (pid_t)syscall(SYS_clone3, &ca, sizeof(ca));
 	*ret_into_cgroup = cg_fd >= 0;
-	if (pid < 0 && cg_fd >= 0 && errno != ENOMEM && errno != EPERM) {
+	if (pid < 0 && cg_fd >= 0 && errno != ENOMEM && errno != EPERM && errno != ETIMEDOUT) {
 		/* Older kernels or odd hierarchies: place the init by pid afterwards. */
 		ca.flags &= ~(uint64_t)CLONE_INTO_CGROUP;
 		ca.cgroup = 0;
@@ -148,9 +165,10 @@ static void fill_child_args(const struct create_plan *p, const struct berth_crea
 	    .no_new_keyring = o->no_new_keyring,
 	    .preserve_fds = o->preserve_fds,
 	    .foreground_tty = foreground && p->config->process.terminal && !o->console_socket,
-	    .cg = p->movers.n ? &p->cg : NULL,
+	    .cg = p->cg_resolved ? &p->cg : NULL,
 	    .movers = p->movers.n ? &p->movers : NULL,
 	    .bind_trees = p->bind_trees,
+	    .cg_lock_fd = p->cg_lock_fd,
 	};
 	memcpy(a->ns_fds, p->ns_fds, sizeof(a->ns_fds));
 }
@@ -195,6 +213,10 @@ static int configure_child(struct create_plan *p, bool into_cgroup, struct berth
 	r = cgroup_enter(&p->cg, p->pid, (into_cgroup ? CGROUP_SKIP_UNIFIED : 0) | CGROUP_SKIP_V1, err);
 	if (r < 0)
 		return r;
+	/* The init is in the cgroup that cgroup_pids reads (the unified one): another create now
+	 * sees it in use. Without a unified tree the init moves itself into v1 after SYNC_GO. */
+	if (p->cg.has_unified)
+		closep(&p->cg_lock_fd);
 	r = sync_send(p->sync_fd, SYNC_GO, NULL, 0);
 	return r < 0 ? berth_error_setf_errno(err, r, "signal the container init") : 0;
 }
@@ -216,6 +238,7 @@ static int init_died(struct create_plan *p, struct berth_error *err)
 static int run_parent_hooks(struct create_plan *p, const char *id, struct berth_error *err)
 {
 	struct berth_record rec = {.id = (char *)id, .bundle = p->bundle, .pid = p->pid};
+	closep(&p->cg_lock_fd); /* the init asked for the hooks: it is in its v1 cgroups too */
 	rec.annotations = (struct oci_kv *)network_annotations(p, &rec.n_annotations);
 	_cleanup_free_ char *state = NULL;
 	size_t len = 0;
@@ -285,7 +308,7 @@ int create_spawn(struct create_plan *p, const struct berth_create_opts *o, bool 
 	int r = enter_child_namespaces(p, &saved, err);
 	bool into_cgroup = false;
 	if (r == 0) {
-		p->pid = spawn_clone3(p->clone_flags, p->cg_fd, p->cg_created, &into_cgroup);
+		p->pid = spawn_clone3(p->clone_flags, p->cg_fd, p->cg_fresh, &into_cgroup);
 		if (p->pid == 0) {
 			close(sv[0]);
 			child_main(&a);

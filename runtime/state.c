@@ -95,10 +95,20 @@ static int open_dir(int root_fd, const char *root, const char *id, bool lock, in
 			return berth_error_set(err, -ENOENT, "container \"%s\" does not exist", id);
 		return berth_error_setf_errno(err, -errno, "open state of \"%s\"", id);
 	}
-	if (lock)
-		while (flock(fd, LOCK_EX) < 0)
-			if (errno != EINTR)
-				return berth_error_setf_errno(err, -errno, "lock state of \"%s\"", id);
+	if (lock) {
+		/* bounded: another berth may hold it for long (an exec waiting on a paused
+		 * container, a checkpoint) and a caller must get an answer, not a hang */
+		unsigned int limit = berth_wait_limit_ms();
+		int r = flock_bounded(fd, limit);
+		if (r == -ETIMEDOUT)
+			return berth_error_set(
+			    err, -ETIMEDOUT,
+			    "container \"%s\" is busy: another berth command held its lock "
+			    "(flock on the state directory) for %u s",
+			    id, limit / 1000);
+		if (r < 0)
+			return berth_error_setf_errno(err, r, "lock state of \"%s\"", id);
+	}
 	struct stat st;
 	if (fstat(fd, &st) < 0 || (lock && st.st_nlink == 0))
 		return berth_error_set(err, -ENOENT, "container \"%s\" does not exist", id);

@@ -59,9 +59,29 @@ void cgroup_layout_cache(bool enable);
  * On failure nothing created by this call is left behind. */
 int cgroup_create(struct cgroup *cg, bool *ret_created, struct berth_error *err);
 
+/* exec --cgroup: narrow @cg to its existing sub-cgroup @sub (relative to the container's cgroup,
+ * no "." or ".." components) in the v1 hierarchy carrying @controller, or in every hierarchy when
+ * @controller is NULL (runc 1.1's "[controller:]path"). A controller on a pure v2 host is refused.
+ * Errors: -EINVAL / -ENOENT with @err starting "--cgroup:"; @cg may be partly changed then. */
+int cgroup_descend(struct cgroup *cg, const char *controller, const char *sub, struct berth_error *err);
+
+/* Take the host-wide lock (per cgroupfs root) that create and delete hold while they decide who
+ * uses a cgroup, waiting at most @limit_ms. *ret_fd holds it; close it to release.
+ * Errors: -ETIMEDOUT (@err names the lock), -errno. */
+int cgroup_lock(const struct cgroup *cg, unsigned int limit_ms, int *ret_fd, struct berth_error *err);
+
 /* An O_DIRECTORY|O_CLOEXEC descriptor of the container's cgroup2 directory, for
  * clone3(CLONE_INTO_CGROUP). -ENOENT when there is no unified hierarchy. */
 int cgroup_open_unified(const struct cgroup *cg, struct berth_error *err);
+
+/* For a container's view of its own cgroups (a config "cgroup" mount): hierarchy @index (0, 1, ...
+ * as cgroup_enter uses them: the unified tree first when there is one, then each v1 hierarchy).
+ * *ret_name is its directory below the cgroupfs root ("memory", "cpu,cpuacct", "unified"; NULL for
+ * a cgroup2 root), borrowed from @cg; *ret_fd an O_PATH descriptor of the container's own cgroup
+ * directory there (the caller closes it). -ERANGE past the last hierarchy, -errno when the
+ * directory cannot be opened. */
+int cgroup_open_view(const struct cgroup *cg, size_t index, const char **ret_name, bool *ret_unified,
+		     int *ret_fd);
 
 /* Move @pid into the cgroup in every hierarchy but those @skip names (CGROUP_SKIP_UNIFIED when
  * CLONE_INTO_CGROUP already placed it, CGROUP_SKIP_V1 when it moves itself: cgroup_movers_*). */

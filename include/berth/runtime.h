@@ -103,6 +103,7 @@ struct berth_exec_opts {
 	bool no_new_privs; /* --no-new-privs */
 	int preserve_fds;
 	bool ignore_paused;
+	char **cgroups; /* --cgroup [controller:]path: existing sub-cgroups to run in (NULL-terminated) */
 };
 
 /* exec: run a new process inside a running container: every namespace, the cgroup, and the

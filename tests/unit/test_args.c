@@ -530,6 +530,44 @@ static void test_run(void **state)
 	assert_null(r.opts.create.bundle);
 }
 
+/* runc 1.1's spellings: exec --cgroup [controller:]path (repeatable), update --cpu-share next to
+ * --cpu-shares, kill with signal 0, run --no-subreaper. */
+static void test_runc_flags(void **state)
+{
+	char *exec[] = {"exec", "--cgroup", "cpu,cpuacct:sub", "--cgroup", "inner", "c1", "true", NULL};
+	char *share[] = {"update", "--cpu-share", "512", "c1", NULL};
+	char *shares[] = {"update", "--cpu-shares", "256", "c1", NULL};
+	char *bad_share[] = {"update", "--cpu-share", "x", "c1", NULL};
+	char *kill0[] = {"kill", "--all", "c1", "0"};
+	char *run[] = {"run", "--no-subreaper", "-d", "c1"};
+	struct berth_error err = {0};
+	struct exec_cli e;
+	struct update_cli u;
+	struct kill_cli k;
+	struct run_cli r;
+
+	(void)state;
+	assert_int_equal(cmd_exec_parse(ARGC(exec) - 1, exec, &e, &err), 0);
+	assert_non_null(e.opts.cgroups);
+	assert_string_equal(e.opts.cgroups[0], "cpu,cpuacct:sub");
+	assert_string_equal(e.opts.cgroups[1], "inner");
+	assert_null(e.opts.cgroups[2]);
+	assert_string_equal(e.opts.args[0], "true");
+	exec_cli_free(&e);
+	assert_int_equal(cmd_update_parse(ARGC(share) - 1, share, &u, &err), 0);
+	assert_true(u.flags_res.has_cpu && u.flags_res.cpu.has_shares);
+	assert_int_equal(u.flags_res.cpu.shares, 512);
+	assert_int_equal(cmd_update_parse(ARGC(shares) - 1, shares, &u, &err), 0);
+	assert_int_equal(u.flags_res.cpu.shares, 256);
+	assert_int_equal(cmd_update_parse(ARGC(bad_share) - 1, bad_share, &u, &err), -EINVAL);
+	assert_int_equal(cmd_kill_parse(ARGC(kill0), kill0, &k, &err), 0);
+	assert_int_equal(k.signal, 0);
+	assert_true(k.all);
+	assert_int_equal(cmd_run_parse(ARGC(run), run, &r, &err), 0);
+	assert_true(r.opts.detach);
+	assert_string_equal(r.opts.create.id, "c1");
+}
+
 static void test_start_state(void **state)
 {
 	char *start[] = {"berth",        "--root", "/r",    "--log", "/b/log.json",
@@ -594,7 +632,8 @@ static void test_kill_forms(void **state)
 	assert_true(k.all);
 	assert_int_equal(cmd_kill_parse(ARGC(bad), bad, &k, &err), -EINVAL);
 	assert_string_equal(err.msg, "kill: invalid signal \"NOPE\"");
-	assert_int_equal(cmd_kill_parse(ARGC(zero), zero, &k, &err), -EINVAL);
+	assert_int_equal(cmd_kill_parse(ARGC(zero), zero, &k, &err), 0); /* runc's liveness probe */
+	assert_int_equal(k.signal, 0);
 	assert_int_equal(cmd_kill_parse(ARGC(three), three, &k, &err), -EINVAL);
 	assert_string_equal(err.msg, "kill: unexpected argument \"x\"");
 }
@@ -931,6 +970,7 @@ int main(void)
 	    cmocka_unit_test(test_list),
 	    cmocka_unit_test(test_spec_features),
 	    cmocka_unit_test(test_every_command_has_help),
+	    cmocka_unit_test(test_runc_flags),
 	    cmocka_unit_test(test_command_table),
 	    cmocka_unit_test(test_main_statuses),
 	    cmocka_unit_test(test_main_logs_errors),

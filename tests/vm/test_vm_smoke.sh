@@ -8,7 +8,9 @@
 #     namespace and cgroup2 mount), and delete removes it;
 #   - the kernel enforces linux.resources there: memory.max, memory.swap.max (runc's memory+swap
 #     conversion), pids.max, cpu.weight (from shares) and cpu.max are read back, then
-#     `berth update` changes memory.max and pids.max, and the container sees its new limit.
+#     `berth update` changes memory.max and pids.max, and the container sees its new limit;
+#   - a "cgroup" mount shows the container its own cgroup and nothing of the host's tree, with a
+#     cgroup namespace (a cgroup2 mount) and without one (a bind of its own directory).
 
 # The same file runs twice: on the host (ctest: builds the bundle, boots the VM with this file as
 # the guest's test) and in the guest (BERTH_VM_GUEST is set there).
@@ -33,7 +35,8 @@ host_main() {
 	local script='echo "cgroup=$(cat /proc/self/cgroup)"
 echo "cgroupfs=$(stat -f -c %t /sys/fs/cgroup)"
 echo "procs=$(ls /sys/fs/cgroup/cgroup.procs)"
-echo "memory.max=$(cat /sys/fs/cgroup/memory.max 2>&1)"'
+echo "memory.max=$(cat /sys/fs/cgroup/memory.max 2>&1)"
+echo "subdirs=$(find /sys/fs/cgroup -mindepth 1 -type d | xargs)"'
 	# shellcheck disable=SC2016 # a jq filter
 	vm_host_edit_config --arg cg "$CG_PATH" --argjson mem "$MEM_LIMIT" --arg script "$script" '
 		.process.terminal = false
@@ -129,10 +132,41 @@ guest_main() {
 		33554432 "$(sed -n 's/^memory\.max=//p' "$out")"
 
 
+	assert_eq "in the container, no other cgroup is visible below /sys/fs/cgroup" "" \
+		"$(sed -n 's/^subdirs=//p' "$out")"
+
 	cap "$BERTH" --root "$root" delete c1
 	assert_ok "berth delete"
 	assert_false "delete removed the container's cgroup" test -e "$cg"
+	cgroup_mount_without_cgroupns "$root" "$bundle"
 	finish
+}
+
+# Without a cgroup namespace a fresh cgroup2 mount would show the host's whole tree: the
+# container gets a bind of its own cgroup directory instead.
+cgroup_mount_without_cgroupns() {
+	local root=$1 bundle=$VM_TMP/bundle-nons sibling=/sys/fs/cgroup/berth-vm/sibling
+	# shellcheck disable=SC2016 # expanded by the container's shell
+	local script='echo "memory.max=$(cat /sys/fs/cgroup/memory.max 2>&1)"
+echo "subdirs=$(find /sys/fs/cgroup -mindepth 1 -type d | xargs)"
+if grep -qx 1 /sys/fs/cgroup/cgroup.procs; then echo "init=listed"; fi'
+
+	mkdir -p "$sibling"
+	cp -a "$2" "$bundle" || die "cannot copy the bundle"
+	# shellcheck disable=SC2016 # a jq filter
+	jq --arg cg "$CG_PATH-nons" --arg script "$script" '.linux.cgroupsPath = $cg
+		| .linux.namespaces |= map(select(.type != "cgroup"))
+		| .process.args = ["sh", "-c", $script]' "$2/config.json" >"$bundle/config.json"
+	cap "$BERTH" --root "$root" run -b "$bundle" c2
+	assert_ok "run without a cgroup namespace"
+	info "container output: $OUT"
+	assert_contains "no cgroupns: /sys/fs/cgroup/memory.max is the container's limit" "$OUT" \
+		"memory.max=$MEM_LIMIT"
+	assert_contains "no cgroupns: no other cgroup is visible (the host has $sibling)" "$OUT" "subdirs="
+	assert_eq "no cgroupns: no subdirectory at all" "subdirs=" "$(grep '^subdirs=' <<<"$OUT")"
+	assert_contains "no cgroupns: cgroup.procs lists the container's init (pid 1)" "$OUT" "init=listed"
+	assert_false "no cgroupns: run removed the cgroup" test -e "/sys/fs/cgroup$CG_PATH-nons"
+	rmdir "$sibling"
 }
 
 if [ -n "${BERTH_VM_GUEST:-}" ]; then
