@@ -1,5 +1,6 @@
 #!/bin/bash
 # shellcheck disable=SC2317 # functions called through traps
+# shellcheck disable=SC2016 # backquotes in single quotes are README text
 # tests/compat/capture.sh [OUTDIR]: capture the configs real clients write, as fixtures for
 # tests/compat/run.sh (default OUTDIR: tests/compat/fixtures; it also writes OUTDIR/README.md,
 # one line per fixture: how it was captured, with which tool version).
