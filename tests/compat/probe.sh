@@ -9,6 +9,9 @@ echo "cwd: $(pwd)"
 echo "id: $(id)"
 echo "hostname: $(hostname)"
 env | grep -v -e '^_=' -e '^PWD=' -e '^SHLVL=' | sort
+echo "== terminal"
+echo "tty: $(tty 2>&1)"
+if [ -t 1 ]; then echo "stdout: a terminal"; else echo "stdout: not a terminal"; fi
 echo "== caps"
 grep -E '^(Cap(Inh|Prm|Eff|Bnd|Amb)|NoNewPrivs|Seccomp):' /proc/self/status
 echo "== mounts"

@@ -7,6 +7,8 @@
 #   result   success or failure (for a berth failure: does the message name a config field)
 #   exit     the exit status (the probe exits 3)
 #   stdout   args, cwd, id, hostname, environment
+#   terminal what `tty` says and whether stdout is a terminal (a process.terminal config runs in
+#            the foreground from script(1)'s terminal, as a user would run it)
 #   caps     /proc/self/status Cap*, NoNewPrivs, Seccomp
 #   mounts   the mount table inside: mountpoint, fstype, ro/nosuid/nodev/noexec, tmpfs mode/size,
 #            cgroup v1 controller (sorted by mountpoint), without the linux.maskedPaths
@@ -23,7 +25,7 @@
 # each DIFF. Differences listed in tests/compat/deliberate.txt are deliberate; any other fails.
 #
 # Adaptations, the same for both runtimes (adapt below): process.args -> the probe (after
-# podman's --init prefix); terminal false; cgroupsPath /berth-test/compat-<fixture>-<rt>-<pid>;
+# podman's --init prefix); cgroupsPath /berth-test/compat-<fixture>-<rt>-<pid>;
 # rlimits above this machine's hard limits and an oomScoreAdj below ours lowered/raised to them
 # (the sandbox lacks CAP_SYS_RESOURCE: ENVIRONMENT.md); namespace paths dropped (a new namespace:
 # the infra container or CNI netns of the capture no longer exists); "@dir@/N" and "@file@/N"
@@ -44,7 +46,7 @@ FIXTURES=$COMPAT_DIR/fixtures
 DELIBERATE=$COMPAT_DIR/deliberate.txt
 RUNC_ROOT=$TEST_TMP/runc-root
 RUNC_IDS=()
-CHECKS_ALL=(result exit stdout caps mounts masks cgroup tmpfs hooks hookenv hookstate poststatus)
+CHECKS_ALL=(result exit stdout terminal caps mounts masks cgroup tmpfs hooks hookenv hookstate poststatus)
 HOOK_CHECKS=" hooks hookenv hookstate poststatus "
 TABLE=()
 DIFFS=()
@@ -86,7 +88,6 @@ adapt() {
 	oom=$(cat /proc/self/oom_score_adj)
 	jq --arg cg "$3" --argjson lim "$LIMITS" --argjson oom "$oom" '
 		.root.path = "rootfs"
-		| .process.terminal = false
 		| .process.args = (if (.process.args[0] // "") == "/run/podman-init"
 			then [.process.args[0], "--", "/bin/sh", "/.compat/probe"]
 			else ["/bin/sh", "/.compat/probe"] end)
@@ -223,6 +224,7 @@ outputs() {
 	exit) echo "$rc" ;;
 	stdout) section "$out" stdout ;;
 	caps) section "$out" caps ;;
+	terminal) section "$out" terminal ;;
 	mounts) section "$out" mounts | norm_mounts | awk -v m="$MASKED" 'BEGIN { split(m, a, " "); for (i in a) mk[a[i]] = 1 } !($1 in mk)' ;;
 	masks) section "$out" mounts | norm_mounts | awk -v m="$MASKED" 'BEGIN { split(m, a, " "); for (i in a) mk[a[i]] = 1 } $1 in mk' ;;
 	cgroup) section "$out" cgroup ;;
@@ -246,12 +248,23 @@ run_under() {
 	CID=compat-${name}${variant:+-$variant}-$rt-$$
 	make_bundle "$fixture" "$rt${variant:+-$variant}"
 	if [ -n "$variant" ]; then add_hooks "$BUNDLE" "$variant"; fi
+	local cmd=()
 	if [ "$rt" = runc ]; then
 		RUNC_IDS+=("$CID")
-		QUIET=1 cap env -i "${RT_ENV[@]}" runc --root "$RUNC_ROOT" run --bundle "$BUNDLE" "$CID"
+		cmd=(env -i "${RT_ENV[@]}" runc --root "$RUNC_ROOT" run --bundle "$BUNDLE" "$CID")
 	else
 		IDS+=("$CID")
-		QUIET=1 cap env -i "${RT_ENV[@]}" "$BERTH" --root "$ROOT" run --bundle "$BUNDLE" "$CID"
+		cmd=(env -i "${RT_ENV[@]}" "$BERTH" --root "$ROOT" run --bundle "$BUNDLE" "$CID")
+	fi
+	if [ "$(jq -r '.process.terminal // false' "$BUNDLE/config.json")" = true ]; then
+		# process.terminal: run in the foreground from a terminal of script(1)'s, as a user
+		# would; the output then has CRLF line ends, and the terminal's echo of what script
+		# forwards from /dev/null ("^@", "^D") may come first
+		QUIET=1 cap script -qec "$(printf '%q ' "${cmd[@]}")" /dev/null
+		tr -d '\r\0' <"$OUT_FILE" | sed -E 's/^(\^[@D])+//' >"$OUT_FILE.lf"
+		OUT_FILE=$OUT_FILE.lf
+	else
+		QUIET=1 cap "${cmd[@]}"
 	fi
 	R_OUT=$OUT_FILE R_ERR=$ERR_FILE R_RC=$RC R_HOOKLOG=$BUNDLE/hooklog/log
 }
@@ -296,20 +309,23 @@ compare() {
 	run_under berth "$fixture" "$variant"
 	HOOKLOG=$R_HOOKLOG
 	for check in "${CHECKS_ALL[@]}"; do bv[$check]=$(outputs "$check" "$R_OUT" "$R_ERR" "$R_RC"); done
-	if [ "${rv[result]}" = fail ]; then NOTES+=("$label: runc failed (exit $rr): $(head -c 300 "$re" | tr '\n' ' ')"); fi
-	if [ "${bv[result]}" = fail ]; then NOTES+=("$label: berth failed (exit $R_RC): $(head -c 300 "$R_ERR" | tr '\n' ' ')"); fi
+	if [ "${rv[result]}" = fail ]; then NOTES+=("$label: runc failed (exit $rr): $(cat "$re" "$ro" | head -c 300 | tr '\n' ' ')"); fi
+	if [ "${bv[result]}" = fail ]; then NOTES+=("$label: berth failed (exit $R_RC): $(cat "$R_ERR" "$R_OUT" | head -c 300 | tr '\n' ' ')"); fi
 	field=""
 	if [ "${bv[result]}" = fail ]; then
-		if grep -qE '(ociVersion|process|root|mounts|hooks|linux|annotations|hostname|domainname)(\.[A-Za-z]|\[[0-9])' "$R_ERR"; then
+		# (with a terminal, berth's stderr is the terminal: the message is in the output file)
+		if grep -qE '(ociVersion|process|root|mounts|hooks|linux|annotations|hostname|domainname)(\.[A-Za-z]|\[[0-9])' "$R_ERR" "$R_OUT"; then
 			field=" (names a field)"
 		else
 			field=" (NO field named)"
+			# a failure must say which field: one that does not differs even where runc fails too
+			bv[result]=fail-no-field
 		fi
 	fi
 	for check in "${CHECKS_ALL[@]}"; do
 		[[ "$HOOK_CHECKS" == *" $check "* ]] && [ -z "$variant" ] && continue
 		# after a failure only the result and the exit status mean something
-		if [ "$check" != result ] && [ "$check" != exit ] && [[ "$HOOK_CHECKS" != *" $check "* ]] && { [ "${rv[result]}" = fail ] || [ "${bv[result]}" = fail ]; }; then
+		if [ "$check" != result ] && [ "$check" != exit ] && [[ "$HOOK_CHECKS" != *" $check "* ]] && { [[ "${rv[result]}" == fail* ]] || [[ "${bv[result]}" == fail* ]]; }; then
 			continue
 		fi
 		CHECKS=$((CHECKS + 1))
@@ -323,7 +339,7 @@ compare() {
 			cell=DIFF
 			SEEN_FAIL=1
 			fail "$label / $check: berth differs from runc"
-			DIFFS+=("--- $label / $check: runc (-) vs berth (+)$([ "$check" = result ] && printf '\n    runc stderr:  %s\n    berth stderr: %s' "$(head -c 300 "$re" | tr '\n' ' ')" "$(head -c 300 "$R_ERR" | tr '\n' ' ')")
+			DIFFS+=("--- $label / $check: runc (-) vs berth (+)$([ "$check" = result ] && printf '\n    runc stderr:  %s\n    berth stderr: %s' "$(cat "$re" "$ro" | head -c 300 | tr '\n' ' ')" "$(cat "$R_ERR" "$R_OUT" | head -c 300 | tr '\n' ' ')")
 $(diff -U2 <(printf '%s\n' "$a") <(printf '%s\n' "$b") | tail -n +3 | grep -v '^@@' | head -n 40)")
 		fi
 		local bcell
