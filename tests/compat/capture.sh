@@ -104,6 +104,10 @@ CT=$TEST_TMP/ctrd
 SOCK=$CT/containerd.sock
 CTR_CGROUP=/berth-test/compat-ctr-$$
 mkdir -p "$CT/fifo" "$RAW/ctr"
+CTR_PREEXISTING=()
+for d in /run/containerd /run/containerd/runc /run/containerd/s; do
+	if [ -e "$d" ]; then CTR_PREEXISTING+=("$d"); fi
+done
 wrapper_write "$CT/rt" "$(command -v runc)" "" "$RAW/ctr"
 
 ctr_teardown() {
@@ -119,6 +123,10 @@ ctr_teardown() {
 	fi
 	ctrd_stop
 	rm -rf --one-file-system "/run/containerd/runc/$NS"
+	# the shared parents only if this script made them and nothing else is in them
+	for d in /run/containerd/runc /run/containerd/s /run/containerd; do
+		if [[ " ${CTR_PREEXISTING[*]} " != *" $d "* ]]; then rmdir "$d" 2>/dev/null; fi
+	done
 	for d in /sys/fs/cgroup/*"$CTR_CGROUP" /sys/fs/cgroup"$CTR_CGROUP"; do
 		[ -d "$d" ] && find "$d" -depth -type d -exec rmdir {} \; 2>/dev/null
 	done

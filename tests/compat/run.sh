@@ -19,7 +19,7 @@
 #            the order the hooks ran in (a poststart racing startContainer counted after it)
 #   hookenv  each hook's environment (half of them have no `env`: they get the runtime's)
 #   hookstate the state each hook reads on stdin (keys, status, pid > 0, bundle, annotations;
-#            poststart's status as "created|running")
+#            poststart's status as "created|running"); both of the hooks that both runtimes ran
 #   poststatus the status a poststart hook reads (runc: "created", see deliberate.txt)
 # Prints a table fixture × check -> runc / berth / same|DIFF|deliberate, then the difference of
 # each DIFF. Differences listed in tests/compat/deliberate.txt are deliberate; any other fails.
@@ -212,6 +212,11 @@ canon_order() {
 		for (i = 1; i <= NR; i++) print n[i] }'
 }
 
+# common_hooks LINES OTHER: the "name:..." LINES whose name OTHER has too, sorted.
+common_hooks() {
+	awk -F: 'NR == FNR { seen[$1] = 1; next } $1 in seen' <(printf '%s\n' "$2") <(printf '%s\n' "$1") | sort
+}
+
 hooklog() { if [ -s "$HOOKLOG" ]; then cat "$HOOKLOG"; else echo "hook (none-ran)"; fi; }
 
 # outputs CHECK OUT-FILE ERR-FILE RC: the normalised value of one check.
@@ -309,6 +314,12 @@ compare() {
 	run_under berth "$fixture" "$variant"
 	HOOKLOG=$R_HOOKLOG
 	for check in "${CHECKS_ALL[@]}"; do bv[$check]=$(outputs "$check" "$R_OUT" "$R_ERR" "$R_RC"); done
+	# environment and state: of the hooks both runtimes ran, by name (which ran, and in which
+	# order, is the hooks check)
+	for check in hookenv hookstate; do
+		rv[$check]=$(common_hooks "${rv[$check]}" "${bv[$check]}")
+		bv[$check]=$(common_hooks "${bv[$check]}" "${rv[$check]}")
+	done
 	if [ "${rv[result]}" = fail ]; then NOTES+=("$label: runc failed (exit $rr): $(cat "$re" "$ro" | head -c 300 | tr '\n' ' ')"); fi
 	if [ "${bv[result]}" = fail ]; then NOTES+=("$label: berth failed (exit $R_RC): $(cat "$R_ERR" "$R_OUT" | head -c 300 | tr '\n' ' ')"); fi
 	field=""
