@@ -18,6 +18,7 @@
 #                                  -> "@dir@/<name>" or "@file@/<name>" (run.sh creates it)
 #   linux.cgroupsPath              -> "@cgroup@"
 #   linux.namespaces[].path        -> "@nspath@" (a pod member's infra namespaces, podman's netns)
+#   podman's annotations io.kubernetes.cri-o.Created / .SandboxID -> "@created@" / "@sandboxid@"
 #   any other string: the container id -> "@id@", its 12-char prefix -> "@shortid@", the temp
 #   dir -> "@tmp@"
 # Everything else (capabilities, seccomp, rlimits, masked paths, annotations) is kept as written.
@@ -58,6 +59,8 @@ normalise() {
 		| if .mounts then .mounts |= map(if (.source // "") as $s | $map[$s] then .source = $map[.source] else . end) else . end
 		| if .linux.cgroupsPath then .linux.cgroupsPath = "@cgroup@" else . end
 		| if .linux.namespaces then .linux.namespaces |= map(if .path then .path = "@nspath@" else . end) else . end
+		| if .annotations["io.kubernetes.cri-o.Created"] then .annotations["io.kubernetes.cri-o.Created"] = "@created@" else . end
+		| if .annotations["io.kubernetes.cri-o.SandboxID"] then .annotations["io.kubernetes.cri-o.SandboxID"] = "@sandboxid@" else . end
 		| walk(if type == "string" then
 			(if $id != "" then gsub($id; "@id@") else . end)
 			| (if ($short | length) == 12 then gsub($short; "@shortid@") else . end)
@@ -80,15 +83,15 @@ crun_v=$(crun --version | head -n1 | awk '{print $3}')
 berth_v=$("$BERTH" --version 2>/dev/null | head -n1)
 d=$TEST_TMP/spec
 mkdir -p "$d"
-(cd "$d" && runc spec) || die "runc spec"
+(cd "$d" && timeout 20 runc spec) || die "runc spec"
 store runc-spec "$d/config.json"
 note runc-spec '`runc spec`' "runc $runc_v"
 rm -f "$d/config.json"
-(cd "$d" && runc spec --rootless) || die "runc spec --rootless"
+(cd "$d" && timeout 20 runc spec --rootless) || die "runc spec --rootless"
 store runc-spec-rootless "$d/config.json"
 note runc-spec-rootless '`runc spec --rootless`' "runc $runc_v"
 rm -f "$d/config.json"
-(cd "$d" && crun spec) || die "crun spec"
+(cd "$d" && timeout 20 crun spec) || die "crun spec"
 store crun-spec "$d/config.json"
 note crun-spec '`crun spec`' "crun $crun_v"
 rm -f "$d/config.json"
@@ -256,7 +259,9 @@ pm pod rm -f -t 0 compat-pod
 	echo "on $(date -u +%Y-%m-%d), Debian $(cat /etc/debian_version), kernel $(uname -r). Host-specific"
 	echo "values are normalised as capture.sh's header says: \`root.path\` is \"rootfs\", mount sources below a"
 	echo "client's state are \"@dir@/NAME\" / \"@file@/NAME\", \`linux.cgroupsPath\` is \"@cgroup@\", namespace paths"
-	echo "are \"@nspath@\", the container id is \"@id@\" (its 12-character prefix \"@shortid@\"), the temp dir \"@tmp@\"."
+	echo "are \"@nspath@\", the container id is \"@id@\" (its 12-character prefix \"@shortid@\"), the temp dir \"@tmp@\","
+	echo "podman's creation time and pod sandbox id annotations \"@created@\" and \"@sandboxid@\". podman writes its bind"
+	echo "mounts (hosts, hostname, resolv.conf, .containerenv, /dev/shm) in a different order on each capture."
 	echo "tests/compat/run.sh adapts each fixture for its run (see its header)."
 	echo
 	echo "| fixture | captured from | tool version |"
