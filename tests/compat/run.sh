@@ -17,9 +17,11 @@
 #   tmpfs    the files each tmpfs mount starts with (tmpcopyup); the rootfs is seeded below each
 #   hooks    (the +ok/+fail variants: hooks added, +fail with failing poststart/poststop hooks)
 #            the order the hooks ran in (a poststart racing startContainer counted after it)
-#   hookenv  each hook's environment (half of them have no `env`: they get the runtime's)
+#   hookenv  each hook's environment (half of them have no `env`: they get the runtime's, and
+#            both runtimes run with the same small environment, RT_ENV)
 #   hookstate the state each hook reads on stdin (keys, status, pid > 0, bundle, annotations;
-#            poststart's status as "created|running"); both of the hooks that both runtimes ran
+#            poststart's status as "created|running"); hookenv and hookstate cover the hooks that
+#            both runtimes ran, sorted by name
 #   poststatus the status a poststart hook reads (runc: "created", see deliberate.txt)
 # Prints a table fixture × check -> runc / berth / same|DIFF|deliberate, then the difference of
 # each DIFF. Differences listed in tests/compat/deliberate.txt are deliberate; any other fails.
@@ -30,8 +32,8 @@
 # (the sandbox lacks CAP_SYS_RESOURCE: ENVIRONMENT.md); namespace paths dropped (a new namespace:
 # the infra container or CNI netns of the capture no longer exists); "@dir@/N" and "@file@/N"
 # mount sources made in the bundle; with uidMappings the rootfs and those sources chowned to
-# the host ids of the container's root (as podman does); a seed (file, symlink, directory) below every tmpfs mount
-# other than /dev; COMPAT_TMPFS added to process.env.
+# the host ids of the container's root (as podman does); a seed (file, symlink, directory) below
+# every tmpfs mount outside /dev; COMPAT_TMPFS added to process.env.
 #
 # Environment: BERTH (required), BERTH_COMPAT_ONLY (a regular expression: only the fixtures
 # whose name matches), BERTH_TEST_KEEP (keep the bundles and outputs).
