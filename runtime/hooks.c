@@ -13,8 +13,10 @@
 #include "berth/error.h"
 #include "berth/util.h"
 #include "lifecycle.h"
+#include "trampoline_exec.h"
 
-static __attribute__((noreturn)) void hook_exec(const struct oci_hook *h, int stdin_fd)
+static __attribute__((noreturn)) void hook_exec(const struct oci_hook *h, int stdin_fd,
+						 const struct hook_exec_via *via)
 {
 	static char *const empty_env[] = {NULL};
 	char *const fallback_argv[] = {h->path, NULL};
@@ -25,6 +27,21 @@ static __attribute__((noreturn)) void hook_exec(const struct oci_hook *h, int st
 	sigset_t none;
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
+	if (via) {
+		/* A hook in the container is a fork of berth too: it leaves through the trampoline. */
+		struct berth_error err = {0};
+		struct trampoline_call c = {.memfd = via->memfd,
+					    .path = h->path,
+					    .argv = h->args ? h->args : fallback_argv,
+					    .envp = h->env ? h->env : empty_env,
+					    .report_fd = -1,
+					    .control_fd = via->control_fd,
+					    .filtered = via->filtered,
+					    .proc_path_ok = via->proc_path_ok};
+		(void)trampoline_exec(&c, &err);
+		dprintf(STDERR_FILENO, "berth: %s\n", err.msg);
+		_exit(127);
+	}
 	execve(h->path, h->args ? h->args : fallback_argv, h->env ? h->env : empty_env);
 	_exit(127);
 }
@@ -55,7 +72,8 @@ static int wait_with_timeout(pid_t pid, int timeout)
 	return status;
 }
 
-static int run_one(const struct oci_hook *h, const char *state, size_t len, struct berth_error *err)
+static int run_one(const struct oci_hook *h, const char *state, size_t len, const struct hook_exec_via *via,
+		   struct berth_error *err)
 {
 	int p[2];
 	if (pipe2(p, O_CLOEXEC) < 0)
@@ -69,7 +87,7 @@ static int run_one(const struct oci_hook *h, const char *state, size_t len, stru
 	}
 	if (pid == 0) {
 		close(p[1]);
-		hook_exec(h, p[0]);
+		hook_exec(h, p[0], via);
 	}
 	close(p[0]);
 	/* A hook need not read its stdin; EPIPE here is fine (SIGPIPE is ignored by the CLI). */
@@ -90,15 +108,21 @@ static int run_one(const struct oci_hook *h, const char *state, size_t len, stru
 	return berth_error_set(err, -ECANCELED, "killed by signal %d", WTERMSIG(status));
 }
 
-int hooks_run(const struct oci_config *config, enum oci_hook_kind kind, const char *state_json,
-	      size_t state_len, struct berth_error *err)
+int hooks_run_via(const struct oci_config *config, enum oci_hook_kind kind, const char *state_json,
+		  size_t state_len, const struct hook_exec_via *via, struct berth_error *err)
 {
 	for (size_t i = 0; i < config->n_hooks[kind]; i++) {
 		const struct oci_hook *h = &config->hooks[kind][i];
-		int r = run_one(h, state_json, state_len, err);
+		int r = run_one(h, state_json, state_len, via, err);
 		if (r < 0)
 			return berth_error_prefix(err, "%s hook[%zu] (%s)", oci_hook_kind_name(kind), i,
 						  h->path);
 	}
 	return 0;
+}
+
+int hooks_run(const struct oci_config *config, enum oci_hook_kind kind, const char *state_json,
+	      size_t state_len, struct berth_error *err)
+{
+	return hooks_run_via(config, kind, state_json, state_len, NULL, err);
 }
