@@ -164,13 +164,14 @@ int trampoline_exec(const struct trampoline_call *c, struct berth_error *err)
 	 * no syscall the profile need not allow. */
 	if (!c->filtered)
 		drop_dac_effective();
-	syscall(SYS_execveat, c->memfd, "", argv, c->envp, AT_EMPTY_PATH);
-	r = -errno;
-	if (c->filtered && c->proc_path_ok && r != -ENOMEM && r != -E2BIG) {
+	/* Filtered, execve() of /proc/self/fd/N first: a profile that allows exec at all allows
+	 * execve, not always execveat (and SCMP_ACT_KILL would not let us try the other). */
+	if (c->filtered && c->proc_path_ok) {
 		char path[64];
 		snprintf(path, sizeof(path), "/proc/self/fd/%d", c->memfd);
 		execve(path, argv, c->envp);
-		r = -errno;
 	}
+	syscall(SYS_execveat, c->memfd, "", argv, c->envp, AT_EMPTY_PATH);
+	r = -errno;
 	return berth_error_setf_errno(err, r, "exec '%s' (through berth's exec trampoline)", c->path);
 }

@@ -62,7 +62,7 @@ bool trampoline_proc_path_ok(int memfd);
 /* Exec the trampoline, which execs @c->path. Returns only on failure (-errno, @err set); the
  * descriptors it hands over have lost close-on-exec then, so the caller must exit.
  * With @c->filtered (no no_new_privs: the filter went in before the identity change, as runc
- * does), the profile decides what may run: execveat is tried first, and where the profile refuses
- * it with an errno, execve() of /proc/self/fd/<memfd> when @c->proc_path_ok. Filtered, the caller
- * must have cleared close-on-exec on report_fd itself (before the filter). */
+ * does), the profile decides what may run: execve() of /proc/self/fd/<memfd> is tried first when
+ * @c->proc_path_ok (checked before the filter went in), then execveat. Filtered, the caller must
+ * have cleared close-on-exec on report_fd itself (before the filter). */
 int trampoline_exec(const struct trampoline_call *c, struct berth_error *err);
