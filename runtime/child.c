@@ -119,7 +119,8 @@ static int loopback_up(struct berth_error *err)
 }
 
 static int setup_pre_pivot(const struct child_args *a, const struct rootfs_opts *ro, struct seccomp_plan *sp,
-			   int trampoline_fd, char **ret_state, size_t *ret_state_len, struct berth_error *err)
+			   int trampoline_fd, char **ret_state, size_t *ret_state_len,
+			   struct berth_error *err)
 {
 	const struct oci_config *c = a->config;
 	int r = wait_go(a->sync_fd, NULL, NULL, err);
@@ -261,9 +262,9 @@ static int run_start_hooks(const struct child_args *a, const struct seccomp_plan
 
 /* The user's process, through the trampoline. With noNewPrivileges the trampoline loads the filter
  * (and hands the notify fd to the agent) as its last step; without, it is loaded already. */
-static int exec_process(const struct child_args *a, struct seccomp_plan *sp, int trampoline_fd,
-			bool filtered, bool proc_path_ok, const char *exec_path, const char *state,
-			size_t state_len, struct berth_error *err)
+static int exec_process(const struct child_args *a, struct seccomp_plan *sp, int trampoline_fd, bool filtered,
+			bool proc_path_ok, const char *exec_path, const char *state, size_t state_len,
+			struct berth_error *err)
 {
 	const struct oci_config *c = a->config;
 	struct trampoline_steps steps = TRAMPOLINE_STEPS_INIT;

@@ -108,7 +108,8 @@ static __attribute__((noreturn)) void exec_child(struct exec_plan *x, const stru
 	/* Only stdio and --preserve-fds reach the process (CVE-2024-21626 class). */
 	fds_cloexec_from(3 + o->preserve_fds);
 
-	if (trampoline_open(&trampoline_fd, &err) < 0 || child_setup(x, o, sync_fd, path, sizeof(path), &err) < 0)
+	if (trampoline_open(&trampoline_fd, &err) < 0 ||
+	    child_setup(x, o, sync_fd, path, sizeof(path), &err) < 0)
 		goto fail;
 	/* Without no_new_privs the filter goes in before the identity change and the rest runs under
 	 * it: the sync socket is handed to the trampoline (to report a failed exec) without a

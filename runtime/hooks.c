@@ -16,7 +16,7 @@
 #include "trampoline_exec.h"
 
 static __attribute__((noreturn)) void hook_exec(const struct oci_hook *h, int stdin_fd,
-						 const struct hook_exec_via *via)
+						const struct hook_exec_via *via)
 {
 	static char *const empty_env[] = {NULL};
 	char *const fallback_argv[] = {h->path, NULL};

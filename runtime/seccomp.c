@@ -841,8 +841,8 @@ static unsigned long load_flags(const struct seccomp_filter_prog *p, bool listen
 }
 
 /* The agent's message, built before the filter is loaded (after it, every syscall is filtered). */
-static int agent_message(int listener_fd, const struct oci_seccomp *s, const char *state_json, size_t state_len,
-			 char **ret_msg, size_t *ret_len, struct berth_error *err)
+static int agent_message(int listener_fd, const struct oci_seccomp *s, const char *state_json,
+			 size_t state_len, char **ret_msg, size_t *ret_len, struct berth_error *err)
 {
 	if (listener_fd < 0)
 		return berth_error_set(err, -EINVAL, "linux.seccomp: no connection to the seccomp agent");

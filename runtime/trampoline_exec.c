@@ -159,7 +159,8 @@ int trampoline_exec(const struct trampoline_call *c, struct berth_error *err)
 	if (r == 0 && c->steps && c->steps->insns)
 		r = keep_open(c->steps->listener_fd);
 	if (r < 0)
-		return berth_error_setf_errno(err, r, "exec '%s': hand descriptors to the trampoline", c->path);
+		return berth_error_setf_errno(err, r, "exec '%s': hand descriptors to the trampoline",
+					      c->path);
 	/* Filtered, the last steps are done (the trampoline only execs): no window to guard, and
 	 * no syscall the profile need not allow. */
 	if (!c->filtered)

@@ -25,8 +25,8 @@ int trampoline_open(int *ret_fd, struct berth_error *err);
 
 /* The optional last steps (trampoline/trampoline.h, struct trampoline_control). */
 struct trampoline_steps {
-	int label_fd;      /* an open /proc/thread-self/attr/<lsm>/exec, or -1 */
-	const char *label; /* written to label_fd just before the final execve */
+	int label_fd;                    /* an open /proc/thread-self/attr/<lsm>/exec, or -1 */
+	const char *label;               /* written to label_fd just before the final execve */
 	const struct sock_filter *insns; /* a seccomp program to load (no_new_privs must be set), or NULL */
 	size_t n_insns;
 	unsigned int seccomp_flags; /* the flags to load it with, NEW_LISTENER included with an agent */
@@ -44,15 +44,15 @@ struct trampoline_steps {
 int trampoline_control_create(const struct trampoline_steps *s, int *ret_fd, struct berth_error *err);
 
 struct trampoline_call {
-	int memfd;              /* trampoline_open() */
-	const char *path;       /* the program, already looked up */
-	char *const *argv;      /* its argv, argv[0] as the config gives it */
-	char *const *envp;      /* its environment, unchanged */
-	int report_fd;          /* a sync socket to report a failed execve to, or -1: stderr */
-	int control_fd;         /* trampoline_control_create(), or -1 */
+	int memfd;                            /* trampoline_open() */
+	const char *path;                     /* the program, already looked up */
+	char *const *argv;                    /* its argv, argv[0] as the config gives it */
+	char *const *envp;                    /* its environment, unchanged */
+	int report_fd;                        /* a sync socket to report a failed execve to, or -1: stderr */
+	int control_fd;                       /* trampoline_control_create(), or -1 */
 	const struct trampoline_steps *steps; /* the fds in it are handed over, or NULL */
-	bool filtered;          /* a seccomp filter is loaded already: see trampoline_exec() */
-	bool proc_path_ok;      /* trampoline_proc_path_ok(), asked before the filter went in */
+	bool filtered;                        /* a seccomp filter is loaded already: see trampoline_exec() */
+	bool proc_path_ok;                    /* trampoline_proc_path_ok(), asked before the filter went in */
 };
 
 /* Whether /proc/self/fd/<@memfd> (in the current root) is @memfd: a rootfs without procfs at /proc

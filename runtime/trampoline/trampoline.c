@@ -39,7 +39,10 @@ static long sys6(long n, long a, long b, long c, long d, long e, long f)
 	register long x3 __asm__("x3") = d;
 	register long x4 __asm__("x4") = e;
 	register long x5 __asm__("x5") = f;
-	__asm__ volatile("svc 0" : "+r"(x0) : "r"(x8), "r"(x1), "r"(x2), "r"(x3), "r"(x4), "r"(x5) : "memory");
+	__asm__ volatile("svc 0"
+			 : "+r"(x0)
+			 : "r"(x8), "r"(x1), "r"(x2), "r"(x3), "r"(x4), "r"(x5)
+			 : "memory");
 	return x0;
 #endif
 }
@@ -108,17 +111,28 @@ static void put_num(struct buf *b, long v)
 static const char *errname(long e)
 {
 	switch (e) {
-	case 1: return "Operation not permitted";
-	case 2: return "No such file or directory";
-	case 7: return "Argument list too long";
-	case 8: return "Exec format error";
-	case 12: return "Cannot allocate memory";
-	case 13: return "Permission denied";
-	case 20: return "Not a directory";
-	case 26: return "Text file busy";
-	case 38: return "Function not implemented";
-	case 40: return "Too many levels of symbolic links";
-	default: return "error";
+	case 1:
+		return "Operation not permitted";
+	case 2:
+		return "No such file or directory";
+	case 7:
+		return "Argument list too long";
+	case 8:
+		return "Exec format error";
+	case 12:
+		return "Cannot allocate memory";
+	case 13:
+		return "Permission denied";
+	case 20:
+		return "Not a directory";
+	case 26:
+		return "Text file busy";
+	case 38:
+		return "Function not implemented";
+	case 40:
+		return "Too many levels of symbolic links";
+	default:
+		return "error";
 	}
 }
 

@@ -61,7 +61,7 @@ struct trampoline_control {
 	uint32_t label_off, label_len;
 	uint32_t seccomp_len; /* struct sock_filter instructions; 0: no filter */
 	uint32_t seccomp_off;
-	uint32_t seccomp_flags; /* SECCOMP_FILTER_FLAG_*, NEW_LISTENER included when listener_fd >= 0 */
-	int32_t listener_fd;    /* connected to listenerPath, or -1 */
+	uint32_t seccomp_flags;    /* SECCOMP_FILTER_FLAG_*, NEW_LISTENER included when listener_fd >= 0 */
+	int32_t listener_fd;       /* connected to listenerPath, or -1 */
 	uint32_t msg_off, msg_len; /* the agent's message (the container process state) */
 };
