@@ -270,7 +270,7 @@ static __attribute__((noreturn, used)) void trampoline_main(long *sp)
 	char **envp = argv + argc + 1;
 
 	if (argc <= TRAMPOLINE_ARG_FIRST || !seq(argv[0], TRAMPOLINE_ARGV0) ||
-	    argv[TRAMPOLINE_ARG_PATH][0] != '/' || parse_fd(argv[TRAMPOLINE_ARG_REPORT]) < -1 ||
+	    !argv[TRAMPOLINE_ARG_PATH][0] || parse_fd(argv[TRAMPOLINE_ARG_REPORT]) < -1 ||
 	    parse_fd(argv[TRAMPOLINE_ARG_CONTROL]) < -1) {
 		say("berth-trampoline: this program only starts container processes for berth; "
 		    "it is not a command (was it run through /proc/self/exe?)\n");

@@ -11,7 +11,8 @@
  *
  * The call: execveat(memfd, "", argv, envp, AT_EMPTY_PATH) with
  *   argv[0] = TRAMPOLINE_ARGV0
- *   argv[1] = the program to exec (absolute path, already looked up)
+ *   argv[1] = the program to exec (looked up already: absolute for the process, as configured
+ *             for a hook)
  *   argv[2] = "<fd>" of a SOCK_SEQPACKET socket to report an exec failure to (in berth's sync
  *             format: TRAMPOLINE_REPORT_TYPE then a struct trampoline_error), or "-": stderr
  *   argv[3] = "<fd>" of a control file (struct trampoline_control), or "-": nothing to do
