@@ -39,6 +39,11 @@ int trampoline_open(int *ret_fd, struct berth_error *err)
 	_cleanup_close_ int fd = memfd_create("berth-trampoline", MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_EXEC);
 	if (fd < 0 && errno == EINVAL)
 		fd = memfd_create("berth-trampoline", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (fd < 0 && errno == EACCES)
+		return berth_error_setf_errno(
+		    err, -errno,
+		    "create the exec trampoline's memfd (vm.memfd_noexec=2 forbids "
+		    "executable memfds, which berth needs to keep its binary out of reach)");
 	if (fd < 0)
 		return berth_error_setf_errno(err, -errno, "create the exec trampoline's memfd");
 	int r = write_all(fd, berth_trampoline_image, berth_trampoline_size);
