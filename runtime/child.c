@@ -163,7 +163,7 @@ static int setup_pre_pivot(const struct child_args *a, const struct rootfs_opts 
 	r = wait_go(a->sync_fd, ret_state, ret_state_len, err);
 	if (r < 0)
 		return r;
-	struct hook_exec_via via = {.memfd = trampoline_fd, .control_fd = -1};
+	struct hook_exec_via via = {.memfd = trampoline_fd, .control_fd = -1, .not_inherited_fd = -1};
 	return hooks_run_via(c, OCI_HOOK_CREATE_CONTAINER, *ret_state, *ret_state_len, &via, err);
 }
 
@@ -237,7 +237,7 @@ static void reset_signals(void)
  * runc (which loads it before running them): each hook's trampoline loads it just before the
  * hook's exec, so berth's own syscalls stay unfiltered. Without, the init is filtered already. */
 static int run_start_hooks(const struct child_args *a, const struct seccomp_plan *sp, int trampoline_fd,
-			   bool filtered, bool proc_path_ok, const char *state, size_t state_len,
+			   int fifo_fd, bool filtered, bool proc_path_ok, const char *state, size_t state_len,
 			   struct berth_error *err)
 {
 	const struct oci_config *c = a->config;
@@ -255,6 +255,7 @@ static int run_start_hooks(const struct child_args *a, const struct seccomp_plan
 		return r;
 	struct hook_exec_via via = {.memfd = trampoline_fd,
 				    .control_fd = control_fd,
+				    .not_inherited_fd = filtered ? fifo_fd : -1,
 				    .filtered = filtered,
 				    .proc_path_ok = proc_path_ok};
 	return hooks_run_via(c, OCI_HOOK_START_CONTAINER, state, state_len, &via, err);
@@ -262,9 +263,9 @@ static int run_start_hooks(const struct child_args *a, const struct seccomp_plan
 
 /* The user's process, through the trampoline. With noNewPrivileges the trampoline loads the filter
  * (and hands the notify fd to the agent) as its last step; without, it is loaded already. */
-static int exec_process(const struct child_args *a, struct seccomp_plan *sp, int trampoline_fd, bool filtered,
-			bool proc_path_ok, const char *exec_path, const char *state, size_t state_len,
-			struct berth_error *err)
+static int exec_process(const struct child_args *a, struct seccomp_plan *sp, int trampoline_fd, int hold_fd,
+			bool filtered, bool proc_path_ok, const char *exec_path, const char *state,
+			size_t state_len, struct berth_error *err)
 {
 	const struct oci_config *c = a->config;
 	struct trampoline_steps steps = TRAMPOLINE_STEPS_INIT;
@@ -285,6 +286,7 @@ static int exec_process(const struct child_args *a, struct seccomp_plan *sp, int
 				       .argv = c->process.args,
 				       .envp = env,
 				       .report_fd = -1,
+				       .hold_fd = hold_fd,
 				       .control_fd = control_fd,
 				       .steps = &steps,
 				       .filtered = filtered,
@@ -337,6 +339,12 @@ void child_main(const struct child_args *a)
 	/* Without no_new_privs the filter goes in now and the rest runs under it. */
 	bool filtered = sp.prog && !c->process.no_new_privileges;
 	bool proc_path_ok = filtered && trampoline_proc_path_ok(trampoline_fd);
+	/* exec.fifo stays open into the trampoline, closed by the user's program's exec (see
+	 * wait_for_start); filtered, it is made inheritable now, before the filter could refuse it. */
+	if (filtered && fcntl(fifo_fd, F_SETFD, 0) < 0) {
+		berth_error_setf_errno(&err, -errno, "keep exec.fifo open for the exec");
+		die(a->sync_fd, &err);
+	}
 	if (load_seccomp(a, &sp, true, state, state_len, &err) < 0 ||
 	    process_apply_identity(&c->process, &err) < 0)
 		die(a->sync_fd, &err);
@@ -354,9 +362,10 @@ void child_main(const struct child_args *a)
 		berth_error_setf_errno(&err, -errno, "process.noNewPrivileges");
 		die(-1, &err);
 	}
-	if (run_start_hooks(a, &sp, trampoline_fd, filtered, proc_path_ok, state ? state : "", state_len,
-			    &err) < 0)
+	if (run_start_hooks(a, &sp, trampoline_fd, fifo_fd, filtered, proc_path_ok, state ? state : "",
+			    state_len, &err) < 0)
 		die(-1, &err);
-	exec_process(a, &sp, trampoline_fd, filtered, proc_path_ok, exec_path, state, state_len, &err);
+	exec_process(a, &sp, trampoline_fd, fifo_fd, filtered, proc_path_ok, exec_path, state, state_len,
+		     &err);
 	die(-1, &err);
 }

@@ -86,6 +86,7 @@ static int exec_process(struct exec_plan *x, int trampoline_fd, int sync_fd, boo
 				       .argv = x->proc.args,
 				       .envp = env,
 				       .report_fd = sync_fd,
+				       .hold_fd = -1,
 				       .control_fd = control_fd,
 				       .steps = &steps,
 				       .filtered = filtered,

@@ -1,6 +1,7 @@
 /* OCI hooks: each runs with the state JSON on stdin, its own args and env, and an optional timeout. */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/close_range.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -30,11 +31,18 @@ static __attribute__((noreturn)) void hook_exec(const struct oci_hook *h, int st
 	if (via) {
 		/* A hook in the container is a fork of berth too: it leaves through the trampoline. */
 		struct berth_error err = {0};
+		/* close_range: what berth used after loading a filter before (profiles allow it). */
+		if (via->not_inherited_fd >= 0 &&
+		    syscall(SYS_close_range, (unsigned)via->not_inherited_fd, (unsigned)via->not_inherited_fd,
+			    CLOSE_RANGE_CLOEXEC) < 0 &&
+		    fcntl(via->not_inherited_fd, F_SETFD, FD_CLOEXEC) < 0)
+			_exit(127);
 		struct trampoline_call c = {.memfd = via->memfd,
 					    .path = h->path,
 					    .argv = h->args ? h->args : fallback_argv,
 					    .envp = h->env ? h->env : empty_env,
 					    .report_fd = -1,
+					    .hold_fd = -1,
 					    .control_fd = via->control_fd,
 					    .filtered = via->filtered,
 					    .proc_path_ok = via->proc_path_ok};

@@ -142,21 +142,26 @@ int trampoline_exec(const struct trampoline_call *c, struct berth_error *err)
 	while (c->argv[n])
 		n++;
 	_cleanup_free_ char **argv = calloc(n + TRAMPOLINE_ARG_FIRST + 1, sizeof(char *));
-	char report[16] = "-", control[16] = "-";
+	char report[16] = "-", hold[16] = "-", control[16] = "-";
 	if (!argv)
 		return berth_error_set(err, -ENOMEM, "exec '%s': out of memory", c->path);
 	if (c->report_fd >= 0)
 		snprintf(report, sizeof(report), "%d", c->report_fd);
+	if (c->hold_fd >= 0)
+		snprintf(hold, sizeof(hold), "%d", c->hold_fd);
 	if (c->control_fd >= 0)
 		snprintf(control, sizeof(control), "%d", c->control_fd);
 	argv[0] = (char *)TRAMPOLINE_ARGV0;
 	argv[TRAMPOLINE_ARG_PATH] = (char *)c->path;
 	argv[TRAMPOLINE_ARG_REPORT] = report;
+	argv[TRAMPOLINE_ARG_HOLD] = hold;
 	argv[TRAMPOLINE_ARG_CONTROL] = control;
 	memcpy(argv + TRAMPOLINE_ARG_FIRST, c->argv, n * sizeof(char *));
 
-	/* Filtered, the caller has made report_fd inheritable before the filter went in. */
+	/* Filtered, the caller has made report_fd and hold_fd inheritable before the filter. */
 	int r = c->filtered ? 0 : keep_open(c->report_fd);
+	if (r == 0 && !c->filtered)
+		r = keep_open(c->hold_fd);
 	if (r == 0)
 		r = keep_open(c->control_fd);
 	if (r == 0 && c->steps)

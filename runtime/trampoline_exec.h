@@ -44,12 +44,13 @@ struct trampoline_steps {
 int trampoline_control_create(const struct trampoline_steps *s, int *ret_fd, struct berth_error *err);
 
 struct trampoline_call {
-	int memfd;                            /* trampoline_open() */
-	const char *path;                     /* the program, already looked up */
-	char *const *argv;                    /* its argv, argv[0] as the config gives it */
-	char *const *envp;                    /* its environment, unchanged */
-	int report_fd;                        /* a sync socket to report a failed execve to, or -1: stderr */
-	int control_fd;                       /* trampoline_control_create(), or -1 */
+	int memfd;         /* trampoline_open() */
+	const char *path;  /* the program, already looked up */
+	char *const *argv; /* its argv, argv[0] as the config gives it */
+	char *const *envp; /* its environment, unchanged */
+	int report_fd;     /* a sync socket to report a failed execve to, or -1: stderr */
+	int hold_fd;       /* kept open until the final execve (the init's exec.fifo), or -1 */
+	int control_fd;    /* trampoline_control_create(), or -1 */
 	const struct trampoline_steps *steps; /* the fds in it are handed over, or NULL */
 	bool filtered;                        /* a seccomp filter is loaded already: see trampoline_exec() */
 	bool proc_path_ok;                    /* trampoline_proc_path_ok(), asked before the filter went in */
@@ -64,5 +65,5 @@ bool trampoline_proc_path_ok(int memfd);
  * With @c->filtered (no no_new_privs: the filter went in before the identity change, as runc
  * does), the profile decides what may run: execve() of /proc/self/fd/<memfd> is tried first when
  * @c->proc_path_ok (checked before the filter went in), then execveat. Filtered, the caller must
- * have cleared close-on-exec on report_fd itself (before the filter). */
+ * have cleared close-on-exec on report_fd and hold_fd itself (before the filter). */
 int trampoline_exec(const struct trampoline_call *c, struct berth_error *err);

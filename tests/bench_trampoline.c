@@ -55,6 +55,7 @@ int main(int argc, char **argv)
 							       .argv = args,
 							       .envp = env,
 							       .report_fd = -1,
+							       .hold_fd = -1,
 							       .control_fd = -1};
 				trampoline_exec(&call, &err);
 				_exit(125);

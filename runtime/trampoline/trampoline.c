@@ -291,16 +291,21 @@ static __attribute__((noreturn, used)) void trampoline_main(long *sp)
 
 	if (argc <= TRAMPOLINE_ARG_FIRST || !seq(argv[0], TRAMPOLINE_ARGV0) ||
 	    !argv[TRAMPOLINE_ARG_PATH][0] || parse_fd(argv[TRAMPOLINE_ARG_REPORT]) < -1 ||
-	    parse_fd(argv[TRAMPOLINE_ARG_CONTROL]) < -1) {
+	    parse_fd(argv[TRAMPOLINE_ARG_HOLD]) < -1 || parse_fd(argv[TRAMPOLINE_ARG_CONTROL]) < -1) {
 		say("berth-trampoline: this program only starts container processes for berth; "
 		    "it is not a command (was it run through /proc/self/exe?)\n");
 		die(TRAMPOLINE_EXIT_MISUSE);
 	}
 	const char *path = argv[TRAMPOLINE_ARG_PATH];
 	int report_fd = parse_fd(argv[TRAMPOLINE_ARG_REPORT]);
+	int hold_fd = parse_fd(argv[TRAMPOLINE_ARG_HOLD]);
 	int ctl_fd = parse_fd(argv[TRAMPOLINE_ARG_CONTROL]);
 	const char *what = "mark the report socket close-on-exec";
 	long r = report_fd >= 0 ? set_cloexec(report_fd) : 0;
+	if (r == 0 && hold_fd >= 0) {
+		what = "mark the held descriptor close-on-exec";
+		r = set_cloexec(hold_fd);
+	}
 	if (r == 0 && ctl_fd >= 0)
 		r = run_control(ctl_fd, &what);
 	if (r < 0)

@@ -15,8 +15,10 @@
  *             for a hook)
  *   argv[2] = "<fd>" of a SOCK_SEQPACKET socket to report an exec failure to (in berth's sync
  *             format: TRAMPOLINE_REPORT_TYPE then a struct trampoline_error), or "-": stderr
- *   argv[3] = "<fd>" of a control file (struct trampoline_control), or "-": nothing to do
- *   argv[4...] = the program's own argv, argv[4] its argv[0]
+ *   argv[3] = "<fd>" to hold open until the final execve, or "-" (the init's exec.fifo: `start`
+ *             waits for it to close, so that poststart hooks follow the exec of the program)
+ *   argv[4] = "<fd>" of a control file (struct trampoline_control), or "-": nothing to do
+ *   argv[5...] = the program's own argv, argv[5] its argv[0]
  *   envp = the program's environment, passed through as is.
  * The descriptors named must not be close-on-exec; the trampoline marks them close-on-exec before
  * its final execve. Anything else it is run with is refused (exit 127). */
@@ -27,8 +29,9 @@
 #define TRAMPOLINE_ARGV0 "berth-trampoline"
 #define TRAMPOLINE_ARG_PATH 1
 #define TRAMPOLINE_ARG_REPORT 2
-#define TRAMPOLINE_ARG_CONTROL 3
-#define TRAMPOLINE_ARG_FIRST 4 /* the program's argv[0] */
+#define TRAMPOLINE_ARG_HOLD 3
+#define TRAMPOLINE_ARG_CONTROL 4
+#define TRAMPOLINE_ARG_FIRST 5 /* the program's argv[0] */
 
 /* Exit status when the final execve fails (berth's own error status), or when the trampoline is
  * run by anything but berth (the shell's "cannot execute"). */

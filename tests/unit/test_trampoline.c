@@ -122,6 +122,7 @@ static void call_child(void *arg)
 				    .argv = a->argv,
 				    .envp = envp,
 				    .report_fd = a->report_fd,
+				    .hold_fd = -1,
 				    .control_fd = ctl,
 				    .steps = &a->steps};
 	trampoline_exec(&c, &err);
