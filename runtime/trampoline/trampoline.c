@@ -259,9 +259,10 @@ static long run_control(int ctl_fd, const char **what)
 		return r;
 	if (h.label_fd >= 0) {
 		*what = "write the LSM exec label";
+		/* One write: an LSM takes the attribute whole or not at all. */
 		r = sys3(__NR_write, h.label_fd, base + h.label_off, h.label_len);
-		if (r < 0)
-			return r;
+		if (r < 0 || r != (long)h.label_len)
+			return r < 0 ? r : -5 /* EIO */;
 		(void)sys3(__NR_close, h.label_fd, 0, 0);
 	}
 	if (!h.seccomp_len)
