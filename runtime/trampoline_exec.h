@@ -9,7 +9,10 @@
  * - a read-only overlay/bind of berth's own binary (runc 1.2): the init is a fork of berth, not
  *   an exec, so its /proc/self/exe stays the host file whatever berth itself was started from;
  *   only an exec changes it, and PR_SET_MM_EXE_FILE refuses while the binary is mapped.
- * The trampoline costs one memfd of ~3 KB and one exec of a program with one page of text. */
+ * The trampoline costs one memfd of ~3 KB and one exec of a program with one page of text. It is
+ * the idea of runc 1.2-rc's runc-dmz, which runc dropped because the LSM exec label was set
+ * before the dmz exec (SELinux then wanted the memfd as the domain's entrypoint): here the
+ * trampoline itself writes the label, so it applies to the user's program. */
 #pragma once
 
 #include <stdbool.h>
