@@ -13,6 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <linux/capability.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -267,13 +269,105 @@ static void test_notify_fd_to_agent(void **state)
 	close(sv[0]);
 }
 
+/* ---- no container process can ptrace or open the trampoline before its last steps ---- */
+
+/* The credentials of a container process: uid @uid, capabilities CAP_KILL and CAP_DAC_OVERRIDE. */
+static void container_creds(uid_t uid)
+{
+	struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3};
+	struct __user_cap_data_struct d[2] = {{0}};
+	for (int c = 0; c <= CAP_LAST_CAP; c++)
+		if (c != CAP_KILL && c != CAP_DAC_OVERRIDE)
+			prctl(PR_CAPBSET_DROP, c, 0, 0, 0);
+	prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0);
+	if (uid && (setresgid(uid, uid, uid) < 0 || setresuid(uid, uid, uid) < 0))
+		_exit(94);
+	d[0].permitted = d[0].effective = (1U << CAP_KILL) | (1U << CAP_DAC_OVERRIDE);
+	if (syscall(SYS_capset, &h, d) < 0)
+		_exit(93);
+}
+
+/* A: the trampoline (or, for @control, a plain exec of sleep) blocked in its label write on a full
+ * pipe. B: the same credentials, opens /proc/A/exe. Returns B's errno, 0 when it opened. */
+static int open_exe_of_blocked(uid_t uid, bool control)
+{
+	int p[2];
+	char buf[4096] = {0};
+	assert_int_equal(pipe2(p, O_CLOEXEC | O_NONBLOCK), 0);
+	while (write(p[1], buf, sizeof(buf)) > 0)
+		;
+	fcntl(p[1], F_SETFL, 0);
+	pid_t a = fork();
+	assert_true(a >= 0);
+	if (a == 0) {
+		container_creds(uid);
+		if (control)
+			execl("/bin/sleep", "sleep", "10", (char *)NULL);
+		struct call_args ca = {.path = "/bin/true",
+				       .argv = (char *[]){"true", NULL},
+				       .report_fd = -1,
+				       .steps = TRAMPOLINE_STEPS_INIT};
+		ca.steps.label_fd = p[1];
+		ca.steps.label = "blocks";
+		call_child(&ca);
+	}
+	close(p[1]);
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/exe", (int)a);
+	/* Wait until A runs what it will block in. */
+	for (int i = 0; i < 200; i++) {
+		char link[128] = {0};
+		if (readlink(path, link, sizeof(link) - 1) > 0 &&
+		    strstr(link, control ? "sleep" : "memfd:berth-trampoline"))
+			break;
+		usleep(10000);
+	}
+	usleep(50000);
+	int e[2];
+	assert_int_equal(pipe(e), 0);
+	pid_t b = fork();
+	assert_true(b >= 0);
+	if (b == 0) {
+		container_creds(uid);
+		int fd = open(path, O_PATH);
+		int r = fd >= 0 ? 0 : errno;
+		(void)!write(e[1], &r, sizeof(r));
+		_exit(0);
+	}
+	close(e[1]);
+	int r = -1, st = 0;
+	ssize_t n = read(e[0], &r, sizeof(r));
+	close(e[0]);
+	waitpid(b, &st, 0);
+	if (n != (ssize_t)sizeof(r))
+		fail_msg("the opening child failed (wait status 0x%x)", st);
+	kill(a, SIGKILL);
+	waitpid(a, NULL, 0);
+	close(p[0]);
+	return r;
+}
+
+static void test_not_dumpable(void **state)
+{
+	(void)state;
+	if (geteuid() != 0)
+		skip(); /* needs to change uid and capabilities */
+	/* The control shows B could open A's exe were A dumpable. */
+	assert_int_equal(open_exe_of_blocked(0, true), 0);
+	assert_int_equal(open_exe_of_blocked(65534, true), 0);
+	/* Root with CAP_DAC_OVERRIDE and an unprivileged user alike: the trampoline starts
+	 * non-dumpable (it is execute-only, exec'd without CAP_DAC_* in the effective set). */
+	assert_int_equal(open_exe_of_blocked(0, false), EACCES);
+	assert_int_equal(open_exe_of_blocked(65534, false), EACCES);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_open_sealed),           cmocka_unit_test(test_misuse_refused),
 	    cmocka_unit_test(test_argv_env_passed),       cmocka_unit_test(test_label_written),
 	    cmocka_unit_test(test_exec_failure_reported), cmocka_unit_test(test_seccomp_loaded),
-	    cmocka_unit_test(test_notify_fd_to_agent),
+	    cmocka_unit_test(test_notify_fd_to_agent),    cmocka_unit_test(test_not_dumpable),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
