@@ -42,6 +42,7 @@ static __attribute__((noreturn)) void hook_exec(const struct oci_hook *h, int st
 					    .argv = h->args ? h->args : fallback_argv,
 					    .envp = h->env ? h->env : empty_env,
 					    .report_fd = -1,
+					    .fail_status = 127,
 					    .hold_fd = -1,
 					    .control_fd = via->control_fd,
 					    .filtered = via->filtered,

@@ -147,6 +147,8 @@ int trampoline_exec(const struct trampoline_call *c, struct berth_error *err)
 		return berth_error_set(err, -ENOMEM, "exec '%s': out of memory", c->path);
 	if (c->report_fd >= 0)
 		snprintf(report, sizeof(report), "%d", c->report_fd);
+	else if (c->fail_status > 0)
+		snprintf(report, sizeof(report), "-%d", c->fail_status & 0xff);
 	if (c->hold_fd >= 0)
 		snprintf(hold, sizeof(hold), "%d", c->hold_fd);
 	if (c->control_fd >= 0)

@@ -52,6 +52,7 @@ struct trampoline_call {
 	char *const *argv; /* its argv, argv[0] as the config gives it */
 	char *const *envp; /* its environment, unchanged */
 	int report_fd;     /* a sync socket to report a failed execve to, or -1: stderr */
+	int fail_status;   /* exit status after a failed execve without report_fd (0: 1, as the init's) */
 	int hold_fd;       /* kept open until the final execve (the init's exec.fifo), or -1 */
 	int control_fd;    /* trampoline_control_create(), or -1 */
 	const struct trampoline_steps *steps; /* the fds in it are handed over, or NULL */

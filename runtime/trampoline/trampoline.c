@@ -85,12 +85,16 @@ static int seq(const char *a, const char *b)
 	return *a == *b;
 }
 
-/* "-" -> -1; a decimal fd -> it; anything else -> -2. */
+/* "-" -> -1; "-<status>" (argv[2]) -> -1; a decimal fd -> it; anything else -> -2. */
 static int parse_fd(const char *s)
 {
 	long v = 0;
 	if (s[0] == '-' && s[1] == 0)
 		return -1;
+	if (s[0] == '-') {
+		int st = parse_fd(s + 1);
+		return st < 0 || st > 255 ? -2 : -1;
+	}
 	if (!*s)
 		return -2;
 	for (; *s; s++) {
@@ -168,7 +172,8 @@ static void say(const char *s)
 }
 
 /* Report @what (a negative errno) to berth's sync socket if there is one, else to stderr. */
-static __attribute__((noreturn)) void fail(int report_fd, const char *what, const char *arg, long e)
+static __attribute__((noreturn)) void fail(int report_fd, int status, const char *what, const char *arg,
+					   long e)
 {
 	struct trampoline_error te = {.code = (int32_t)e};
 	struct buf b = {.p = te.msg, .cap = sizeof(te.msg)};
@@ -194,7 +199,7 @@ static __attribute__((noreturn)) void fail(int report_fd, const char *what, cons
 	say("berth: ");
 	say(te.msg);
 	say("\n");
-	die(TRAMPOLINE_EXIT_EXEC);
+	die(status);
 }
 
 static long set_cloexec(int fd)
@@ -299,6 +304,10 @@ static __attribute__((noreturn, used)) void trampoline_main(long *sp)
 	}
 	const char *path = argv[TRAMPOLINE_ARG_PATH];
 	int report_fd = parse_fd(argv[TRAMPOLINE_ARG_REPORT]);
+	/* "-<status>": the exit status of a failed exec (validated above) */
+	int status = argv[TRAMPOLINE_ARG_REPORT][0] == '-' && argv[TRAMPOLINE_ARG_REPORT][1]
+			 ? parse_fd(argv[TRAMPOLINE_ARG_REPORT] + 1)
+			 : TRAMPOLINE_EXIT_EXEC;
 	int hold_fd = parse_fd(argv[TRAMPOLINE_ARG_HOLD]);
 	int ctl_fd = parse_fd(argv[TRAMPOLINE_ARG_CONTROL]);
 	const char *what = "mark the report socket close-on-exec";
@@ -310,9 +319,9 @@ static __attribute__((noreturn, used)) void trampoline_main(long *sp)
 	if (r == 0 && ctl_fd >= 0)
 		r = run_control(ctl_fd, &what);
 	if (r < 0)
-		fail(report_fd, what, NULL, r);
+		fail(report_fd, status, what, NULL, r);
 	r = sys3(__NR_execve, path, argv + TRAMPOLINE_ARG_FIRST, envp);
-	fail(report_fd, "exec", path, r);
+	fail(report_fd, status, "exec", path, r);
 }
 
 /* The entry point: hand the initial stack (argc, argv..., NULL, envp..., NULL, auxv) to C with the

@@ -14,7 +14,8 @@
  *   argv[1] = the program to exec (looked up already: absolute for the process, as configured
  *             for a hook)
  *   argv[2] = "<fd>" of a SOCK_SEQPACKET socket to report an exec failure to (in berth's sync
- *             format: TRAMPOLINE_REPORT_TYPE then a struct trampoline_error), or "-": stderr
+ *             format: TRAMPOLINE_REPORT_TYPE then a struct trampoline_error), or "-": stderr,
+ *             or "-<status>": stderr and that exit status (a hook: 127, as a shell would)
  *   argv[3] = "<fd>" to hold open until the final execve, or "-" (the init's exec.fifo: `start`
  *             waits for it to close, so that poststart hooks follow the exec of the program)
  *   argv[4] = "<fd>" of a control file (struct trampoline_control), or "-": nothing to do
