@@ -26,6 +26,7 @@
 #include "lifecycle.h"
 #include "lsm.h"
 #include "seccomp.h"
+#include "trampoline_exec.h"
 
 #ifndef KEYCTL_JOIN_SESSION_KEYRING
 #define KEYCTL_JOIN_SESSION_KEYRING 1
@@ -119,8 +120,8 @@ static int loopback_up(struct berth_error *err)
 }
 
 static int setup_pre_pivot(const struct child_args *a, const struct rootfs_opts *ro, struct seccomp_plan *sp,
-			   int *lsm_fd, char **lsm_value, char **ret_state, size_t *ret_state_len,
-			   struct berth_error *err)
+			   int *lsm_fd, char **lsm_value, int trampoline_fd, char **ret_state,
+			   size_t *ret_state_len, struct berth_error *err)
 {
 	const struct oci_config *c = a->config;
 	int r = wait_go(a->sync_fd, NULL, NULL, err);
@@ -167,7 +168,8 @@ static int setup_pre_pivot(const struct child_args *a, const struct rootfs_opts 
 	r = wait_go(a->sync_fd, ret_state, ret_state_len, err);
 	if (r < 0)
 		return r;
-	return hooks_run(c, OCI_HOOK_CREATE_CONTAINER, *ret_state, *ret_state_len, err);
+	struct hook_exec_via via = {.memfd = trampoline_fd, .control_fd = -1, .not_inherited_fd = -1};
+	return hooks_run_via(c, OCI_HOOK_CREATE_CONTAINER, *ret_state, *ret_state_len, &via, err);
 }
 
 /* After pivot_root: finish the root filesystem and shape the process (but for its identity). */
@@ -238,6 +240,71 @@ static void reset_signals(void)
 	sigprocmask(SIG_SETMASK, &none, NULL);
 }
 
+/* The startContainer hooks. With noNewPrivileges they run under the container's filter, as with
+ * runc (which loads it before running them): each hook's trampoline loads it just before the
+ * hook's exec, so berth's own syscalls stay unfiltered. Without, the init is filtered already. */
+static int run_start_hooks(const struct child_args *a, const struct seccomp_plan *sp, int trampoline_fd,
+			   int fifo_fd, bool filtered, bool proc_path_ok, const char *state, size_t state_len,
+			   struct berth_error *err)
+{
+	const struct oci_config *c = a->config;
+	if (!c->n_hooks[OCI_HOOK_START_CONTAINER])
+		return 0;
+	struct trampoline_steps steps = TRAMPOLINE_STEPS_INIT;
+	_cleanup_free_ char *msg = NULL;
+	_cleanup_close_ int control_fd = -EBADF;
+	int r = 0;
+	if (c->process.no_new_privileges)
+		r = seccomp_plan_steps(sp, &c->linux_.seccomp, state, state_len, false, &steps, &msg, err);
+	if (r == 0)
+		r = trampoline_control_create(&steps, &control_fd, err);
+	if (r < 0)
+		return r;
+	struct hook_exec_via via = {.memfd = trampoline_fd,
+				    .control_fd = control_fd,
+				    .not_inherited_fd = filtered ? fifo_fd : -1,
+				    .filtered = filtered,
+				    .proc_path_ok = proc_path_ok};
+	return hooks_run_via(c, OCI_HOOK_START_CONTAINER, state, state_len, &via, err);
+}
+
+/* The user's process, through the trampoline. With noNewPrivileges the trampoline loads the filter
+ * (and hands the notify fd to the agent) as its last step; without, it is loaded already. */
+static int exec_process(const struct child_args *a, struct seccomp_plan *sp, int trampoline_fd, int hold_fd,
+			bool filtered, bool proc_path_ok, const char *exec_path, const char *state,
+			size_t state_len, int lsm_fd, const char *lsm_value, struct berth_error *err)
+{
+	const struct oci_config *c = a->config;
+	struct trampoline_steps steps = TRAMPOLINE_STEPS_INIT;
+	_cleanup_free_ char *msg = NULL;
+	_cleanup_close_ int control_fd = -EBADF;
+	int r = 0;
+	/* The LSM label (lsm.c) is written by the trampoline right before the user's program's
+	 * execve, so the transition (SELinux's entrypoint check) applies to that program. */
+	steps.label_fd = lsm_fd;
+	steps.label = lsm_value;
+	if (c->process.no_new_privileges)
+		r = seccomp_plan_steps(sp, &c->linux_.seccomp, state, state_len, true, &steps, &msg, err);
+	if (r == 0)
+		r = trampoline_control_create(&steps, &control_fd, err);
+	if (r < 0)
+		return r;
+	static char *const empty_env[] = {NULL};
+	char **env = c->process.env ? c->process.env : (char **)empty_env;
+	(void)process_env_with_home(&c->process, &env);
+	struct trampoline_call call = {.memfd = trampoline_fd,
+				       .path = exec_path,
+				       .argv = c->process.args,
+				       .envp = env,
+				       .report_fd = -1,
+				       .hold_fd = hold_fd,
+				       .control_fd = control_fd,
+				       .steps = &steps,
+				       .filtered = filtered,
+				       .proc_path_ok = proc_path_ok};
+	return trampoline_exec(&call, err);
+}
+
 void child_main(const struct child_args *a)
 {
 	struct berth_error err = {0};
@@ -257,15 +324,21 @@ void child_main(const struct child_args *a)
 	struct seccomp_plan sp = SECCOMP_PLAN_INIT;
 	int lsm_fd = -EBADF;
 	char *lsm_value = NULL;
+	int trampoline_fd = -EBADF;
 
 	/* Until execve this process runs berth's own code inside the container's pid namespace:
 	 * non-dumpable, a container process cannot open its /proc/<pid>/exe (the host's berth
-	 * binary, CVE-2019-5736 class), mem or environ. execve makes the user process dumpable again. */
+	 * binary, CVE-2019-5736 class), mem or environ. Its execs (hooks, the user's process) go
+	 * through the sealed trampoline, so no exec in the container resolves /proc/self/exe to
+	 * the host's binary either. */
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	/* The flock is shared with `create` through this copy: keep it and other creates would
 	 * wait until this init execs. */
 	if (a->cg_lock_fd >= 0)
 		close(a->cg_lock_fd);
+	/* No descriptor of the caller beyond stdio and preserve_fds may reach anything that runs in
+	 * the container, hooks included (CVE-2024-21626 class); berth's own are close-on-exec. */
+	fds_cloexec_from(3 + a->preserve_fds);
 	/* A session of its own, like runc's init (CRIU also needs the root task to lead one); not
 	 * when `run` in the foreground shares the caller's terminal and session. */
 	if (!a->foreground_tty)
@@ -279,9 +352,20 @@ void child_main(const struct child_args *a)
 		berth_error_setf_errno(&err, -errno, "open exec.fifo");
 		die(a->sync_fd, &err);
 	}
-	if (setup_pre_pivot(a, &ro, &sp, &lsm_fd, &lsm_value, &state, &state_len, &err) < 0 ||
-	    setup_post_pivot(a, &ro, exec_path, sizeof(exec_path), &err) < 0 ||
-	    load_seccomp(a, &sp, true, state, state_len, &err) < 0 ||
+	if (trampoline_open(&trampoline_fd, &err) < 0 ||
+	    setup_pre_pivot(a, &ro, &sp, &lsm_fd, &lsm_value, trampoline_fd, &state, &state_len, &err) < 0 ||
+	    setup_post_pivot(a, &ro, exec_path, sizeof(exec_path), &err) < 0)
+		die(a->sync_fd, &err);
+	/* Without no_new_privs the filter goes in now and the rest runs under it. */
+	bool filtered = sp.prog && !c->process.no_new_privileges;
+	bool proc_path_ok = filtered && trampoline_proc_path_ok(trampoline_fd);
+	/* exec.fifo stays open into the trampoline, closed by the user's program's exec (see
+	 * wait_for_start); filtered, it is made inheritable now, before the filter could refuse it. */
+	if (filtered && fcntl(fifo_fd, F_SETFD, 0) < 0) {
+		berth_error_setf_errno(&err, -errno, "keep exec.fifo open for the exec");
+		die(a->sync_fd, &err);
+	}
+	if (load_seccomp(a, &sp, true, state, state_len, &err) < 0 ||
 	    process_apply_identity(&c->process, &err) < 0)
 		die(a->sync_fd, &err);
 
@@ -291,26 +375,17 @@ void child_main(const struct child_args *a)
 	close(a->sync_fd);
 
 	/* From here on nobody listens on the sync socket: errors go to the container's stderr. */
-	if (wait_for_start(fifo_fd, &err) < 0 ||
-	    hooks_run(c, OCI_HOOK_START_CONTAINER, state ? state : "", state_len, &err) < 0)
+	if (wait_for_start(fifo_fd, &err) < 0)
 		die(-1, &err);
+	/* Before the startContainer hooks, which runc runs with no_new_privs set. */
 	if (c->process.no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
 		berth_error_setf_errno(&err, -errno, "process.noNewPrivileges");
 		die(-1, &err);
 	}
-	/* No descriptor of the runtime may reach the container (CVE-2024-21626 class). Done before
-	 * the filter is loaded, which could refuse the syscalls this needs. */
-	fds_cloexec_from(3 + a->preserve_fds);
-	if (load_seccomp(a, &sp, false, state, state_len, &err) < 0)
+	if (run_start_hooks(a, &sp, trampoline_fd, fifo_fd, filtered, proc_path_ok, state ? state : "",
+			    state_len, &err) < 0)
 		die(-1, &err);
-	free(state);
-	static char *const empty_env[] = {NULL};
-	char **env = c->process.env ? c->process.env : (char **)empty_env;
-	(void)process_env_with_home(&c->process, &env);
-	if (lsm_apply_exec_label(lsm_fd, lsm_value, &err) < 0)
-		die(-1, &err);
-	execve(exec_path, c->process.args, env);
-
-	berth_error_setf_errno(&err, -errno, "exec '%s'", exec_path);
+	exec_process(a, &sp, trampoline_fd, fifo_fd, filtered, proc_path_ok, exec_path, state, state_len,
+		     lsm_fd, lsm_value, &err);
 	die(-1, &err);
 }

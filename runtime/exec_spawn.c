@@ -27,6 +27,8 @@
 #include "internal.h"
 #include "lifecycle.h"
 #include "lsm.h"
+#include "seccomp.h"
+#include "trampoline_exec.h"
 
 static int child_setup(const struct exec_plan *x, const struct berth_exec_opts *o, int sync_fd, char *path,
 		       size_t size, int *lsm_fd, char **lsm_value, struct berth_error *err)
@@ -67,6 +69,41 @@ static int load_seccomp(struct exec_plan *x, bool before_identity, struct berth_
 				    err);
 }
 
+/* The process's exec, through the trampoline (trampoline_exec.h). With no_new_privs the
+ * trampoline loads the filter (and hands the notify fd to the agent) as its last step. A failed
+ * exec reaches the parent over the sync socket, from here or from the trampoline. */
+static int exec_process(struct exec_plan *x, int trampoline_fd, int sync_fd, bool filtered, bool proc_path_ok,
+			const char *path, int lsm_fd, const char *lsm_value, struct berth_error *err)
+{
+	struct trampoline_steps steps = TRAMPOLINE_STEPS_INIT;
+	_cleanup_free_ char *msg = NULL;
+	_cleanup_close_ int control_fd = -EBADF;
+	int r = 0;
+	steps.label_fd = lsm_fd; /* written by the trampoline just before the final execve (lsm.c) */
+	steps.label = lsm_value;
+	if (x->proc.no_new_privileges)
+		r = seccomp_plan_steps(&x->seccomp, &x->config->linux_.seccomp, x->state_json, x->state_len,
+				       true, &steps, &msg, err);
+	if (r == 0)
+		r = trampoline_control_create(&steps, &control_fd, err);
+	if (r < 0)
+		return r;
+	static char *const empty_env[] = {NULL};
+	char **env = x->proc.env ? x->proc.env : (char **)empty_env;
+	(void)process_env_with_home(&x->proc, &env);
+	struct trampoline_call call = {.memfd = trampoline_fd,
+				       .path = path,
+				       .argv = x->proc.args,
+				       .envp = env,
+				       .report_fd = sync_fd,
+				       .hold_fd = -1,
+				       .control_fd = control_fd,
+				       .steps = &steps,
+				       .filtered = filtered,
+				       .proc_path_ok = proc_path_ok};
+	return trampoline_exec(&call, err);
+}
+
 static __attribute__((noreturn)) void exec_child(struct exec_plan *x, const struct berth_exec_opts *o,
 						 int sync_fd)
 {
@@ -75,34 +112,35 @@ static __attribute__((noreturn)) void exec_child(struct exec_plan *x, const stru
 	int lsm_fd = -EBADF;
 	char *lsm_value = NULL;
 	sigset_t none;
+	int trampoline_fd = -EBADF;
 	sigemptyset(&none);
 	signal(SIGPIPE, SIG_DFL);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0); /* as the init: no /proc/<pid>/exe from the container */
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+	/* Only stdio and --preserve-fds reach the process (CVE-2024-21626 class). */
+	fds_cloexec_from(3 + o->preserve_fds);
 
-	if (child_setup(x, o, sync_fd, path, sizeof(path), &lsm_fd, &lsm_value, &err) < 0 ||
-	    load_seccomp(x, true, &err) < 0 || process_apply_identity(&x->proc, &err) < 0)
+	if (trampoline_open(&trampoline_fd, &err) < 0 ||
+	    child_setup(x, o, sync_fd, path, sizeof(path), &lsm_fd, &lsm_value, &err) < 0)
+		goto fail;
+	/* Without no_new_privs the filter goes in before the identity change and the rest runs under
+	 * it: the sync socket is handed to the trampoline (to report a failed exec) without a
+	 * syscall the profile might refuse. */
+	bool filtered = x->seccomp.prog && !x->proc.no_new_privileges;
+	bool proc_path_ok = filtered && trampoline_proc_path_ok(trampoline_fd);
+	if (filtered && fcntl(sync_fd, F_SETFD, 0) < 0) {
+		berth_error_setf_errno(&err, -errno, "keep the sync socket open for the exec");
+		goto fail;
+	}
+	if (load_seccomp(x, true, &err) < 0 || process_apply_identity(&x->proc, &err) < 0)
 		goto fail;
 	if (x->proc.no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
 		berth_error_setf_errno(&err, -errno, "no_new_privs");
 		goto fail;
 	}
-	/* Only stdio and --preserve-fds reach the process (CVE-2024-21626 class); before the filter,
-	 * which could refuse the syscalls this needs. */
-	fds_cloexec_from(3 + o->preserve_fds);
-	if (load_seccomp(x, false, &err) < 0)
-		goto fail;
-
 	prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
-	static char *const empty_env[] = {NULL};
-	char **env = x->proc.env ? x->proc.env : (char **)empty_env;
-	(void)process_env_with_home(&x->proc, &env);
-	if (lsm_apply_exec_label(lsm_fd, lsm_value, &err) < 0)
-		goto fail;
-	execve(path, x->proc.args, env);
-
-	berth_error_setf_errno(&err, -errno, "exec '%s'", path);
+	exec_process(x, trampoline_fd, sync_fd, filtered, proc_path_ok, path, lsm_fd, lsm_value, &err);
 fail:
 	sync_send_error(sync_fd, &err);
 	_exit(1);

@@ -109,6 +109,20 @@ void sync_send_error(int fd, const struct berth_error *err);
 int hooks_run(const struct oci_config *config, enum oci_hook_kind kind, const char *state_json,
 	      size_t state_len, struct berth_error *err);
 
+/* How a hook that runs in the container (createContainer, startContainer) is exec'd: through the
+ * exec trampoline (trampoline_exec.h), never directly from berth's code. */
+struct hook_exec_via {
+	int memfd;            /* trampoline_open() */
+	int control_fd;       /* last steps for every hook (the filter, for startContainer hooks under
+			       * noNewPrivileges), or -1 */
+	int not_inherited_fd; /* an inheritable descriptor of the caller's that no hook may get, or -1 */
+	bool filtered;        /* the caller runs under the container's filter already */
+	bool proc_path_ok;    /* trampoline_proc_path_ok() */
+};
+/* hooks_run, with each hook exec'd as @via says (NULL: directly). */
+int hooks_run_via(const struct oci_config *config, enum oci_hook_kind kind, const char *state_json,
+		  size_t state_len, const struct hook_exec_via *via, struct berth_error *err);
+
 /* ---- the init process (child.c / process.c) ---- */
 
 struct child_args {

@@ -35,6 +35,7 @@
 #include "berth/version.h"
 #include "lifecycle.h"
 #include "seccomp.h"
+#include "trampoline_exec.h"
 
 #ifndef SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
 #define SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV (1UL << 5)
@@ -861,20 +862,11 @@ int seccomp_process_state(const struct oci_seccomp *s, const char *state_json, s
 	return 0;
 }
 
-int seccomp_install(const struct seccomp_filter_prog *p, int listener_fd, const struct oci_seccomp *s,
-		    const char *state_json, size_t state_len, struct berth_error *err)
+/* The flags to load @p with, with or without a listener for its notifying rules. */
+static unsigned long load_flags(const struct seccomp_filter_prog *p, bool listener)
 {
-	_cleanup_free_ char *msg = NULL;
-	size_t msg_len = 0;
 	unsigned long flags = p->flags;
-	/* Build the message first: after the filter is loaded, every syscall is filtered. */
-	if (p->notify) {
-		if (listener_fd < 0)
-			return berth_error_set(err, -EINVAL,
-					       "linux.seccomp: no connection to the seccomp agent");
-		if (seccomp_process_state(s, state_json, state_len, &msg, &msg_len) < 0)
-			return berth_error_set(err, -EINVAL,
-					       "linux.seccomp: cannot build the state for the agent");
+	if (listener) {
 		flags |= SECCOMP_FILTER_FLAG_NEW_LISTENER;
 		/* The kernel refuses TSYNC with a listener unless a sync failure is reported as ESRCH. */
 		if (flags & SECCOMP_FILTER_FLAG_TSYNC)
@@ -882,6 +874,31 @@ int seccomp_install(const struct seccomp_filter_prog *p, int listener_fd, const 
 	} else {
 		/* Only meaningful with a listener; the kernel refuses it alone. */
 		flags &= ~(unsigned long)SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV;
+	}
+	return flags;
+}
+
+/* The agent's message, built before the filter is loaded (after it, every syscall is filtered). */
+static int agent_message(int listener_fd, const struct oci_seccomp *s, const char *state_json,
+			 size_t state_len, char **ret_msg, size_t *ret_len, struct berth_error *err)
+{
+	if (listener_fd < 0)
+		return berth_error_set(err, -EINVAL, "linux.seccomp: no connection to the seccomp agent");
+	if (seccomp_process_state(s, state_json, state_len, ret_msg, ret_len) < 0)
+		return berth_error_set(err, -EINVAL, "linux.seccomp: cannot build the state for the agent");
+	return 0;
+}
+
+int seccomp_install(const struct seccomp_filter_prog *p, int listener_fd, const struct oci_seccomp *s,
+		    const char *state_json, size_t state_len, struct berth_error *err)
+{
+	_cleanup_free_ char *msg = NULL;
+	size_t msg_len = 0;
+	unsigned long flags = load_flags(p, p->notify);
+	if (p->notify) {
+		int r = agent_message(listener_fd, s, state_json, state_len, &msg, &msg_len, err);
+		if (r < 0)
+			return r;
 	}
 	struct sock_fprog prog = {.len = (unsigned short)p->len, .filter = p->insns};
 	long fd = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &prog);
@@ -933,4 +950,28 @@ void seccomp_plan_release(struct seccomp_plan *plan)
 	seccomp_filter_prog_free(plan->prog);
 	plan->prog = NULL;
 	closep(&plan->listener_fd);
+}
+
+int seccomp_plan_steps(const struct seccomp_plan *plan, const struct oci_seccomp *s, const char *state_json,
+		       size_t state_len, bool agent, struct trampoline_steps *steps, char **ret_msg,
+		       struct berth_error *err)
+{
+	const struct seccomp_filter_prog *p = plan->prog;
+	*ret_msg = NULL;
+	if (!p)
+		return 0;
+	bool listener = agent && p->notify;
+	if (listener) {
+		size_t len = 0;
+		int r = agent_message(plan->listener_fd, s, state_json, state_len, ret_msg, &len, err);
+		if (r < 0)
+			return r;
+		steps->listener_fd = plan->listener_fd;
+		steps->msg = *ret_msg;
+		steps->msg_len = len;
+	}
+	steps->insns = p->insns;
+	steps->n_insns = p->len;
+	steps->seccomp_flags = (unsigned int)load_flags(p, listener);
+	return 0;
 }

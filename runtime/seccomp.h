@@ -87,3 +87,13 @@ int seccomp_plan_prepare(const struct oci_seccomp *s, int root_fd, struct seccom
 int seccomp_plan_install(struct seccomp_plan *plan, const struct oci_seccomp *s, const char *state_json,
 			 size_t state_len, struct berth_error *err);
 void seccomp_plan_release(struct seccomp_plan *plan);
+
+struct trampoline_steps;
+/* The plan as steps for the exec trampoline (trampoline_exec.h), which loads the filter itself just
+ * before its final execve (no_new_privs set): berth's own syscalls are then never filtered. With
+ * @agent, a notifying filter gets a listener, sent to listenerPath with the process state
+ * (*ret_msg, malloc'd, to free after the exec failed); without (a hook), there is no listener and
+ * notifying rules fail with ENOSYS, as with no agent. The plan keeps its program and listener. */
+int seccomp_plan_steps(const struct seccomp_plan *plan, const struct oci_seccomp *s, const char *state_json,
+		       size_t state_len, bool agent, struct trampoline_steps *steps, char **ret_msg,
+		       struct berth_error *err);
