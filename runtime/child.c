@@ -249,10 +249,9 @@ void child_main(const struct child_args *a)
 	 * non-dumpable, a container process cannot open its /proc/<pid>/exe (the host's berth
 	 * binary, CVE-2019-5736 class), mem or environ. execve makes the user process dumpable again. */
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-	/* A session of its own, like runc's init (CRIU also needs the root task to lead one); not
-	 * when `run` in the foreground shares the caller's terminal and session. */
-	if (!a->foreground_tty)
-		(void)setsid();
+	/* A session of its own, like runc's init (CRIU also needs the root task to lead one), always:
+	 * the caller's terminal is then never the container's controlling terminal (TIOCSTI). */
+	(void)setsid();
 	reset_signals();
 	/* Die with `create` while it still supervises us; cleared before it lets go. */
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);

@@ -70,6 +70,9 @@ static __attribute__((noreturn)) void exec_child(struct exec_plan *x, const stru
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0); /* as the init: no /proc/<pid>/exe from the container */
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+	/* A session of its own, as the init's: the caller's terminal, which a process without -t
+	 * still gets as its stdio, is never its controlling terminal (TIOCSTI). */
+	(void)setsid();
 
 	if (child_setup(x, o, sync_fd, path, sizeof(path), &err) < 0 || load_seccomp(x, true, &err) < 0 ||
 	    process_apply_identity(&x->proc, &err) < 0)

@@ -109,7 +109,6 @@ struct child_args {
 	bool no_pivot;
 	bool no_new_keyring;
 	int preserve_fds;
-	bool foreground_tty; /* run in the foreground with process.terminal and no console socket */
 	/* the v1 cgroup hierarchies the init moves itself into (NULL: none) */
 	const struct cgroup *cg;
 	const struct cgroup_movers *movers;
