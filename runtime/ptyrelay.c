@@ -291,7 +291,7 @@ static bool relay_step(struct relay *r, long *drain_start)
 		pump_output(r);
 	if (r->master_open && (pfd[1].revents & POLLOUT))
 		pump_input(r, POLLOUT);
-	if (pfd[2].revents)
+	if (pfd[2].revents && !r->exited) /* exited in this round: the typing is the shell's */
 		pump_input(r, pfd[2].revents);
 	return true;
 }
