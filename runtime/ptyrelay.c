@@ -218,7 +218,7 @@ static void pump_output(struct relay *r)
 {
 	char buf[RELAY_BUF];
 	ssize_t n = read(r->io->master, buf, sizeof(buf));
-	if (n > 0)
+	if (n > 0 && r->io->out_fd != r->io->master)
 		(void)write_all(r->io->out_fd, buf, (size_t)n);
 	else if (n == 0 || (errno != EAGAIN && errno != EINTR))
 		r->master_open = false; /* EIO: no process has the pty open any more */
@@ -300,14 +300,16 @@ int pty_relay_run(const struct pty_relay_io *io, pid_t pid, const sigset_t *set)
 {
 	struct relay r = {.io = io, .pid = pid, .in_open = true, .master_open = true};
 	long drain_start = -1;
+	/* A stdin berth was started without (closed): checked before the signalfd could take its
+	 * number; the master itself may have taken it. */
+	if (io->in_fd < 0 || io->in_fd == io->master || fcntl(io->in_fd, F_GETFD) < 0)
+		r.in_open = false;
 	r.sigfd = signalfd(-1, set, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (r.sigfd < 0)
 		return exec_wait_forwarding(pid, set); /* no relay, but the status and the signals */
 	int fl = fcntl(io->master, F_GETFL);
 	if (fl >= 0)
 		(void)fcntl(io->master, F_SETFL, fl | O_NONBLOCK);
-	if (io->in_fd < 0 || fcntl(io->in_fd, F_GETFD) < 0)
-		r.in_open = false;
 	term_enter(r.in_open ? io->in_fd : -1);
 	/* SIGCHLD may have come before the signalfd existed. */
 	reap(&r);
