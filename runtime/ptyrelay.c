@@ -101,15 +101,25 @@ static void on_fatal(int sig)
 }
 
 /* berth is stopped: the caller's shell gets its terminal back as it was; raw again once berth
- * continues in the foreground (in the background it will be stopped again when it reads). */
+ * continues in the foreground (in the background it will be stopped again when it reads). The
+ * signal's default action does the stopping, so the kernel still discards it where it would
+ * (a process group no shell could continue). */
 static void on_stop(int sig)
 {
 	int saved = errno;
-	(void)sig;
+	struct sigaction dfl = {.sa_handler = SIG_DFL}, mine;
+	sigset_t self;
+	sigemptyset(&self);
+	sigaddset(&self, sig);
 	if (term.active)
 		(void)tcsetattr(term.fd, TCSANOW, &term.orig);
-	raise(SIGSTOP);
-	if (term.active && tcgetpgrp(term.fd) == getpgrp())
+	sigaction(sig, &dfl, &mine);
+	sigprocmask(SIG_UNBLOCK, &self, NULL);
+	raise(sig);
+	sigprocmask(SIG_BLOCK, &self, NULL);
+	sigaction(sig, &mine, NULL);
+	pid_t fg = tcgetpgrp(term.fd); /* -1: not berth's controlling terminal, no foreground */
+	if (term.active && (fg < 0 || fg == getpgrp()))
 		(void)tcsetattr(term.fd, TCSANOW, &term.raw);
 	errno = saved;
 }

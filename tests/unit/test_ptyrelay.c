@@ -250,6 +250,79 @@ static void test_caller_terminal(void **state)
 	pty_close(&caller);
 }
 
+/* ---- stopped by SIGTSTP: the caller's terminal is as it was until berth continues ---- */
+
+static void exit_on_input(int caller_tty)
+{
+	char c;
+	(void)caller_tty;
+	_exit(read(0, &c, 1) == 1 ? 5 : 1);
+}
+
+static bool tty_is_raw(int fd)
+{
+	struct termios t;
+	return tcgetattr(fd, &t) == 0 && !(t.c_lflag & (ICANON | ECHO | ISIG));
+}
+
+/* waitpid(@pid, @flags) for at most 5 s; on timeout its process group is killed and the test
+ * fails, rather than hanging. */
+static void wait_bounded(pid_t pid, int flags, int *status)
+{
+	for (int i = 0; i < 500; i++) {
+		pid_t w = waitpid(pid, status, flags | WNOHANG);
+		assert_true(w >= 0);
+		if (w == pid)
+			return;
+		usleep(10000);
+	}
+	kill(-pid, SIGKILL);
+	waitpid(pid, status, 0);
+	fail_msg("pid %d did not change state within 5 s", (int)pid);
+}
+
+/* The relay runs in a child of its own process group (one a shell could continue, so the kernel
+ * does not discard its SIGTSTP); the process on the pty exits when the test types a key. */
+static void test_stopped(void **state)
+{
+	(void)state;
+	struct pty p, caller;
+	struct termios before, during;
+	int status, out = out_file();
+	pty_open(&p);
+	pty_open(&caller);
+	assert_int_equal(tcgetattr(caller.slave, &before), 0);
+	pid_t relay_pid = fork();
+	assert_true(relay_pid >= 0);
+	if (relay_pid == 0) {
+		setpgid(0, 0);
+		pid_t pid = spawn(&p, exit_on_input, -1);
+		_exit(relay(&p, pid, caller.slave, out, -1));
+	}
+	for (int i = 0; i < 500 && !tty_is_raw(caller.slave); i++)
+		usleep(10000);
+	assert_true(tty_is_raw(caller.slave));
+	kill(relay_pid, SIGTSTP);
+	wait_bounded(relay_pid, WUNTRACED, &status);
+	assert_true(WIFSTOPPED(status));
+	assert_int_equal(tcgetattr(caller.slave, &during), 0);
+	assert_int_equal(during.c_lflag, before.c_lflag);
+	assert_int_equal(during.c_iflag, before.c_iflag);
+	kill(relay_pid, SIGCONT);
+	for (int i = 0; i < 500 && !tty_is_raw(caller.slave); i++)
+		usleep(10000);
+	assert_true(tty_is_raw(caller.slave));               /* raw again once continued */
+	assert_int_equal(write(caller.master, "k\r", 2), 2); /* relayed: the process exits 5 */
+	wait_bounded(relay_pid, 0, &status);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 5);
+	assert_int_equal(tcgetattr(caller.slave, &during), 0);
+	assert_int_equal(during.c_lflag, before.c_lflag);
+	close(out);
+	pty_close(&p);
+	pty_close(&caller);
+}
+
 /* ---- signals are forwarded; a kill by signal is 128+N ---- */
 
 static void sleep_long(int caller_tty)
@@ -302,9 +375,13 @@ static void test_socketpair_receive(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_input_output_status), cmocka_unit_test(test_stdin_eof),
-	    cmocka_unit_test(test_output_drained),      cmocka_unit_test(test_caller_terminal),
-	    cmocka_unit_test(test_signal_forwarded),    cmocka_unit_test(test_socketpair_receive),
+	    cmocka_unit_test(test_input_output_status),
+	    cmocka_unit_test(test_stdin_eof),
+	    cmocka_unit_test(test_output_drained),
+	    cmocka_unit_test(test_caller_terminal),
+	    cmocka_unit_test(test_stopped),
+	    cmocka_unit_test(test_signal_forwarded),
+	    cmocka_unit_test(test_socketpair_receive),
 	};
 	return cmocka_run_group_tests(tests, setup_signals, NULL);
 }
