@@ -339,10 +339,9 @@ void child_main(const struct child_args *a)
 	/* No descriptor of the caller beyond stdio and preserve_fds may reach anything that runs in
 	 * the container, hooks included (CVE-2024-21626 class); berth's own are close-on-exec. */
 	fds_cloexec_from(3 + a->preserve_fds);
-	/* A session of its own, like runc's init (CRIU also needs the root task to lead one); not
-	 * when `run` in the foreground shares the caller's terminal and session. */
-	if (!a->foreground_tty)
-		(void)setsid();
+	/* A session of its own, like runc's init (CRIU also needs the root task to lead one), always:
+	 * the caller's terminal is then never the container's controlling terminal (TIOCSTI). */
+	(void)setsid();
 	reset_signals();
 	/* Die with `create` while it still supervises us; cleared before it lets go. */
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);

@@ -31,6 +31,7 @@
 #include "create.h"
 #include "devrules.h"
 #include "lifecycle.h"
+#include "ptyrelay.h"
 
 static void plan_init(struct create_plan *p)
 {
@@ -38,6 +39,7 @@ static void plan_init(struct create_plan *p)
 	network_plan_init(&p->net);
 	p->root_fd = p->dir_fd = p->cg_root_fd = p->cg_fd = p->console_fd = p->sync_fd = -EBADF;
 	p->cg_lock_fd = -EBADF;
+	p->pty_sock = p->pty_master = -EBADF;
 	for (int t = 0; t < OCI_NS_MAX; t++)
 		p->ns_fds[t] = -EBADF;
 }
@@ -366,6 +368,8 @@ void create_plan_free(struct create_plan *p)
 {
 	closep(&p->sync_fd);
 	closep(&p->console_fd);
+	closep(&p->pty_sock);
+	closep(&p->pty_master);
 	for (int t = 0; t < OCI_NS_MAX; t++)
 		closep(&p->ns_fds[t]);
 	closep(&p->cg_fd);
@@ -398,10 +402,16 @@ int berth_container_create_plan(const struct berth_context *ctx, const struct be
 		r = validate(p, o, foreground, err);
 	if (r == 0)
 		r = prepare(ctx, p, o, err);
+	/* A foreground terminal without --console-socket: the init opens a new pty and sends its
+	 * master here, for `run` to relay; never the caller's own terminal (TIOCSTI). */
+	if (r == 0 && foreground && p->config->process.terminal && !o->console_socket)
+		r = pty_relay_socketpair(&p->pty_sock, &p->console_fd, err);
 	if (r == 0)
-		r = create_spawn(p, o, foreground, err);
+		r = create_spawn(p, o, err);
 	if (p->config) /* the init has its copies (or is gone) */
 		bindsrc_close(&p->bind_trees, p->config->n_mounts);
+	if (r == 0 && p->pty_sock >= 0)
+		r = pty_relay_receive(p->pty_sock, &p->pty_master, err);
 	if (r == 0)
 		fault_point("create.before-persist");
 	if (r == 0)

@@ -32,7 +32,9 @@ struct create_plan {
 	unsigned long clone_flags, unshare_flags;
 	bool new_userns, userns_any;
 	int console_fd;
-	int sync_fd; /* parent end */
+	int pty_sock;   /* foreground terminal: where the init sends its pty master (ptyrelay.h) */
+	int pty_master; /* ... and the master once received, for `run` to relay */
+	int sync_fd;    /* parent end */
 	pid_t pid;
 	uint64_t pid_start_time;
 	struct net_plan net; /* berth.network and linux.netDevices (network.c) */
@@ -47,8 +49,7 @@ void create_plan_unwind(struct create_plan *p, const char *id);
 void create_plan_free(struct create_plan *p);
 
 /* spawn.c: clone3 the init, configure it from the parent, run the create-time hooks. */
-int create_spawn(struct create_plan *p, const struct berth_create_opts *o, bool foreground,
-		 struct berth_error *err);
+int create_spawn(struct create_plan *p, const struct berth_create_opts *o, struct berth_error *err);
 /* Write the record for pid @pid (0 before the init exists). */
 int create_persist(struct create_plan *p, const char *id, pid_t pid, struct berth_error *err);
 

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -25,6 +26,7 @@
 #include "berth/util.h"
 #include "exec.h"
 #include "lifecycle.h"
+#include "ptyrelay.h"
 
 #define PROCESS_JSON_MAX (1u << 20)
 
@@ -41,6 +43,7 @@ void exec_plan_free(struct exec_plan *x)
 	closep(&x->cg_fd);
 	cgroup_movers_close(&x->movers);
 	closep(&x->console_fd);
+	closep(&x->pty_sock);
 	closep(&x->sync_fd);
 	seccomp_plan_release(&x->seccomp);
 	free(x->state_json);
@@ -302,7 +305,31 @@ static int validate_terminal(struct exec_plan *x, const struct berth_exec_opts *
 				       "--console-socket: given but the process has no terminal");
 	if (o->console_socket)
 		return connect_socket(o->console_socket, &x->console_fd, err);
-	return 0;
+	if (!x->proc.terminal)
+		return 0;
+	/* In the foreground: a new pty the child opens and berth relays, never the caller's own
+	 * terminal (TIOCSTI). Sized like the caller's before the process starts, which then never
+	 * sees another size (SIGWINCH follows the caller's later). */
+	struct winsize ws;
+	int tty = pty_relay_caller_tty();
+	if (tty >= 0 && ioctl(tty, TIOCGWINSZ, &ws) == 0 && ws.ws_row && ws.ws_col) {
+		x->proc.has_console_size = true;
+		x->proc.console_height = ws.ws_row;
+		x->proc.console_width = ws.ws_col;
+	}
+	return pty_relay_socketpair(&x->pty_sock, &x->console_fd, err);
+}
+
+/* Wait for a foreground process: through its pty when it has one of berth's making. */
+static int wait_foreground(pid_t pid, int master, const sigset_t *set)
+{
+	if (master < 0)
+		return exec_wait_forwarding(pid, set);
+	struct pty_relay_io io = {.master = master,
+				  .in_fd = STDIN_FILENO,
+				  .out_fd = STDOUT_FILENO,
+				  .size_fd = pty_relay_caller_tty()};
+	return pty_relay_run(&io, pid, set);
 }
 
 /* Kill a process whose exec failed and reap it, for a bounded time: in a v1 freezer a frozen
@@ -326,10 +353,12 @@ int berth_container_exec(const struct berth_context *ctx, const struct berth_exe
 			      .cg_root_fd = -EBADF,
 			      .cg_fd = -EBADF,
 			      .console_fd = -EBADF,
+			      .pty_sock = -EBADF,
 			      .sync_fd = -EBADF,
 			      .init_root_fd = -EBADF,
 			      .seccomp = SECCOMP_PLAN_INIT};
 
+	_cleanup_close_ int master = -EBADF;
 	sigset_t set, old;
 	exec_signal_set(&set);
 	sigprocmask(SIG_BLOCK, &set, &old);
@@ -346,6 +375,8 @@ int berth_container_exec(const struct berth_context *ctx, const struct berth_exe
 		r = validate_terminal(&x, o, err);
 	if (r == 0)
 		r = exec_spawn(&x, o, err);
+	if (r == 0 && x.pty_sock >= 0)
+		r = pty_relay_receive(x.pty_sock, &master, err);
 	if (r == 0 && o->pid_file) {
 		char buf[32];
 		int n = snprintf(buf, sizeof(buf), "%d", (int)x.pid);
@@ -358,7 +389,7 @@ int berth_container_exec(const struct berth_context *ctx, const struct berth_exe
 	if (r < 0 && pid > 0)
 		reap_failed(pid);
 	if (r == 0)
-		*ret_status = o->detach ? 0 : exec_wait_forwarding(pid, &set);
+		*ret_status = o->detach ? 0 : wait_foreground(pid, master, &set);
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	return r < 0 ? berth_error_prefix(err, "exec in \"%s\"", o->id) : 0;
 }

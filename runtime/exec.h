@@ -30,6 +30,7 @@ struct exec_plan {
 	char *state_json;            /* for a seccomp listener */
 	size_t state_len;
 	int console_fd;
+	int pty_sock; /* -t without --console-socket: the child sends its pty master here */
 
 	int sync_fd;
 	pid_t pid;

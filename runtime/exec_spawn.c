@@ -120,6 +120,9 @@ static __attribute__((noreturn)) void exec_child(struct exec_plan *x, const stru
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 	/* Only stdio and --preserve-fds reach the process (CVE-2024-21626 class). */
 	fds_cloexec_from(3 + o->preserve_fds);
+	/* A session of its own, as the init's: the caller's terminal, which a process without -t
+	 * still gets as its stdio, is never its controlling terminal (TIOCSTI). */
+	(void)setsid();
 
 	if (trampoline_open(&trampoline_fd, &err) < 0 ||
 	    child_setup(x, o, sync_fd, path, sizeof(path), &lsm_fd, &lsm_value, &err) < 0)

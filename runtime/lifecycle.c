@@ -22,6 +22,7 @@
 #include "exec.h"
 #include "lifecycle.h"
 #include "network.h"
+#include "ptyrelay.h"
 
 static const char *status_word(enum oci_status s)
 {
@@ -299,11 +300,16 @@ int berth_container_run(const struct berth_context *ctx, const struct berth_run_
 	sigprocmask(SIG_BLOCK, &set, &old);
 
 	struct create_plan p;
+	_cleanup_close_ int master = -EBADF;
 	int r = berth_container_create_plan(ctx, &opts->create, !opts->detach, &p, err);
 	if (r < 0)
 		goto out;
 	pid_t pid = p.pid;
+	master = TAKE_FD(p.pty_master);
 	create_plan_free(&p); /* drops the lock so start can take it */
+	/* The caller's size before the process starts, so it never sees another. */
+	if (master >= 0)
+		pty_relay_copy_size(pty_relay_caller_tty(), master);
 	r = berth_container_start(ctx, opts->create.id, err);
 	if (r < 0) {
 		(void)berth_container_delete(ctx, opts->create.id, true, NULL);
@@ -312,7 +318,15 @@ int berth_container_run(const struct berth_context *ctx, const struct berth_run_
 	*ret_status = 0;
 	if (opts->detach)
 		goto out;
-	*ret_status = exec_wait_forwarding(pid, &set);
+	if (master >= 0) {
+		struct pty_relay_io io = {.master = master,
+					  .in_fd = STDIN_FILENO,
+					  .out_fd = STDOUT_FILENO,
+					  .size_fd = pty_relay_caller_tty()};
+		*ret_status = pty_relay_run(&io, pid, &set);
+	} else {
+		*ret_status = exec_wait_forwarding(pid, &set);
+	}
 	if (!opts->keep)
 		r = berth_container_delete(ctx, opts->create.id, true, err);
 out:

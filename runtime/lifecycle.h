@@ -140,7 +140,6 @@ struct child_args {
 	bool no_pivot;
 	bool no_new_keyring;
 	int preserve_fds;
-	bool foreground_tty; /* run in the foreground with process.terminal and no console socket */
 	/* the container's cgroup (NULL: none): @movers moves the init into its v1 hierarchies, and
 	 * config "cgroup" mounts show it */
 	const struct cgroup *cg;

@@ -146,8 +146,8 @@ pid_t spawn_clone3(uint64_t flags, int cg_fd, bool cg_fresh, bool *ret_into_cgro
 	return pid;
 }
 
-static void fill_child_args(const struct create_plan *p, const struct berth_create_opts *o, bool foreground,
-			    int sync_fd, struct child_args *a)
+static void fill_child_args(const struct create_plan *p, const struct berth_create_opts *o, int sync_fd,
+			    struct child_args *a)
 {
 	const struct oci_namespace *mnt = oci_config_namespace(p->config, OCI_NS_MOUNT);
 	*a = (struct child_args){
@@ -164,7 +164,6 @@ static void fill_child_args(const struct create_plan *p, const struct berth_crea
 	    .no_pivot = o->no_pivot,
 	    .no_new_keyring = o->no_new_keyring,
 	    .preserve_fds = o->preserve_fds,
-	    .foreground_tty = foreground && p->config->process.terminal && !o->console_socket,
 	    .cg = p->cg_resolved ? &p->cg : NULL,
 	    .movers = p->movers.n ? &p->movers : NULL,
 	    .bind_trees = p->bind_trees,
@@ -294,15 +293,14 @@ static int wait_ready(struct create_plan *p, const char *id, struct berth_error 
 	}
 }
 
-int create_spawn(struct create_plan *p, const struct berth_create_opts *o, bool foreground,
-		 struct berth_error *err)
+int create_spawn(struct create_plan *p, const struct berth_create_opts *o, struct berth_error *err)
 {
 	int sv[2];
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
 		return berth_error_setf_errno(err, -errno, "socketpair");
 	p->sync_fd = sv[0];
 	struct child_args a;
-	fill_child_args(p, o, foreground, sv[1], &a);
+	fill_child_args(p, o, sv[1], &a);
 
 	struct saved_ns saved = {.pid_fd = -EBADF, .time_fd = -EBADF};
 	int r = enter_child_namespaces(p, &saved, err);
