@@ -190,6 +190,10 @@ static int setup_post_pivot(const struct child_args *a, const struct rootfs_opts
 		return r;
 	if (p->terminal && a->console_fd >= 0) {
 		r = process_setup_terminal(p, a->console_fd, err);
+		/* Only in a mount namespace of the container's own: never a mount in the runtime's or
+		 * in a joined one that other processes share. */
+		if (r == 0 && a->config_mount_ns_new)
+			r = rootfs_bind_console(STDIN_FILENO, err);
 		if (r < 0)
 			return r;
 		close(a->console_fd);

@@ -48,6 +48,8 @@ int rootfs_pivot(const struct oci_config *config, const struct rootfs_opts *opts
 /* chroot into opts->rootfs with nothing mounted: the container has no mount namespace of its own
  * (the runtime's is inherited) or joins one (chroot_only). cwd becomes "/". */
 int rootfs_chroot(const struct rootfs_opts *opts, struct berth_error *err);
+/* Bind the terminal @tty_fd onto the container's /dev/console (after the root switch). */
+int rootfs_bind_console(int tty_fd, struct berth_error *err);
 
 /* Phase 3, after pivot: sysctl, maskedPaths, readonlyPaths, root.readonly, rootfsPropagation
  * on the new root. */

@@ -687,3 +687,48 @@ int rootfs_finalize(const struct oci_config *config, const struct rootfs_opts *o
 	}
 	return r;
 }
+
+/* The runtime spec: with process.terminal, /dev/console is the pseudo-terminal, bind-mounted
+ * (runc and crun do the same). Called after the root switch with @tty_fd the pty's slave. The
+ * destination is the container's own /dev/console, which the image may have made a symlink
+ * (CVE-2025-52565: runc bound the console over a symlink's target): it is opened without
+ * following one, created as an empty file when missing, and must be a file or a character device;
+ * the bind then goes onto that very inode, never onto a path looked up again. */
+int rootfs_bind_console(int tty_fd, struct berth_error *err)
+{
+	_cleanup_close_ int dev = open("/dev", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	_cleanup_close_ int console = -EBADF, tree = -EBADF;
+	struct stat st;
+
+	if (dev < 0)
+		return berth_error_setf_errno(err, -errno, "process.terminal: open /dev for /dev/console");
+	console = openat(dev, "console", O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (console < 0 && errno == ENOENT) {
+		int fd = openat(dev, "console", O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd < 0)
+			return berth_error_setf_errno(err, -errno, "process.terminal: create /dev/console");
+		close(fd);
+		console = openat(dev, "console", O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	}
+	if (console < 0 || fstat(console, &st) < 0)
+		return berth_error_setf_errno(err, -errno, "process.terminal: open /dev/console");
+	if (!S_ISREG(st.st_mode) && !S_ISCHR(st.st_mode))
+		return berth_error_set(err, -EINVAL,
+				       "process.terminal: /dev/console in the rootfs is not a file or a "
+				       "character device (a symlink?): refusing to mount the terminal there");
+	tree = (int)syscall(SYS_open_tree, tty_fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+	if (tree >= 0 && syscall(SYS_move_mount, tree, "", console, "",
+				 MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) == 0)
+		return 0;
+	if (tree >= 0 || (errno != ENOSYS && errno != EPERM))
+		return berth_error_setf_errno(err, -errno,
+					      "process.terminal: bind the terminal to /dev/console");
+	/* No new mount API: mount(2) between the two descriptors' magic links. */
+	char src[64], dst[64];
+	snprintf(src, sizeof(src), "/proc/self/fd/%d", tty_fd);
+	snprintf(dst, sizeof(dst), "/proc/self/fd/%d", console);
+	if (mount(src, dst, NULL, MS_BIND, NULL) < 0)
+		return berth_error_setf_errno(err, -errno,
+					      "process.terminal: bind the terminal to /dev/console");
+	return 0;
+}

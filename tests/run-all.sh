@@ -78,7 +78,7 @@ else
 fi
 
 step "shellcheck"
-mapfile -t scripts < <(ls scripts/*.sh tests/run-all.sh tests/integration/*.sh bench/*.sh tests/vm/*.sh .ci/run 2>/dev/null)
+mapfile -t scripts < <(ls scripts/*.sh tests/run-all.sh tests/integration/*.sh tests/compat/*.sh bench/*.sh tests/vm/*.sh .ci/run 2>/dev/null)
 shellcheck -x "${scripts[@]}"
 record shellcheck $? "${#scripts[@]} scripts"
 

@@ -177,13 +177,18 @@ fi
 # ---- the relay: output, input, size, resize, exit status, terminal settings
 container relay
 cfg '.process.terminal = true'
-cfg_args sh -c 'echo "tty=$(tty)"; echo "size1=$(stty size)"; echo ready; read x; echo "got:$x";
+cfg_args sh -c 'echo "tty=$(tty)"; echo "size1=$(stty size)";
+	c=$(stat -c %t:%T /dev/console); t=$(stat -L -c %t:%T /proc/self/fd/0); [ "$c" = "$t" ] && echo "console=tty:$c";
+	echo "console-mount=$(grep " /dev/console " /proc/self/mountinfo | grep -c " - devpts ")"; echo ready; read x; echo "got:$x";
 	read y; echo "size2=$(stty size)"; exit 3'
 in_pty relay - --expect ready --send 'hello world\r' --expect 'got:hello world' \
 	--resize 40x100 --send 'go\r' --expect size2= -- "$BERTH" --root "$ROOT" run --bundle "$BUNDLE" "$ID"
 assert_eq "relay: ptyrun ran the caller to the end" 0 "$RC"
 assert_contains "relay: the process's output arrives" "$OUT" "tty=/dev/pts/0"
 assert_contains "relay: the pty's size is the caller's at start" "$OUT" "size1=33 77"
+# The runtime spec: /dev/console is the terminal, bind-mounted (as runc and crun do).
+assert_match "relay: /dev/console is the process's terminal (same device)" 'console=tty:[0-9a-f]+:[0-9a-f]+' "$OUT"
+assert_contains "relay: /dev/console is a devpts bind mount" "$OUT" "console-mount=1"
 assert_contains "relay: input typed reaches the process" "$OUT" "got:hello world"
 assert_contains "relay: the caller's resize reaches the pty" "$OUT" "size2=40 100"
 assert_contains "relay: berth exits with the process's status (3)" "$OUT" "berth-rc=3"
