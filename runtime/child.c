@@ -285,8 +285,14 @@ static int exec_process(const struct child_args *a, struct seccomp_plan *sp, int
 	int r = 0;
 	/* The LSM label (lsm.c) is written by the trampoline right before the user's program's
 	 * execve, so the transition (SELinux's entrypoint check) applies to that program. */
-	steps.label_fd = lsm_fd;
-	steps.label = lsm_value;
+	if (lsm_label_via_trampoline(lsm_value)) {
+		steps.label_fd = lsm_fd;
+		steps.label = lsm_value;
+	} else {
+		int lr = lsm_apply_exec_label(lsm_fd, lsm_value, err);
+		if (lr < 0)
+			return lr;
+	}
 	if (c->process.no_new_privileges)
 		r = seccomp_plan_steps(sp, &c->linux_.seccomp, state, state_len, true, &steps, &msg, err);
 	if (r == 0)

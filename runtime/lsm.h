@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <string.h>
 
 #include "berth/runtime.h"
 
@@ -53,6 +54,18 @@ int lsm_prepare_exec_label_at(const char *root, const struct oci_process *p, int
 /* Write @value to @fd (from lsm_prepare_exec_label): the label takes effect at the next execve.
  * Call it immediately before that execve. A no-op when @fd < 0. */
 int lsm_apply_exec_label(int fd, const char *value, struct berth_error *err);
+
+/* Where the exec label is written. SELinux checks the entrypoint of the very file exec'd right
+ * after setexeccon, so its label goes through the trampoline (written just before the final
+ * execve of the user's program). AppArmor's "exec <profile>" refused that write from the
+ * trampoline with EPERM on Debian's 6.1 kernel (seen in tests/vm/test_vm_apparmor.sh), so it is
+ * written by berth's own code just before it execs the trampoline: the profile is attached at
+ * that exec and the trampoline's own execve of the program then runs confined (a profile must
+ * allow executing the container's program, as docker-default's `file,` does). */
+static inline bool lsm_label_via_trampoline(const char *value)
+{
+	return value && strncmp(value, "exec ", 5) != 0;
+}
 
 /* linux.mountLabel for a filesystem mount of @type: appends context="@label" to the mount data
  * @data (of @size bytes) as runc does, for every type but proc, sysfs, cgroup, cgroup2 and mqueue
