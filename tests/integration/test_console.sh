@@ -49,6 +49,25 @@ b delete "$ID"
 assert_ok "delete"
 assert_no_leftovers "after the terminal container" "$ID"
 
+# ---- /dev/console: the terminal bound there (runtime spec), never onto a symlink's target
+# (runc CVE-2025-52565). Without a /dev tmpfs the rootfs's own /dev shows, and there /dev/console
+# is a symlink to a canary file of the rootfs.
+container console-link
+echo CANARY >"$BUNDLE/rootfs/etc/console-target"
+ln -sf /etc/console-target "$BUNDLE/rootfs/dev/console"
+ln -sf pts/ptmx "$BUNDLE/rootfs/dev/ptmx"
+cfg '.process.terminal = true | .mounts |= map(select(.destination != "/dev" and .destination != "/dev/shm"
+	and .destination != "/dev/mqueue"))'
+cfg_args cat /etc/console-target
+sock=$TEST_TMP/console-link.sock
+start_recvtty "$sock" --timeout 30
+b create --bundle "$BUNDLE" --console-socket "$sock" "$ID"
+assert_rc "create with /dev/console a symlink in the rootfs is refused" 1
+assert_contains "the error says why" "$ERR" "/dev/console in the rootfs is not a file or a character device"
+assert_eq "nothing was mounted over the symlink's target" "CANARY" "$(cat "$BUNDLE/rootfs/etc/console-target")"
+wait_recvtty 10
+assert_no_leftovers "refused /dev/console symlink" "$ID"
+
 # ---- run -d with a terminal: the same through run
 container run-d
 cfg '.process.terminal = true | .process.consoleSize = {height: 12, width: 34}'
