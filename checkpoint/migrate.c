@@ -137,9 +137,7 @@ static int check_dir(int dfd, const char *name, struct berth_error *err)
 static int read_member(int dfd, const char *name, size_t max, char **ret_buf, size_t *ret_len)
 {
 	_cleanup_close_ int fd = -EBADF;
-	_cleanup_free_ char *buf = NULL;
 	struct stat st;
-	ssize_t n;
 	int r = inroot_resolve(dfd, name, INROOT_NO_SYMLINKS, O_RDONLY | O_NOCTTY, NULL, &fd);
 
 	if (r < 0)
@@ -148,18 +146,7 @@ static int read_member(int dfd, const char *name, size_t max, char **ret_buf, si
 		return -errno;
 	if (!S_ISREG(st.st_mode))
 		return -EINVAL;
-	if ((uint64_t)st.st_size > max)
-		return -EFBIG;
-	buf = malloc((size_t)st.st_size + 1);
-	if (!buf)
-		return -ENOMEM;
-	n = read_full(fd, buf, (size_t)st.st_size);
-	if (n < 0)
-		return (int)n;
-	buf[n] = '\0';
-	*ret_len = (size_t)n;
-	*ret_buf = TAKE_PTR(buf);
-	return 0;
+	return read_fd_all(fd, max, ret_buf, ret_len);
 }
 
 /* @upper: the caller expects an archive with an upper dir (and extracted it with upper/ as an

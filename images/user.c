@@ -21,10 +21,9 @@
 static int read_db(int rootfs_fd, const char *path, char **ret)
 {
 	_cleanup_close_ int pfd = inroot_open(rootfs_fd, path, O_PATH, true, false), fd = -EBADF;
-	_cleanup_free_ char *buf = NULL;
 	char proc[64];
 	struct stat st;
-	ssize_t n;
+	size_t len;
 
 	if (pfd < 0)
 		return pfd;
@@ -34,15 +33,7 @@ static int read_db(int rootfs_fd, const char *path, char **ret)
 	fd = open(proc, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0)
 		return -errno;
-	buf = malloc((size_t)st.st_size + 1);
-	if (!buf)
-		return -ENOMEM;
-	n = read_full(fd, buf, (size_t)st.st_size);
-	if (n < 0)
-		return (int)n;
-	buf[n] = '\0';
-	*ret = TAKE_PTR(buf);
-	return 0;
+	return read_fd_all(fd, DB_MAX, ret, &len);
 }
 
 static bool parse_id(const char *s, uint32_t *ret)

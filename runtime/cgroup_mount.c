@@ -23,17 +23,6 @@
 #include "berth/error.h"
 #include "internal.h"
 
-static uint64_t flags_to_attr(unsigned long ms)
-{
-	uint64_t a = 0;
-
-	a |= (ms & MS_RDONLY) ? MOUNT_ATTR_RDONLY : 0;
-	a |= (ms & MS_NOSUID) ? MOUNT_ATTR_NOSUID : 0;
-	a |= (ms & MS_NODEV) ? MOUNT_ATTR_NODEV : 0;
-	a |= (ms & MS_NOEXEC) ? MOUNT_ATTR_NOEXEC : 0;
-	return a;
-}
-
 /* Bind the cgroup directory @srcfd onto @path (inside the rootfs), created as a directory. */
 static int bind_cgroup_dir(const struct mount_ctx *ctx, int srcfd, const char *path, unsigned long flags,
 			   int *ret_mntfd, struct berth_error *err)
@@ -42,7 +31,7 @@ static int bind_cgroup_dir(const struct mount_ctx *ctx, int srcfd, const char *p
 	struct bind_req req = {
 	    .srcfd = srcfd,
 	    .path = path,
-	    .attr_set = flags_to_attr(flags),
+	    .attr_set = mount_ms_to_attr(flags),
 	    .userns_fd = -EBADF,
 	};
 	int r = rootfs_resolve(ctx->rootfd, path, ROOTFS_RESOLVE_MKDIR | mount_ctx_resolve_flags(ctx), O_PATH,

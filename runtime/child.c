@@ -283,17 +283,8 @@ static int exec_process(const struct child_args *a, struct seccomp_plan *sp, int
 	_cleanup_free_ char *msg = NULL;
 	_cleanup_close_ int control_fd = -EBADF;
 	int r = 0;
-	/* The LSM label (lsm.c) is written by the trampoline right before the user's program's
-	 * execve, so the transition (SELinux's entrypoint check) applies to that program. */
-	if (lsm_label_via_trampoline(lsm_value)) {
-		steps.label_fd = lsm_fd;
-		steps.label = lsm_value;
-	} else {
-		int lr = lsm_apply_exec_label(lsm_fd, lsm_value, err);
-		if (lr < 0)
-			return lr;
-	}
-	if (c->process.no_new_privileges)
+	r = trampoline_steps_label(&steps, lsm_fd, lsm_value, err);
+	if (r == 0 && c->process.no_new_privileges)
 		r = seccomp_plan_steps(sp, &c->linux_.seccomp, state, state_len, true, &steps, &msg, err);
 	if (r == 0)
 		r = trampoline_control_create(&steps, &control_fd, err);

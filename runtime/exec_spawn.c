@@ -79,15 +79,8 @@ static int exec_process(struct exec_plan *x, int trampoline_fd, int sync_fd, boo
 	_cleanup_free_ char *msg = NULL;
 	_cleanup_close_ int control_fd = -EBADF;
 	int r = 0;
-	if (lsm_label_via_trampoline(lsm_value)) {
-		steps.label_fd = lsm_fd;
-		steps.label = lsm_value;
-	} else {
-		int lr = lsm_apply_exec_label(lsm_fd, lsm_value, err);
-		if (lr < 0)
-			return lr;
-	}
-	if (x->proc.no_new_privileges)
+	r = trampoline_steps_label(&steps, lsm_fd, lsm_value, err);
+	if (r == 0 && x->proc.no_new_privileges)
 		r = seccomp_plan_steps(&x->seccomp, &x->config->linux_.seccomp, x->state_json, x->state_len,
 				       true, &steps, &msg, err);
 	if (r == 0)

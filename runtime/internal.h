@@ -50,6 +50,8 @@ int rootfs_pivot(const struct oci_config *config, const struct rootfs_opts *opts
 int rootfs_chroot(const struct rootfs_opts *opts, struct berth_error *err);
 /* Bind the terminal @tty_fd onto the container's /dev/console (after the root switch). */
 int rootfs_bind_console(int tty_fd, struct berth_error *err);
+/* MS_RDONLY, MS_NOSUID, ... as mount_setattr(2) MOUNT_ATTR_* bits (atime flags excepted). */
+uint64_t mount_ms_to_attr(unsigned long ms);
 
 /* Phase 3, after pivot: sysctl, maskedPaths, readonlyPaths, root.readonly, rootfsPropagation
  * on the new root. */

@@ -244,7 +244,7 @@ int mounts_propagation_flags(const char *name, unsigned long *ret_flags)
 
 /* ---- flag conversions ---- */
 
-static uint64_t ms_to_attr(unsigned long ms)
+uint64_t mount_ms_to_attr(unsigned long ms)
 {
 	uint64_t a = 0;
 
@@ -784,7 +784,7 @@ static int finish_entry(const struct entry *e, int mntfd, struct berth_error *er
  * setting options). Only the atime mode is replaced when one is named. */
 static void bind_attrs(const struct mount_spec *s, uint64_t *ret_set, uint64_t *ret_clr)
 {
-	*ret_set = ms_to_attr(s->flags);
+	*ret_set = mount_ms_to_attr(s->flags);
 	*ret_clr = 0;
 	if (s->atime != NO_ATIME_CHANGE) {
 		*ret_clr |= MOUNT_ATTR__ATIME;
@@ -886,7 +886,7 @@ static int bind_host_fs(const struct entry *e, const char *host, int dstfd, unsi
 	    .dstfd = dstfd,
 	    .path = e->dest,
 	    .recursive = true,
-	    .attr_set = ms_to_attr(flags),
+	    .attr_set = mount_ms_to_attr(flags),
 	    .rattr_set = (!e->ctx->legacy && (flags & MS_RDONLY)) ? MOUNT_ATTR_RDONLY : 0,
 	    .userns_fd = -EBADF,
 	};

@@ -16,6 +16,7 @@
 #include "berth/util.h"
 #include "lifecycle.h"
 #include "trampoline/trampoline.h"
+#include "lsm.h"
 #include "trampoline_exec.h"
 
 _Static_assert(TRAMPOLINE_REPORT_TYPE == SYNC_ERROR, "the trampoline reports in the sync format");
@@ -187,4 +188,14 @@ int trampoline_exec(const struct trampoline_call *c, struct berth_error *err)
 	syscall(SYS_execveat, c->memfd, "", argv, c->envp, AT_EMPTY_PATH);
 	r = -errno;
 	return berth_error_setf_errno(err, r, "exec '%s' (through berth's exec trampoline)", c->path);
+}
+
+int trampoline_steps_label(struct trampoline_steps *s, int lsm_fd, const char *lsm_value,
+			   struct berth_error *err)
+{
+	if (!lsm_label_via_trampoline(lsm_value))
+		return lsm_apply_exec_label(lsm_fd, lsm_value, err);
+	s->label_fd = lsm_fd;
+	s->label = lsm_value;
+	return 0;
 }

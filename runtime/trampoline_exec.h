@@ -42,6 +42,11 @@ struct trampoline_steps {
 		.label_fd = -1, .listener_fd = -1                                                            \
 	}
 
+/* Route the LSM exec label (lsm.h) of the process about to be exec'd: into @s for the
+ * trampoline to write (SELinux), or written now (AppArmor); see lsm_label_via_trampoline. */
+int trampoline_steps_label(struct trampoline_steps *s, int lsm_fd, const char *lsm_value,
+			   struct berth_error *err);
+
 /* Write @s into a new memfd for the trampoline to map; *ret_fd (close-on-exec until
  * trampoline_exec) is owned by the caller; -1 when @s has nothing to do. */
 int trampoline_control_create(const struct trampoline_steps *s, int *ret_fd, struct berth_error *err);

@@ -115,7 +115,16 @@ build_rc=$?
 record build $build_rc
 if [ $build_rc -eq 0 ]; then
 	step "ctest (build/): all layers"
+	rm -rf build/compat-report
 	ctest_step tests build
+	# The compat layer's tables (config source x check, podman flow: runc / berth), printed
+	# whether it passed or not.
+	for t in build/compat-report/run-table.txt build/compat-report/podman-table.txt; do
+		if [ -s "$t" ]; then
+			step "compat: $(basename "$t" .txt)"
+			cat "$t"
+		fi
+	done
 fi
 
 # What a packager builds: Release, gcc and clang, hardened flags. Warnings fail here (-Werror) so

@@ -243,7 +243,11 @@ for rt in "${RUNTIMES[@]}"; do
 	done
 done
 
-printf '\n%-12s %-6s %-6s %s\n' flow runc berth verdict
+# The table also goes to BERTH_COMPAT_REPORT_DIR (ctest sets it), for tests/run-all.sh to print.
+report=${BERTH_COMPAT_REPORT_DIR:-$TEST_TMP}/podman-table.txt
+mkdir -p "${report%/*}"
+{
+printf '%-12s %-6s %-6s %s\n' flow runc berth verdict
 for f in "${FLOWS[@]}"; do
 	r=${RESULT[$f:runc]:-} b=${RESULT[$f:berth]:-}
 	[ -n "$r$b" ] || continue
@@ -264,6 +268,9 @@ for f in "${FLOWS[@]}"; do
 	fi
 	printf '%-12s %-6s %-6s %s\n' "$f" "${r:--}" "${b:--}" "$verdict"
 done
+} >"$report"
+echo
+cat "$report"
 echo
 for f in "${REGRESSIONS[@]}"; do
 	CHECKS=$((CHECKS + 1))

@@ -304,11 +304,13 @@ line_edits() {
 	done <"$DELIBERATE"
 }
 
-# edited VALUE SED...: VALUE with each sed expression applied.
+# edited CHECK VALUE SED...: VALUE with each sed expression applied (the mount table sorted
+# again afterwards: an edit may change the order of its lines).
 edited() {
-	local v=$1 e
-	shift
+	local check=$1 v=$2 e
+	shift 2
 	for e in "$@"; do v=$(sed -E "$e" <<<"$v"); done
+	if [ "$check" = mounts ]; then v=$(sort <<<"$v"); fi
 	printf '%s' "$v"
 }
 
@@ -367,7 +369,7 @@ compare() {
 		mapfile -t edits < <(line_edits "$check" "$label")
 		if [ "$a" = "$b" ]; then
 			cell=same
-		elif [ ${#edits[@]} -gt 0 ] && [ "$(edited "$a" "${edits[@]}")" = "$(edited "$b" "${edits[@]}")" ]; then
+		elif [ ${#edits[@]} -gt 0 ] && [ "$(edited "$check" "$a" "${edits[@]}")" = "$(edited "$check" "$b" "${edits[@]}")" ]; then
 			cell=deliberate
 			local e
 			for e in "${edits[@]}"; do DELIB_USED+="$check~$e: "; done
@@ -401,8 +403,15 @@ for l in "${labels[@]}"; do
 	compare "$l"
 done
 
-printf '\n%-28s %-10s %-16s %-34s %s\n' "config source" check runc berth verdict
-printf '%s\n' "${TABLE[@]}"
+# The table also goes to BERTH_COMPAT_REPORT_DIR (ctest sets it), for tests/run-all.sh to print.
+report=${BERTH_COMPAT_REPORT_DIR:-$TEST_TMP}/run-table.txt
+mkdir -p "${report%/*}"
+{
+	printf '%-28s %-10s %-16s %-34s %s\n' "config source" check runc berth verdict
+	printf '%s\n' "${TABLE[@]}"
+} >"$report"
+echo
+cat "$report"
 if [ ${#NOTES[@]} -gt 0 ]; then
 	printf '\nfailures (either runtime):\n'
 	printf '  %s\n' "${NOTES[@]}"
