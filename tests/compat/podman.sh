@@ -212,9 +212,11 @@ flow_parallel() {
 		pids+=($!)
 	done
 	for i in "${!pids[@]}"; do
-		if ! wait "${pids[$i]}" || [ "$(cat "$dir/$((i + 1)).out")" != "par-$((i + 1))" ]; then
+		local rc=0
+		wait "${pids[$i]}" || rc=$?
+		if [ "$rc" -ne 0 ] || [ "$(cat "$dir/$((i + 1)).out")" != "par-$((i + 1))" ]; then
 			bad=$((bad + 1))
-			WHY="run $((i + 1)): $(head -c 200 "$dir/$((i + 1)).err" | tr '\n' ' ')"
+			WHY="run $((i + 1)): exit $rc$([ "$rc" -eq 124 ] && echo ' (timed out)'), stdout '$(head -c 80 "$dir/$((i + 1)).out" | tr '\n' ' ')', stderr: $(head -c 200 "$dir/$((i + 1)).err" | tr '\n' ' ')"
 		fi
 	done
 	if [ "$bad" -gt 0 ]; then
