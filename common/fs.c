@@ -13,6 +13,7 @@
 #include <linux/close_range.h>
 
 #include "berth/cleanup.h"
+#include "berth/error.h"
 #include "berth/util.h"
 
 int write_all(int fd, const void *buf, size_t len)
@@ -247,4 +248,30 @@ int unix_send_fd(int sock, int fd, const void *data, size_t len)
 		n += m;
 	}
 	return 0;
+}
+
+int stat_check_trusted(const struct stat *st, const char *what, const char *path, const char *name,
+		       struct berth_error *err)
+{
+	const char *sep = name ? "/" : "";
+	if (!name)
+		name = "";
+	uid_t me = geteuid();
+	if (st->st_uid != me)
+		return berth_error_set(err, -EPERM, "%s '%s%s%s': owned by uid %u, not by uid %u", what, path,
+				       sep, name, (unsigned)st->st_uid, (unsigned)me);
+	if (st->st_mode & (S_IWGRP | S_IWOTH))
+		return berth_error_set(err, -EPERM, "%s '%s%s%s': writable by %s (mode %04o)", what, path,
+				       sep, name, (st->st_mode & S_IWOTH) ? "others" : "its group",
+				       (unsigned)(st->st_mode & 07777));
+	return 0;
+}
+
+int fd_check_trusted(int fd, const char *what, const char *path, const char *name, struct berth_error *err)
+{
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		return berth_error_setf_errno(err, -errno, "%s '%s%s%s'", what, path, name ? "/" : "",
+					      name ? name : "");
+	return stat_check_trusted(&st, what, path, name, err);
 }

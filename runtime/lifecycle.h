@@ -41,12 +41,7 @@ struct container {
 	struct berth_record *rec;
 };
 
-/* 0 when the open file @fd is owned by the effective uid and not writable by group or others;
- * else -EPERM with "@what '@path[/@name]': owned by uid U, not by uid V" (or "writable by ..."). */
-int state_check_trusted(int fd, const char *what, const char *path, const char *name,
-			struct berth_error *err);
-
-/* Open (and with @create, make) the state root; refused unless state_check_trusted. */
+/* Open (and with @create, make) the state root; refused unless fd_check_trusted. */
 int state_root_open(const char *root, bool create, int *ret_fd, struct berth_error *err);
 
 /* mkdir <root>/<id> exclusively and lock it. "container \"id\" already exists" on EEXIST. */

@@ -44,7 +44,7 @@ int berth_container_list(const struct berth_context *ctx, struct berth_container
 	if (!d)
 		return errno == ENOENT ? 0
 				       : berth_error_setf_errno(err, -errno, "open state root '%s'", root);
-	int r = state_check_trusted(dirfd(d), "state root", root, NULL, err);
+	int r = fd_check_trusted(dirfd(d), "state root", root, NULL, err);
 	if (r < 0)
 		return r;
 

@@ -605,7 +605,7 @@ static int cache_dir_refused(int root_fd, struct berth_error *err)
 	root[n > 0 ? n : 0] = '\0';
 	_cleanup_close_ int fd =
 	    openat(root_fd, SECCOMP_CACHE_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0 || state_check_trusted(fd, "seccomp cache", root, SECCOMP_CACHE_DIR, err) == 0)
+	if (fd < 0 || fd_check_trusted(fd, "seccomp cache", root, SECCOMP_CACHE_DIR, err) == 0)
 		berth_error_set(err, -EPERM, "seccomp cache '%s/%s': changed while in use", root,
 				SECCOMP_CACHE_DIR);
 	return -EPERM;

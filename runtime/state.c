@@ -21,31 +21,6 @@
 /* berth acts on what the state root holds (pids it signals, hooks it runs, seccomp programs it
  * loads), so only the caller may have written any of it: another owner, or write access for the
  * group or others, could have planted a record or a program. One fstat on a descriptor already open. */
-static int stat_trusted(const struct stat *st, const char *what, const char *path, const char *name,
-			struct berth_error *err)
-{
-	const char *sep = name ? "/" : "";
-	if (!name)
-		name = "";
-	uid_t me = geteuid();
-	if (st->st_uid != me)
-		return berth_error_set(err, -EPERM, "%s '%s%s%s': owned by uid %u, not by uid %u", what, path,
-				       sep, name, (unsigned)st->st_uid, (unsigned)me);
-	if (st->st_mode & (S_IWGRP | S_IWOTH))
-		return berth_error_set(err, -EPERM, "%s '%s%s%s': writable by %s (mode %04o)", what, path,
-				       sep, name, (st->st_mode & S_IWOTH) ? "others" : "its group",
-				       (unsigned)(st->st_mode & 07777));
-	return 0;
-}
-
-int state_check_trusted(int fd, const char *what, const char *path, const char *name, struct berth_error *err)
-{
-	struct stat st;
-	if (fstat(fd, &st) < 0)
-		return berth_error_setf_errno(err, -errno, "%s '%s%s%s'", what, path, name ? "/" : "",
-					      name ? name : "");
-	return stat_trusted(&st, what, path, name, err);
-}
 
 int state_root_open(const char *root, bool create, int *ret_fd, struct berth_error *err)
 {
@@ -59,7 +34,7 @@ int state_root_open(const char *root, bool create, int *ret_fd, struct berth_err
 	_cleanup_close_ int fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return berth_error_setf_errno(err, -errno, "open state root '%s'", root);
-	int r = state_check_trusted(fd, "state root", root, NULL, err);
+	int r = fd_check_trusted(fd, "state root", root, NULL, err);
 	if (r < 0)
 		return r;
 	*ret_fd = TAKE_FD(fd);
@@ -112,7 +87,7 @@ static int open_dir(int root_fd, const char *root, const char *id, bool lock, in
 	struct stat st;
 	if (fstat(fd, &st) < 0 || (lock && st.st_nlink == 0))
 		return berth_error_set(err, -ENOENT, "container \"%s\" does not exist", id);
-	int r = stat_trusted(&st, "state directory", root, id, err);
+	int r = stat_check_trusted(&st, "state directory", root, id, err);
 	if (r < 0)
 		return r;
 	*ret_fd = TAKE_FD(fd);
@@ -155,7 +130,7 @@ static int read_record(int dir_fd, const char *root, const char *id, char **ret_
 		return berth_error_set(err, -ENOENT, "container \"%s\" does not exist", id);
 	if (fd < 0)
 		return berth_error_setf_errno(err, -errno, "read state of \"%s\"", id);
-	int r = state_check_trusted(fd, "state file of", root, id, err);
+	int r = fd_check_trusted(fd, "state file of", root, id, err);
 	if (r < 0)
 		return r;
 	r = read_fd_all(fd, RECORD_MAX, ret_json, ret_len);

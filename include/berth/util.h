@@ -16,6 +16,14 @@ int read_file_at(int dirfd, const char *path, size_t max, char **ret_buf, size_t
 /* The same from the current offset of an open descriptor (not closed). */
 int read_fd_all(int fd, size_t max, char **ret_buf, size_t *ret_len);
 
+/* Files berth trusts (its state root, state files, seccomp cache): owned by the caller's euid and
+ * not writable by group or others, else -EPERM with "<what> '<path>[/<name>]': <reason>" in @err.
+ * @name may be NULL. fd_check_trusted fstats @fd first. */
+struct stat;
+int stat_check_trusted(const struct stat *st, const char *what, const char *path, const char *name,
+		       struct berth_error *err);
+int fd_check_trusted(int fd, const char *what, const char *path, const char *name, struct berth_error *err);
+
 /* Write @len bytes to @path (O_WRONLY|O_TRUNC, no O_CREAT unless @create). Short writes are retried. */
 int write_file_at(int dirfd, const char *path, const void *buf, size_t len, bool create, mode_t mode);
 

@@ -68,7 +68,7 @@ static void mkdirs(const char *rel_to, const char *path)
 {
 	char full[PATH_MAX];
 
-	snprintf(full, sizeof(full), "%s/%s", rel_to, path);
+	assert_true((size_t)snprintf(full, sizeof(full), "%s/%s", rel_to, path) < sizeof(full));
 	for (char *p = full + strlen(rel_to) + 1; (p = strchr(p, '/')); p++) {
 		*p = '\0';
 		(void)mkdir(full, 0755);
