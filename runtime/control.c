@@ -96,7 +96,7 @@ int berth_container_update(const struct berth_context *ctx, const char *id, cons
 	if (r == 0)
 		r = container_config(&c, &config, err);
 	if (r == 0)
-		r = device_rules_build(config, res, &eff, &rules, err);
+		r = device_rules_build(config, res, false, &eff, &rules, err);
 	if (r == 0)
 		r = cgroup_enable_controllers(&cg, &eff, err);
 	if (r == 0)

@@ -291,10 +291,13 @@ static int setup_cgroup(const struct berth_context *ctx, struct create_plan *p, 
 	if (r < 0)
 		return r;
 	const struct oci_linux *l = &p->config->linux_;
-	if (l->has_resources) {
+	{
+		/* Always: without linux.resources the device policy is still runc's default one. */
+		static const struct oci_resources none;
 		struct oci_resources res;
 		_cleanup_free_ struct oci_device_cgroup *rules = NULL;
-		r = device_rules_build(p->config, &l->resources, &res, &rules, err);
+		r = device_rules_build(p->config, l->has_resources ? &l->resources : &none, true, &res,
+				       &rules, err);
 		if (r == 0)
 			r = cgroup_enable_controllers(&p->cg, &res, err);
 		if (r == 0)

@@ -41,21 +41,28 @@ static void set_rule(struct oci_device_cgroup *r, char type, int64_t major, int6
 	r->access = (char *)access;
 }
 
-int device_rules_build(const struct oci_config *config, const struct oci_resources *res,
+int device_rules_build(const struct oci_config *config, const struct oci_resources *res, bool at_create,
 		       struct oci_resources *ret, struct oci_device_cgroup **ret_owned,
 		       struct berth_error *err)
 {
 	*ret = *res;
 	*ret_owned = NULL;
-	if (res->n_devices == 0)
-		return 0; /* no device policy asked for: leave device access alone */
+	if (res->n_devices == 0 && !at_create)
+		return 0; /* update without device rules: the container's stay */
 	(void)config;     /* linux.devices grants nothing (see above) */
-	size_t n = res->n_devices + ARRAY_SIZE(defaults);
+	/* No device rule in the config at create: runc's policy, deny all but the defaults. */
+	bool deny_all = res->n_devices == 0;
+	size_t n = res->n_devices + ARRAY_SIZE(defaults) + deny_all;
 	struct oci_device_cgroup *rules = calloc(n, sizeof(*rules));
 	if (!rules)
 		return berth_error_set(err, -ENOMEM, "out of memory");
-	memcpy(rules, res->devices, res->n_devices * sizeof(*rules));
+	if (res->n_devices)
+		memcpy(rules, res->devices, res->n_devices * sizeof(*rules));
 	size_t i = res->n_devices;
+	if (deny_all) {
+		set_rule(&rules[i], 'a', ANY, ANY, "rwm");
+		rules[i++].allow = false;
+	}
 	for (size_t d = 0; d < ARRAY_SIZE(defaults); d++, i++)
 		set_rule(&rules[i], defaults[d].type, defaults[d].major, defaults[d].minor,
 			 defaults[d].access);
