@@ -272,40 +272,6 @@ static int run_start_hooks(const struct child_args *a, const struct seccomp_plan
 	return hooks_run_via(c, OCI_HOOK_START_CONTAINER, state, state_len, &via, err);
 }
 
-/* The user's process, through the trampoline. With noNewPrivileges the trampoline loads the filter
- * (and hands the notify fd to the agent) as its last step; without, it is loaded already. */
-static int exec_process(const struct child_args *a, struct seccomp_plan *sp, int trampoline_fd, int hold_fd,
-			bool filtered, bool proc_path_ok, const char *exec_path, const char *state,
-			size_t state_len, int lsm_fd, const char *lsm_value, struct berth_error *err)
-{
-	const struct oci_config *c = a->config;
-	struct trampoline_steps steps = TRAMPOLINE_STEPS_INIT;
-	_cleanup_free_ char *msg = NULL;
-	_cleanup_close_ int control_fd = -EBADF;
-	int r = 0;
-	r = trampoline_steps_label(&steps, lsm_fd, lsm_value, err);
-	if (r == 0 && c->process.no_new_privileges)
-		r = seccomp_plan_steps(sp, &c->linux_.seccomp, state, state_len, true, &steps, &msg, err);
-	if (r == 0)
-		r = trampoline_control_create(&steps, &control_fd, err);
-	if (r < 0)
-		return r;
-	static char *const empty_env[] = {NULL};
-	char **env = c->process.env ? c->process.env : (char **)empty_env;
-	(void)process_env_with_home(&c->process, &env);
-	struct trampoline_call call = {.memfd = trampoline_fd,
-				       .path = exec_path,
-				       .argv = c->process.args,
-				       .envp = env,
-				       .report_fd = -1,
-				       .hold_fd = hold_fd,
-				       .control_fd = control_fd,
-				       .steps = &steps,
-				       .filtered = filtered,
-				       .proc_path_ok = proc_path_ok};
-	return trampoline_exec(&call, err);
-}
-
 void child_main(const struct child_args *a)
 {
 	struct berth_error err = {0};
@@ -385,7 +351,21 @@ void child_main(const struct child_args *a)
 	if (run_start_hooks(a, &sp, trampoline_fd, fifo_fd, filtered, proc_path_ok, state ? state : "",
 			    state_len, &err) < 0)
 		die(-1, &err);
-	exec_process(a, &sp, trampoline_fd, fifo_fd, filtered, proc_path_ok, exec_path, state, state_len,
-		     lsm_fd, lsm_value, &err);
+	/* Through the trampoline: with noNewPrivileges it loads the filter (and hands the notify fd
+	 * to the agent) as its last step; without, the filter is in already. */
+	struct process_exec pe = {.proc = &c->process,
+				  .path = exec_path,
+				  .sp = &sp,
+				  .seccomp = &c->linux_.seccomp,
+				  .state = state,
+				  .state_len = state_len,
+				  .lsm_fd = lsm_fd,
+				  .lsm_value = lsm_value,
+				  .memfd = trampoline_fd,
+				  .report_fd = -1,
+				  .hold_fd = fifo_fd,
+				  .filtered = filtered,
+				  .proc_path_ok = proc_path_ok};
+	trampoline_exec_process(&pe, &err);
 	die(-1, &err);
 }

@@ -69,40 +69,6 @@ static int load_seccomp(struct exec_plan *x, bool before_identity, struct berth_
 				    err);
 }
 
-/* The process's exec, through the trampoline (trampoline_exec.h). With no_new_privs the
- * trampoline loads the filter (and hands the notify fd to the agent) as its last step. A failed
- * exec reaches the parent over the sync socket, from here or from the trampoline. */
-static int exec_process(struct exec_plan *x, int trampoline_fd, int sync_fd, bool filtered, bool proc_path_ok,
-			const char *path, int lsm_fd, const char *lsm_value, struct berth_error *err)
-{
-	struct trampoline_steps steps = TRAMPOLINE_STEPS_INIT;
-	_cleanup_free_ char *msg = NULL;
-	_cleanup_close_ int control_fd = -EBADF;
-	int r = 0;
-	r = trampoline_steps_label(&steps, lsm_fd, lsm_value, err);
-	if (r == 0 && x->proc.no_new_privileges)
-		r = seccomp_plan_steps(&x->seccomp, &x->config->linux_.seccomp, x->state_json, x->state_len,
-				       true, &steps, &msg, err);
-	if (r == 0)
-		r = trampoline_control_create(&steps, &control_fd, err);
-	if (r < 0)
-		return r;
-	static char *const empty_env[] = {NULL};
-	char **env = x->proc.env ? x->proc.env : (char **)empty_env;
-	(void)process_env_with_home(&x->proc, &env);
-	struct trampoline_call call = {.memfd = trampoline_fd,
-				       .path = path,
-				       .argv = x->proc.args,
-				       .envp = env,
-				       .report_fd = sync_fd,
-				       .hold_fd = -1,
-				       .control_fd = control_fd,
-				       .steps = &steps,
-				       .filtered = filtered,
-				       .proc_path_ok = proc_path_ok};
-	return trampoline_exec(&call, err);
-}
-
 static __attribute__((noreturn)) void exec_child(struct exec_plan *x, const struct berth_exec_opts *o,
 						 int sync_fd)
 {
@@ -142,7 +108,21 @@ static __attribute__((noreturn)) void exec_child(struct exec_plan *x, const stru
 		goto fail;
 	}
 	prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
-	exec_process(x, trampoline_fd, sync_fd, filtered, proc_path_ok, path, lsm_fd, lsm_value, &err);
+	/* A failed exec reaches the parent over the sync socket, from here or from the trampoline. */
+	struct process_exec pe = {.proc = &x->proc,
+				  .path = path,
+				  .sp = &x->seccomp,
+				  .seccomp = &x->config->linux_.seccomp,
+				  .state = x->state_json,
+				  .state_len = x->state_len,
+				  .lsm_fd = lsm_fd,
+				  .lsm_value = lsm_value,
+				  .memfd = trampoline_fd,
+				  .report_fd = sync_fd,
+				  .hold_fd = -1,
+				  .filtered = filtered,
+				  .proc_path_ok = proc_path_ok};
+	trampoline_exec_process(&pe, &err);
 fail:
 	sync_send_error(sync_fd, &err);
 	_exit(1);

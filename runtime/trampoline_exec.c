@@ -15,6 +15,7 @@
 #include "berth/error.h"
 #include "berth/util.h"
 #include "lifecycle.h"
+#include "seccomp.h"
 #include "trampoline/trampoline.h"
 #include "lsm.h"
 #include "trampoline_exec.h"
@@ -198,4 +199,32 @@ int trampoline_steps_label(struct trampoline_steps *s, int lsm_fd, const char *l
 	s->label_fd = lsm_fd;
 	s->label = lsm_value;
 	return 0;
+}
+
+int trampoline_exec_process(const struct process_exec *e, struct berth_error *err)
+{
+	struct trampoline_steps steps = TRAMPOLINE_STEPS_INIT;
+	_cleanup_free_ char *msg = NULL;
+	_cleanup_close_ int control_fd = -EBADF;
+	int r = trampoline_steps_label(&steps, e->lsm_fd, e->lsm_value, err);
+	if (r == 0 && e->proc->no_new_privileges)
+		r = seccomp_plan_steps(e->sp, e->seccomp, e->state, e->state_len, true, &steps, &msg, err);
+	if (r == 0)
+		r = trampoline_control_create(&steps, &control_fd, err);
+	if (r < 0)
+		return r;
+	static char *const empty_env[] = {NULL};
+	char **env = e->proc->env ? e->proc->env : (char **)empty_env;
+	(void)process_env_with_home(e->proc, &env);
+	struct trampoline_call call = {.memfd = e->memfd,
+				       .path = e->path,
+				       .argv = e->proc->args,
+				       .envp = env,
+				       .report_fd = e->report_fd,
+				       .hold_fd = e->hold_fd,
+				       .control_fd = control_fd,
+				       .steps = &steps,
+				       .filtered = e->filtered,
+				       .proc_path_ok = e->proc_path_ok};
+	return trampoline_exec(&call, err);
 }

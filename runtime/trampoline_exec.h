@@ -76,3 +76,25 @@ bool trampoline_proc_path_ok(int memfd);
  * @c->proc_path_ok (checked before the filter went in), then execveat. Filtered, the caller must
  * have cleared close-on-exec on report_fd and hold_fd itself (before the filter). */
 int trampoline_exec(const struct trampoline_call *c, struct berth_error *err);
+
+struct oci_process;
+struct oci_seccomp;
+struct seccomp_plan;
+
+/* The container's process (the init's or an exec'd one), exec'd through the trampoline. */
+struct process_exec {
+	const struct oci_process *proc; /* args and env (HOME added as runc does), noNewPrivileges */
+	const char *path;               /* args[0], looked up already */
+	const struct seccomp_plan *sp;  /* with noNewPrivileges the trampoline loads it, else unused */
+	const struct oci_seccomp *seccomp;
+	const char *state; /* the state JSON for a seccomp agent */
+	size_t state_len;
+	int lsm_fd; /* lsm_prepare_exec_label(), or -1 */
+	const char *lsm_value;
+	int memfd, report_fd, hold_fd; /* as in struct trampoline_call */
+	bool filtered, proc_path_ok;
+};
+
+/* Build the trampoline's steps for @e (LSM label, the filter under no_new_privs, the agent) and
+ * exec it. Returns only on failure, as trampoline_exec. */
+int trampoline_exec_process(const struct process_exec *e, struct berth_error *err);
