@@ -99,8 +99,9 @@ int cgroup_systemd_parse(const char *cgroups_path, const char *id, struct cgroup
 	int n = snprintf(u.unit, sizeof(u.unit), "%s%s%s.scope", prefix, *prefix ? "-" : "", name);
 	if (n < 0 || (size_t)n >= sizeof(u.unit) || !unit_name_ok(u.unit))
 		return berth_error_set(err, -EINVAL,
-				       "linux.cgroupsPath: \"%s\": \"%s%s%s.scope\" is not a valid unit name",
-				       cgroups_path, prefix, *prefix ? "-" : "", name);
+				       "linux.cgroupsPath: not a valid unit name (1 to 255 characters of "
+				       "[A-Za-z0-9:_.-]): \"%s%s%s.scope\"",
+				       prefix, *prefix ? "-" : "", name);
 
 	char dir[CGROUP_SYSTEMD_PATH_MAX];
 	int r = cgroup_systemd_expand_slice(u.slice, dir, sizeof(dir));
