@@ -78,6 +78,9 @@ int cli_ext_path(char *path, size_t size, struct berth_error *err);
 /* berth-ext's internal `__netlink OP ...` (cli/netlink_helper.c): runs one netlink operation for
  * a statically linked berth (cli/netlink_proxy.c). Absent (NULL) in berth itself. */
 int netlink_helper_main(int argc, char **argv) __attribute__((weak));
+/* berth-ext's internal `__systemd OP ...` (cli/systemd_helper.c): one systemd unit call over
+ * D-Bus for a statically linked berth (cli/systemd_proxy.c). Absent (NULL) in berth itself. */
+int systemd_helper_main(int argc, char **argv) __attribute__((weak));
 
 /* The table `berth COMMAND` dispatches on, in the order `berth --help` lists it. */
 extern const struct cli_command cli_commands[];

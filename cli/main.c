@@ -14,5 +14,7 @@ int main(int argc, char **argv)
 	cgroup_layout_cache(true);
 	if (netlink_helper_main && argc > 1 && strcmp(argv[1], "__netlink") == 0)
 		return netlink_helper_main(argc - 1, argv + 1);
+	if (systemd_helper_main && argc > 1 && strcmp(argv[1], "__systemd") == 0)
+		return systemd_helper_main(argc - 1, argv + 1);
 	return cli_main(argc, argv);
 }

@@ -135,7 +135,7 @@ static void features_linux(struct jgen *j)
 	jg_open(j);
 	jg_kbool(j, "v1", true);
 	jg_kbool(j, "v2", true);
-	jg_kbool(j, "systemd", false);
+	jg_kbool(j, "systemd", true); /* --systemd-cgroup (cgroups/systemd.c) */
 	jg_kbool(j, "systemdUser", false);
 	jg_kbool(j, "rdma", true);
 	jg_close(j);

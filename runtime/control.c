@@ -8,6 +8,7 @@
 #include "berth/runtime.h"
 #include "devrules.h"
 #include "lifecycle.h"
+#include "systemd_glue.h"
 
 /* Load @id and its cgroup; fails when the container has none (it was created without one). */
 static int load_with_cgroup(const struct berth_context *ctx, const char *id, struct container *c,
@@ -97,6 +98,8 @@ int berth_container_update(const struct berth_context *ctx, const char *id, cons
 		r = container_config(&c, &config, err);
 	if (r == 0)
 		r = device_rules_build(config, res, false, &eff, &rules, err);
+	if (r == 0)
+		r = systemd_record_update(c.rec, &eff, err); /* the unit's view first, then the files */
 	if (r == 0)
 		r = cgroup_enable_controllers(&cg, &eff, err);
 	if (r == 0)

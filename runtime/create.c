@@ -32,6 +32,7 @@
 #include "devrules.h"
 #include "lifecycle.h"
 #include "ptyrelay.h"
+#include "systemd_glue.h"
 
 static void plan_init(struct create_plan *p)
 {
@@ -136,18 +137,6 @@ static int validate(struct create_plan *p, const struct berth_create_opts *o, bo
 	if (o->preserve_fds < 0 || o->preserve_fds > 1024)
 		return berth_error_set(err, -EINVAL, "--preserve-fds: %d is out of range", o->preserve_fds);
 	return sysctl_validate(c, err);
-}
-
-/* --systemd-cgroup is refused, never silently turned into cgroupfs placement. */
-static int check_systemd(struct berth_error *err)
-{
-	if (access("/run/systemd/system", F_OK) < 0)
-		return berth_error_set(
-		    err, -ENOTSUP,
-		    "--systemd-cgroup: systemd is not running on this host (no /run/systemd/system)");
-	return berth_error_set(err, -ENOTSUP,
-			       "--systemd-cgroup: the systemd cgroup driver is not implemented; "
-			       "run without --systemd-cgroup to use cgroupfs paths");
 }
 
 /* ---- prepare ---- */
@@ -275,6 +264,11 @@ static int setup_cgroup(const struct berth_context *ctx, struct create_plan *p, 
 	p->cg_root_fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (p->cg_root_fd < 0)
 		return berth_error_setf_errno(err, -errno, "open cgroup root '%s'", root);
+	/* systemd makes the cgroup (a scope unit, whose name is the claim) once the init exists. */
+	if (ctx->systemd_cgroup) {
+		int r = systemd_plan_cgroup(p, id, err);
+		return r < 0 ? r : create_persist(p, id, 0, err);
+	}
 	int r = cgroup_resolve(p->cg_root_fd, p->config->linux_.cgroups_path, id, &p->cg, err);
 	if (r < 0)
 		return r;
@@ -359,6 +353,7 @@ void create_plan_unwind(struct create_plan *p, const char *id)
 			;
 		p->pid = 0;
 	}
+	systemd_unwind(p);
 	if (p->cg_created)
 		(void)cgroup_destroy(&p->cg, NULL);
 	p->cg_created = false;
@@ -397,8 +392,6 @@ int berth_container_create_plan(const struct berth_context *ctx, const struct be
 {
 	plan_init(p);
 	int r = container_id_validate(o->id, err);
-	if (r == 0 && ctx->systemd_cgroup)
-		r = check_systemd(err);
 	if (r == 0)
 		r = load_config(p, o->bundle, err);
 	if (r == 0)

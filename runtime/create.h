@@ -7,6 +7,7 @@
 #include <sys/types.h>
 
 #include "berth/cgroups.h"
+#include "berth/cgroups_systemd.h"
 #include "berth/oci.h"
 #include "network.h"
 
@@ -28,6 +29,8 @@ struct create_plan {
 	int cg_root_fd, cg_fd;
 	int cg_lock_fd; /* cgroup_lock, from before the cgroup is claimed until the init is in it */
 	struct cgroup_movers movers; /* v1 "tasks" files the init writes itself into (n == 0: none) */
+	bool systemd, sd_started;    /* --systemd-cgroup; its scope unit started (systemd_glue.c) */
+	struct cgroup_systemd_unit sd;
 	int ns_fds[OCI_NS_MAX];
 	unsigned long clone_flags, unshare_flags;
 	bool new_userns, userns_any;

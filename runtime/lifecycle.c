@@ -23,6 +23,7 @@
 #include "lifecycle.h"
 #include "network.h"
 #include "ptyrelay.h"
+#include "systemd_glue.h"
 
 static const char *status_word(enum oci_status s)
 {
@@ -232,8 +233,10 @@ static int destroy(const struct berth_context *ctx, struct container *c, struct 
 	}
 	fault_point("delete.after-kill");
 	network_destroy(c);
-	int r = 0;
-	if (have_cg && c->rec->cgroup_owned)
+	/* --systemd-cgroup: the unit goes first (its processes are dead: it stops at once), then
+	 * whatever systemd left of the cgroup. */
+	int r = systemd_record_stop(c->rec, err);
+	if (r == 0 && have_cg && c->rec->cgroup_owned)
 		r = remove_cgroup(c->rec, &cg, err);
 	if (have_cg)
 		cgroup_free(&cg);

@@ -24,6 +24,7 @@
 #include "create.h"
 #include "internal.h"
 #include "lifecycle.h"
+#include "systemd_glue.h"
 
 /* Namespaces that only take effect for children (pid, time) are entered or made by the parent
  * itself just around clone3; these descriptors let it return to its own afterwards. */
@@ -209,7 +210,11 @@ static int configure_child(struct create_plan *p, bool into_cgroup, struct berth
 	r = process_apply_oom_score_adj(&p->config->process, p->pid, err);
 	if (r < 0)
 		return r;
-	r = cgroup_enter(&p->cg, p->pid, (into_cgroup ? CGROUP_SKIP_UNIFIED : 0) | CGROUP_SKIP_V1, err);
+	if (p->systemd)
+		r = systemd_place_init(p, err);
+	if (r == 0)
+		r = cgroup_enter(&p->cg, p->pid, (into_cgroup ? CGROUP_SKIP_UNIFIED : 0) | CGROUP_SKIP_V1,
+				 err);
 	if (r < 0)
 		return r;
 	/* The init is in the cgroup that cgroup_pids reads (the unified one): another create now
@@ -345,6 +350,7 @@ int create_persist(struct create_plan *p, const char *id, pid_t pid, struct bert
 	    .owner = geteuid() == 0 ? "root" : "",
 	    .cgroup_path = p->cg_resolved ? p->cg.path : NULL,
 	    .cgroup_owned = p->cg_created,
+	    .systemd_cgroup = p->systemd,
 	    .hook_kinds_known = true,
 	};
 	for (int k = 0; k < OCI_HOOK_KIND_MAX; k++)

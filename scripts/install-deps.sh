@@ -9,7 +9,7 @@
 set -euo pipefail
 
 build=(cmake make gcc clang pkg-config libseccomp-dev libcap-dev libyajl-dev libmnl-dev
-	libarchive-dev libcmocka-dev criu)
+	libarchive-dev libcmocka-dev criu libsystemd-dev)
 first_run=(busybox-static jq)
 # Test layers: integration (busybox rootfs, jq, iproute2, /usr/bin/time, unshare/nsenter),
 # formatting and lint checks, valgrind (memcheck of the unit tests), libFuzzer (libclang-rt-14-dev:

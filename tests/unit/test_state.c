@@ -460,7 +460,8 @@ static void test_features(void **state)
 	assert_int_equal(v->u.array.len, 41);
 	assert_true(array_has(v, "CAP_CHOWN") && array_has(v, "CAP_CHECKPOINT_RESTORE"));
 	assert_true(YAJL_IS_TRUE(get(doc, "linux", "cgroup", "v2", yajl_t_any)));
-	assert_true(YAJL_IS_FALSE(get(doc, "linux", "cgroup", "systemd", yajl_t_any)));
+	assert_true(YAJL_IS_TRUE(get(doc, "linux", "cgroup", "systemd", yajl_t_any)));
+	assert_true(YAJL_IS_FALSE(get(doc, "linux", "cgroup", "systemdUser", yajl_t_any)));
 	assert_true(YAJL_IS_TRUE(get(doc, "linux", "cgroup", "rdma", yajl_t_any)));
 	/* seccomp: every action and operator; archs of this libseccomp; flags of this kernel */
 	assert_true(YAJL_IS_TRUE(get(doc, "linux", "seccomp", "enabled", yajl_t_any)));

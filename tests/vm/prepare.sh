@@ -231,9 +231,11 @@ while read -r ko; do
 done </modules.list
 
 test_script=""
+guest_init=""
 for word in $(cat /proc/cmdline); do
 	case "$word" in
 	berth.test=*) test_script=${word#berth.test=} ;;
+	berth.init=*) guest_init=${word#berth.init=} ;;
 	esac
 done
 
@@ -295,6 +297,40 @@ sleep 2
 /bin/busybox reboot -f
 RUNNER
 
+if [ "$guest_init" = systemd ]; then
+	# berth.init=systemd (run-vm.sh --systemd): the host's systemd becomes PID 1 and starts only
+	# berth-test.target: the runner as a service after a D-Bus system bus. The host's dbus units
+	# lose their default dependencies (sysinit.target, basic.target and everything the host
+	# enabled there), so nothing else of the host's image starts.
+	[ -x /newroot/lib/systemd/systemd ] || fail "berth.init=systemd: no /lib/systemd/systemd on the host"
+	sd=/newroot/etc/systemd/system
+	cp /newroot/run/berth-vm-init /newroot/etc/berth-vm-init
+	mkdir -p "$sd/dbus.service.d" "$sd/dbus.socket.d"
+	printf '[Unit]\nDefaultDependencies=no\n' >"$sd/dbus.socket.d/berth-vm.conf"
+	printf '[Unit]\nDefaultDependencies=no\n' >"$sd/dbus.service.d/berth-vm.conf"
+	cat >"$sd/berth-test.service" <<UNIT
+[Unit]
+Description=berth VM test
+DefaultDependencies=no
+Requires=dbus.socket dbus.service
+After=dbus.socket dbus.service
+[Service]
+Type=oneshot
+Environment=BERTH_VM_INIT=systemd
+ExecStart=/bin/busybox sh /etc/berth-vm-init $test_script
+StandardInput=null
+StandardOutput=tty
+StandardError=tty
+TTYPath=/dev/console
+UNIT
+	cat >"$sd/berth-test.target" <<UNIT
+[Unit]
+Description=berth VM test (systemd as PID 1)
+Requires=berth-test.service
+After=berth-test.service
+UNIT
+	exec switch_root /newroot /lib/systemd/systemd --unit=berth-test.target
+fi
 exec switch_root /newroot /bin/busybox sh /run/berth-vm-init "$test_script"
 INIT
 }

@@ -26,6 +26,9 @@
 #   --append ARGS     more kernel command line
 #   --verbose         the kernel's boot messages on the console (default: quiet; warnings, errors,
 #                     lockup and stall reports are printed either way)
+#   --systemd         boot the host's systemd as PID 1 (cgroup v2 unified, a D-Bus system bus,
+#                     nothing else of the host's units) and run SCRIPT as its berth-test.service;
+#                     the script sees BERTH_VM_INIT=systemd (see README.md)
 #
 # Exit status: SCRIPT's (0 pass, 1 fail, 77 skip, ...); 2 when the VM failed: QEMU could not
 # start, the boot failed, the guest stalled (silent console, soft lockup, RCU stall, hung task,
@@ -48,6 +51,7 @@ append=""
 quiet=quiet
 envs=()
 script=""
+systemd=""
 
 msg() { printf 'run-vm: %s\n' "$*" >&2; }
 usage() {
@@ -67,6 +71,7 @@ while [ $# -gt 0 ]; do
 	--vm-dir) vm_dir=${2:?}; shift 2 ;;
 	--append) append=${2:?}; shift 2 ;;
 	--verbose) quiet=""; shift ;;
+	--systemd) systemd=1; shift ;;
 	-h | --help) usage ;;
 	-*) msg "unknown option $1"; usage ;;
 	*)
@@ -167,7 +172,11 @@ case "$vm_dir" in /tmp/*) guest_vm_dir=/berth-host-tmp/${vm_dir#/tmp/} ;; esac
 # declares it unstable and falls back to jiffies: tsc=reliable keeps it. panic=-1 with -no-reboot
 # ends QEMU at once on a guest panic.
 tsc_khz=${BERTH_VM_TSC_KHZ:-$(awk -F: '/^cpu MHz/ { printf "%d", $2 * 1000; exit }' /proc/cpuinfo)}
-cmdline="console=ttyS0 panic=-1 tsc=reliable ${tsc_khz:+tsc_early_khz=$tsc_khz }${quiet:+$quiet }berth.test=$guest_script${append:+ $append}"
+# --systemd: systemd on the unified hierarchy, its status lines off the console (the test's own
+# output stays readable), no attempt to load modules or to reach a TPM or firmware.
+sd_args=""
+[ -z "$systemd" ] || sd_args="berth.init=systemd systemd.unified_cgroup_hierarchy=1 systemd.show_status=false "
+cmdline="console=ttyS0 panic=-1 tsc=reliable ${tsc_khz:+tsc_early_khz=$tsc_khz }${quiet:+$quiet }${sd_args}berth.test=$guest_script${append:+ $append}"
 console=$results/console.log
 : >"$console"
 

@@ -1,0 +1,93 @@
+/* --systemd-cgroup in the container lifecycle: the init is moved into a transient scope unit
+ * that systemd creates for it (cgroups_systemd.h); limits systemd has a property for are set on
+ * the unit, and berth's cgroupfs writer then applies every limit (including those systemd has no
+ * property for, and the device rules as berth's eBPF program) in the delegated cgroup. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "berth/cgroups.h"
+#include "berth/cgroups_systemd.h"
+#include "berth/cleanup.h"
+#include "berth/error.h"
+#include "berth/log.h"
+#include "berth/runtime.h"
+#include "create.h"
+#include "devrules.h"
+#include "systemd_glue.h"
+
+int systemd_plan_cgroup(struct create_plan *p, const char *id, struct berth_error *err)
+{
+	if (!cgroup_systemd_booted())
+		return berth_error_set(
+		    err, -ENOTSUP,
+		    "--systemd-cgroup: systemd is not running on this host (no /run/systemd/system)");
+	int r = cgroup_systemd_parse(p->config->linux_.cgroups_path, id, &p->sd, err);
+	if (r < 0)
+		return r;
+	r = cgroup_resolve(p->cg_root_fd, p->sd.path, id, &p->cg, err);
+	if (r < 0)
+		return r;
+	p->cg_resolved = true;
+	p->systemd = true;
+	return 0;
+}
+
+/* Between clone3 and the init's first step: the init waits for SYNC_GO, so nothing of the
+ * container runs before it is in its unit with its limits. */
+int systemd_place_init(struct create_plan *p, struct berth_error *err)
+{
+	static const struct oci_resources none;
+	const struct oci_linux *l = &p->config->linux_;
+	struct oci_resources res;
+	_cleanup_free_ struct oci_device_cgroup *rules = NULL;
+	struct cgroup_systemd_prop props[CGROUP_SYSTEMD_PROPS_MAX];
+	size_t n = 0;
+	int r =
+	    device_rules_build(p->config, l->has_resources ? &l->resources : &none, true, &res, &rules, err);
+	if (r == 0)
+		r = cgroup_systemd_properties(&res, props, CGROUP_SYSTEMD_PROPS_MAX, &n, err);
+	if (r < 0)
+		return r;
+	r = cgroup_systemd_start(&p->sd, p->pid, props, n, err);
+	if (r < 0)
+		return r;
+	/* From here the unit (and so the cgroup) is this container's: unwind and delete stop it. */
+	p->sd_started = true;
+	p->cg_created = true;
+	log_debug("systemd: %s in %s, cgroup %s", p->sd.unit, p->sd.slice, p->sd.path);
+	r = cgroup_enable_controllers(&p->cg, &res, err);
+	if (r == 0)
+		r = cgroup_apply_resources(&p->cg, &res, false, err);
+	return r;
+}
+
+void systemd_unwind(struct create_plan *p)
+{
+	struct berth_error e = {0};
+	if (p->sd_started && cgroup_systemd_stop(p->sd.unit, &e) < 0)
+		log_warn("%s", e.msg);
+	p->sd_started = false;
+}
+
+int systemd_record_stop(const struct berth_record *rec, struct berth_error *err)
+{
+	const char *unit = cgroup_systemd_unit_of_path(rec->cgroup_path);
+	if (!rec->systemd_cgroup || !rec->cgroup_owned || !unit)
+		return 0;
+	return cgroup_systemd_stop(unit, err);
+}
+
+int systemd_record_update(const struct berth_record *rec, const struct oci_resources *res,
+			  struct berth_error *err)
+{
+	const char *unit = cgroup_systemd_unit_of_path(rec->cgroup_path);
+	struct cgroup_systemd_prop props[CGROUP_SYSTEMD_PROPS_MAX];
+	size_t n = 0;
+	if (!rec->systemd_cgroup || !unit)
+		return 0;
+	int r = cgroup_systemd_properties(res, props, CGROUP_SYSTEMD_PROPS_MAX, &n, err);
+	if (r < 0 || n == 0)
+		return r;
+	return cgroup_systemd_update(unit, props, n, err);
+}
