@@ -1,4 +1,5 @@
 #!/bin/bash
+# shellcheck disable=SC2016,SC2317 # jq filters in single quotes; functions called from traps and assert_true
 # Rootless containers (issue 16 part 2): berth run by an unprivileged user that this test creates
 # (useradd, with subordinate id lines of its own; removed at the end). As that user:
 # create/start/exec/kill/delete with `spec --rootless`'s config and the state under
@@ -242,7 +243,8 @@ fi
 # ---------------------------------------------------------------- nothing left behind
 
 # (.seccomp-cache: compiled filters berth keeps on purpose, as under any state root)
-assert_eq "no container left in the user's state root" "" "$(ls -A "$RXDG/berth" 2>&1 | grep -vx .seccomp-cache)"
+assert_eq "no container left in the user's state root" "" \
+	"$(find "$RXDG/berth" -mindepth 1 -maxdepth 1 ! -name .seccomp-cache 2>&1)"
 live_procs() { # the user's processes that are not zombies (an init's zombie waits for pid 1 here)
 	local p
 	for p in $(pgrep -u "$RUID"); do
