@@ -58,7 +58,7 @@ static size_t wanted(const struct cgroup *cg, const struct oci_resources *res, c
 {
 	size_t n = 0;
 
-	if (cg->layout == CGROUP_LAYOUT_UNIFIED) {
+	if (cg->layout == CGROUP_LAYOUT_UNIFIED && !cg->only_needed) {
 		for (size_t i = 0; i < ARRAY_SIZE(known); i++)
 			add_want(want, &n, known[i]);
 		return n;

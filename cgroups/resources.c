@@ -268,6 +268,16 @@ size_t cg_needed_v2_controllers(const struct cgroup *cg, const struct oci_resour
 	return n;
 }
 
+const char *cgroup_resources_limit_field(const struct oci_resources *res)
+{
+	for (size_t i = 0; res && i < ARRAY_SIZE(appliers); i++)
+		if (appliers[i].wanted(res))
+			return appliers[i].wanted == wants_memory && res->memory.has_limit
+				   ? "linux.resources.memory.limit"
+				   : appliers[i].field;
+	return res && res->n_unified ? "linux.resources.unified" : NULL;
+}
+
 /* The controller's name as the host knows it: "io" on a v2 host, "blkio" elsewhere. */
 static const char *ctl_name(const struct cgroup *cg, const struct applier *a)
 {

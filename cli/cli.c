@@ -22,7 +22,8 @@ static const struct cli_option global_options[] = {
      .type = CLI_STRING,
      .offset = offsetof(struct cli_global, root),
      .metavar = "DIR",
-     .help = "directory for container state (default: " CLI_DEFAULT_ROOT ")"},
+     .help = "directory for container state (default: " CLI_DEFAULT_ROOT
+	     "; non-root: $XDG_RUNTIME_DIR/berth)"},
     {.name = "log",
      .type = CLI_STRING,
      .offset = offsetof(struct cli_global, log),
@@ -50,12 +51,15 @@ static const struct cli_option global_options[] = {
      .type = CLI_STRING,
      .offset = offsetof(struct cli_global, storage),
      .metavar = "DIR",
-     .help = "image store for `image` and `run --image` (default: " CLI_DEFAULT_STORAGE ")"},
+     .help = "image store for `image` and `run --image` (default: " CLI_DEFAULT_STORAGE
+	     "; non-root: $XDG_DATA_HOME/berth or ~/.local/share/berth)"},
     {.name = "rootless",
      .type = CLI_CHOICE,
      .offset = offsetof(struct cli_global, rootless),
      .choices = rootless_modes,
-     .help = "accepted for runc compatibility; no effect yet (default: auto)"},
+     .help = "rootless cgroup handling: true uses a cgroup only where one is delegated to the "
+	     "user (else none, with a warning), false requires one; auto is true for a non-root "
+	     "caller (default: auto)"},
     {.name = "version",
      .short_name = 'v',
      .type = CLI_FLAG,
@@ -78,9 +82,7 @@ const struct cli_spec cli_global_spec = {
 int cli_global_parse(int argc, char **argv, struct cli_global *out, struct berth_error *err)
 {
 	struct cli_global g = {
-	    .root = CLI_DEFAULT_ROOT,
 	    .criu = CLI_DEFAULT_CRIU,
-	    .storage = CLI_DEFAULT_STORAGE,
 	    .log_format = BERTH_LOG_TEXT,
 	    .rootless = BERTH_ROOTLESS_AUTO,
 	};
@@ -97,6 +99,17 @@ int cli_global_parse(int argc, char **argv, struct cli_global *out, struct berth
 		g.cmd_argc = argc - parsed.rest + 1;
 		g.cmd_argv = argv + parsed.rest - 1;
 	}
+	/* The buffers live as long as the process: the parsed struct points into them. */
+	static char root_buf[4096], storage_buf[4096];
+	bool root_given = g.root != NULL, storage_given = g.storage != NULL;
+	if (!g.root)
+		g.root = CLI_DEFAULT_ROOT;
+	if (!g.storage)
+		g.storage = CLI_DEFAULT_STORAGE;
+	r = cli_default_dirs(&g, root_given, storage_given, root_buf, sizeof(root_buf), storage_buf,
+			     sizeof(storage_buf));
+	if (r < 0)
+		return r;
 	*out = g;
 	return 0;
 }
@@ -434,6 +447,8 @@ int cli_main(int argc, char **argv)
 	}
 	if (open_log(&g, &err) < 0)
 		return report(&err, CLI_EXIT_FAILURE, NULL, false);
+	if (cli_prepare_xdg_root(&g, &err) < 0)
+		return report(&err, CLI_EXIT_FAILURE, NULL, g.log != NULL);
 	log_command_line(argc, argv);
 	status = run_command(&g, &err);
 	berth_log_close();

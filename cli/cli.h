@@ -31,6 +31,7 @@ struct cli_global {
 	const char *criu;
 	const char *storage; /* --storage: the image store (default /var/lib/berth) */
 	int rootless;        /* enum berth_rootless */
+	bool root_from_xdg;  /* root is $XDG_RUNTIME_DIR/berth (cli/defaults.c) */
 	bool version;
 	bool help;
 	const char *command; /* NULL when none was given */
@@ -45,6 +46,14 @@ extern const struct cli_spec cli_global_spec;
 /* Parse the global options of a full command line (argv[0] is the program) up to the command.
  * Defaults: root /run/berth, criu "criu", text logs, rootless auto. -EINVAL: usage error. */
 int cli_global_parse(int argc, char **argv, struct cli_global *out, struct berth_error *err);
+
+/* cli/defaults.c: a non-root caller's defaults for what was not given: the state root
+ * $XDG_RUNTIME_DIR/berth (runc's rule) and the image store $XDG_DATA_HOME/berth or
+ * ~/.local/share/berth, written into the buffers. */
+int cli_default_dirs(struct cli_global *g, bool root_given, bool storage_given, char *root_buf,
+		     size_t root_size, char *storage_buf, size_t storage_size);
+/* Make $XDG_RUNTIME_DIR/berth (0700, sticky) when it is the state root; runc's error words. */
+int cli_prepare_xdg_root(const struct cli_global *g, struct berth_error *err);
 
 /* Run a whole command line; returns the process exit status. */
 int cli_main(int argc, char **argv);

@@ -20,6 +20,7 @@
 #include "berth/oci.h"
 #include "berth/util.h"
 #include "internal.h"
+#include "rootless.h"
 
 #define ROOTFS_DIR "rootfs"
 #define CONFIG_JSON "config.json"
@@ -60,13 +61,15 @@ static int load(struct image_store *s, const char *ref, struct loaded *l, struct
 /* ---- the full copy ---- */
 
 /* Apply every layer, base first, onto @rootfs_fd: a plain directory tree. */
-static int apply_layers(struct image_store *s, const struct loaded *l, int rootfs_fd, struct berth_error *err)
+static int apply_layers_as(struct image_store *s, const struct loaded *l, int rootfs_fd, bool in_userns,
+			   struct berth_error *err)
 {
 	for (size_t i = 0; i < l->manifest->n_layers; i++) {
 		const struct oci_descriptor *d = &l->manifest->layers[i];
 		struct image_unpack_opts uo = {
 		    .mode = IMAGE_UNPACK_APPLY,
 		    .no_chown = geteuid() != 0,
+		    .skip_devices = in_userns,
 		    /* The store verified the blob's digest and diff_id when it was imported. */
 		    .expect_size = d->size,
 		};
@@ -80,6 +83,33 @@ static int apply_layers(struct image_store *s, const struct loaded *l, int rootf
 			return berth_error_prefix(err, "layer %zu (%s)", i, d->digest);
 	}
 	return 0;
+}
+
+static int apply_layers(struct image_store *s, const struct loaded *l, int rootfs_fd, struct berth_error *err)
+{
+	return apply_layers_as(s, l, rootfs_fd, false, err);
+}
+
+struct userns_apply {
+	struct image_store *s;
+	const struct loaded *l;
+	int rootfs_fd;
+};
+
+static int userns_apply(void *arg, struct berth_error *err)
+{
+	struct userns_apply *a = arg;
+	return apply_layers_as(a->s, a->l, a->rootfs_fd, true, err);
+}
+
+/* Rootless (rootless.h): the layers are copied as root of a user namespace mapping the user's
+ * subordinate ids, so each file keeps its owner through the map; no overlay, which the runtime,
+ * unprivileged in the host's mount namespace, could not mount there. */
+static int apply_layers_rootless(struct image_store *s, const struct loaded *l, int rootfs_fd,
+				 const struct image_idmap *map, struct berth_error *err)
+{
+	struct userns_apply a = {s, l, rootfs_fd};
+	return image_userns_run(map, userns_apply, &a, err);
 }
 
 /* ---- overlay ---- */
@@ -180,9 +210,17 @@ static int mount_rootfs(struct image_store *s, const struct loaded *l, const cha
  * @opts, with @extra annotations. */
 static int write_config(const struct loaded *l, int dir_fd, int rootfs_fd,
 			const struct image_bundle_opts *opts, const struct oci_kv *extra, size_t n_extra,
-			const char *hostname, struct berth_error *err)
+			const char *hostname, const struct image_idmap *map, struct berth_error *err)
 {
 	struct oci_image_run_opts ro = opts ? opts->run : (struct oci_image_run_opts){0};
+	struct oci_id_mapping map_uids[2], map_gids[2];
+
+	if (map) {
+		image_idmap_to_oci(map, map_uids, map_gids);
+		ro.uid_mappings = map_uids;
+		ro.gid_mappings = map_gids;
+		ro.n_uid_mappings = ro.n_gid_mappings = 2;
+	}
 	_cleanup_free_ struct oci_kv *ann = calloc(ro.n_annotations + n_extra + 1, sizeof(*ann));
 	_cleanup_free_ uint32_t *gids = NULL;
 	_cleanup_free_ char *json = NULL;
@@ -262,7 +300,7 @@ int image_bundle_create(struct image_store *s, const char *ref, const char *dir,
 	}
 	r = apply_layers(s, &l, rootfs_fd, err);
 	if (r == 0)
-		r = write_config(&l, dir_fd, rootfs_fd, opts, NULL, 0, "berth", err);
+		r = write_config(&l, dir_fd, rootfs_fd, opts, NULL, 0, "berth", NULL, err);
 undo:
 	if (r < 0 && dir_fd >= 0) {
 		(void)rm_rf_at(dir_fd, ROOTFS_DIR);
@@ -331,6 +369,17 @@ static int make_rootfs(struct image_store *s, const struct loaded *l, const char
 	return apply_layers(s, l, rootfs_fd, err);
 }
 
+static int make_rootfs_rootless(struct image_store *s, const struct loaded *l, const char *dir, int dir_fd,
+				const struct image_idmap *map, struct berth_error *err)
+{
+	_cleanup_close_ int rootfs_fd =
+	    openat(dir_fd, ROOTFS_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+	if (rootfs_fd < 0)
+		return berth_error_setf_errno(err, -errno, "open %s/" ROOTFS_DIR, dir);
+	return apply_layers_rootless(s, l, rootfs_fd, map, err);
+}
+
 static const char *short_hostname(const char *id)
 {
 	return strlen(id) <= 63 ? id : "berth";
@@ -342,10 +391,13 @@ int image_container_prepare(struct image_store *s, const char *ref, const char *
 	_cleanup_close_ int dir_fd = -EBADF, rootfs_fd = -EBADF;
 	_cleanup_free_ char *dir = NULL, *rootfs = NULL;
 	struct loaded l = {0};
-	bool made = false;
+	struct image_idmap map;
+	bool made = false, rootless = geteuid() != 0;
 	int r;
 
 	r = container_id_validate(id, err);
+	if (r == 0 && rootless)
+		r = image_idmap_lookup(&map, err);
 	if (r < 0)
 		return r;
 	if (asprintf(&dir, "%s/" STORE_CONTAINERS_DIR "/%s", s->path, id) < 0 ||
@@ -359,7 +411,11 @@ int image_container_prepare(struct image_store *s, const char *ref, const char *
 	if (r == 0)
 		r = make_container_dir(s, id, l.desc->digest, &dir_fd, err);
 	made = r == 0;
-	if (r == 0)
+	if (r == 0 && rootless)
+		r = image_idmap_save(dir_fd, &map, err);
+	if (r == 0 && rootless)
+		r = make_rootfs_rootless(s, &l, dir, dir_fd, &map, err);
+	else if (r == 0)
 		r = make_rootfs(s, &l, dir, dir_fd, opts && opts->copy, err);
 	if (r == 0) {
 		rootfs_fd = open(rootfs, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -373,7 +429,7 @@ int image_container_prepare(struct image_store *s, const char *ref, const char *
 		    {(char *)IMAGE_ANNOTATION_NAME, (char *)(l.name ? l.name : l.desc->digest)},
 		};
 		r = write_config(&l, dir_fd, rootfs_fd, opts, extra, ARRAY_SIZE(extra), short_hostname(id),
-				 err);
+				 rootless ? &map : NULL, err);
 	}
 	if (r < 0 && made) {
 		struct berth_error ignored = {0};

@@ -17,8 +17,34 @@
 #include "berth/oci.h"
 #include "berth/util.h"
 #include "internal.h"
+#include "rootless.h"
 
 #define ROOTFS_DIR "rootfs"
+
+struct userns_rm {
+	int cfd;
+	const char *id;
+};
+
+static int userns_rm(void *arg, struct berth_error *err)
+{
+	struct userns_rm *a = arg;
+	int r = rm_rf_at(a->cfd, a->id);
+	return r < 0 ? berth_error_setf_errno(err, r, "remove the container's files") : 0;
+}
+
+/* A rootless container's files belong to the user's subordinate ids (rootless.h): removed as root
+ * of a user namespace with the map recorded beside them. */
+static int remove_dir(int cfd, const char *id, struct berth_error *err)
+{
+	_cleanup_close_ int fd = openat(cfd, id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	struct image_idmap map;
+	struct userns_rm a = {cfd, id};
+
+	if (geteuid() == 0 || fd < 0 || image_idmap_load(fd, &map) <= 0)
+		return rm_rf_at(cfd, id);
+	return image_userns_run(&map, userns_rm, &a, err);
+}
 
 int image_container_dir_remove(struct image_store *s, const char *id, struct berth_error *err)
 {
@@ -38,7 +64,9 @@ int image_container_dir_remove(struct image_store *s, const char *id, struct ber
 	snprintf(target, sizeof(target), "%s/" STORE_CONTAINERS_DIR "/%s/" ROOTFS_DIR, s->path, id);
 	if (umount2(target, UMOUNT_NOFOLLOW) < 0 && errno == EBUSY)
 		(void)umount2(target, UMOUNT_NOFOLLOW | MNT_DETACH);
-	r = rm_rf_at(cfd, id);
+	r = remove_dir(cfd, id, err);
+	if (r < 0 && err && err->code)
+		return r;
 	if (r < 0)
 		return berth_error_setf_errno(err, r, "remove %s/containers/%s", s->path, id);
 	return 0;

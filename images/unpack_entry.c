@@ -402,7 +402,7 @@ static int make_node(struct unpack *u, int parent, const char *base, struct arch
 	if (mknodat(parent, base, type | 0600, dev) < 0) {
 		/* Without privileges device nodes cannot be made; an unprivileged unpack goes on
 		 * without them, as umoci's rootless mode does. */
-		if (errno == EPERM && !u->chown_ok && type != S_IFIFO) {
+		if (errno == EPERM && (!u->chown_ok || u->o->skip_devices) && type != S_IFIFO) {
 			log_debug("layer entry \"%s\": device node skipped (no privilege)", u->path);
 			return 1;
 		}

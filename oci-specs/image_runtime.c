@@ -216,6 +216,22 @@ static void gen_tree(struct jgen *j, yajl_val v)
 		j->r = -EINVAL;
 }
 
+static void gen_mappings(struct jgen *j, const char *key, const struct oci_id_mapping *m, size_t n)
+{
+	if (!n)
+		return;
+	jg_key(j, key);
+	jg_aopen(j);
+	for (size_t i = 0; i < n; i++) {
+		jg_open(j);
+		jg_kint(j, "containerID", m[i].container_id);
+		jg_kint(j, "hostID", m[i].host_id);
+		jg_kint(j, "size", m[i].size);
+		jg_close(j);
+	}
+	jg_aclose(j);
+}
+
 static void gen_linux(struct jgen *j, const struct oci_image_run_opts *o, yajl_val seccomp)
 {
 	static const char *const ns[] = {"pid", "network", "ipc", "uts", "mount", "cgroup"};
@@ -232,7 +248,14 @@ static void gen_linux(struct jgen *j, const struct oci_image_run_opts *o, yajl_v
 		jg_kstr(j, "type", ns[i]);
 		jg_close(j);
 	}
+	if (o->n_uid_mappings) {
+		jg_open(j);
+		jg_kstr(j, "type", "user");
+		jg_close(j);
+	}
 	jg_aclose(j);
+	gen_mappings(j, "uidMappings", o->uid_mappings, o->n_uid_mappings);
+	gen_mappings(j, "gidMappings", o->gid_mappings, o->n_gid_mappings);
 	jg_kstrs(j, "maskedPaths", masked_paths, n_masked_paths);
 	jg_kstrs(j, "readonlyPaths", readonly_paths, n_readonly_paths);
 	if (seccomp) {

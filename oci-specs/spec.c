@@ -27,8 +27,9 @@ const struct spec_mount default_mounts[] = {
     {"/sys/fs/cgroup", "cgroup", "cgroup", {"nosuid", "noexec", "nodev", "relatime", "ro", NULL}},
 };
 
-/* An unprivileged user can neither mount a fresh sysfs outside a network namespace it owns
- * nor a cgroup filesystem it does not own, so the rootless spec borrows the host's /sys. */
+/* An unprivileged user cannot mount a fresh sysfs outside a network namespace it owns, so the
+ * rootless spec borrows the host's /sys (as runc's). The "cgroup" mount stays, as in runc's: in
+ * the container's own user and cgroup namespaces a cgroup2 mount is allowed. */
 static const struct spec_mount rootless_sys = {
     "/sys", "none", "/sys", {"rbind", "nosuid", "noexec", "nodev", "ro", NULL}};
 
@@ -97,8 +98,6 @@ static void spec_mounts(struct jgen *j, bool rootless)
 	for (size_t i = 0; i < ARRAY_SIZE(default_mounts); i++) {
 		const struct spec_mount *m = &default_mounts[i];
 
-		if (rootless && strcmp(m->destination, "/sys/fs/cgroup") == 0)
-			continue;
 		if (rootless && strcmp(m->destination, "/sys") == 0)
 			m = &rootless_sys;
 		spec_mount(j, m, rootless);

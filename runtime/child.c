@@ -125,6 +125,7 @@ static int setup_pre_pivot(const struct child_args *a, const struct rootfs_opts 
 {
 	const struct oci_config *c = a->config;
 	int r = wait_go(a->sync_fd, NULL, NULL, err);
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0); /* the maps are written (see child_main) */
 	fault_point("init.before-cgroups"); /* the init dies: create must clean up after it */
 	/* Into the v1 cgroups before anything else (still one thread, still host credentials). */
 	if (r == 0 && a->movers)
@@ -297,8 +298,11 @@ void child_main(const struct child_args *a)
 	 * non-dumpable, a container process cannot open its /proc/<pid>/exe (the host's berth
 	 * binary, CVE-2019-5736 class), mem or environ. Its execs (hooks, the user's process) go
 	 * through the sealed trampoline, so no exec in the container resolves /proc/self/exe to
-	 * the host's binary either. */
-	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	 * the host's binary either. A rootless runtime stays dumpable until its GO (setup_pre_pivot):
+	 * an unprivileged writer of uid_map, and newuidmap, need /proc/<pid> to be the user's, as
+	 * runc's rootless init does; nothing else runs in the container until then. */
+	if (geteuid() == 0)
+		prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	/* The flock is shared with `create` through this copy: keep it and other creates would
 	 * wait until this init execs. */
 	if (a->cg_lock_fd >= 0)

@@ -32,6 +32,7 @@
 #include "devrules.h"
 #include "lifecycle.h"
 #include "ptyrelay.h"
+#include "rootless.h"
 #include "systemd_glue.h"
 
 static void plan_init(struct create_plan *p)
@@ -126,6 +127,8 @@ static int validate(struct create_plan *p, const struct berth_create_opts *o, bo
 		    err, -EINVAL,
 		    "linux.uidMappings: required (with linux.gidMappings) for a new user namespace");
 	int r = validate_no_mount_ns(c, o, err);
+	if (r == 0)
+		r = rootless_validate(c, err);
 	if (r < 0)
 		return r;
 	if (c->process.terminal && !o->console_socket && !foreground)
@@ -273,6 +276,11 @@ static int setup_cgroup(const struct berth_context *ctx, struct create_plan *p, 
 	if (r < 0)
 		return r;
 	p->cg_resolved = true;
+	if (rootless_cgroups(ctx)) {
+		r = rootless_cgroup_place(p, id, err);
+		if (r <= 0)
+			return r; /* 0: no cgroup, with a warning */
+	}
 	r = cgroup_lock(&p->cg, berth_wait_limit_ms(), &p->cg_lock_fd, err);
 	if (r == 0)
 		r = cgroup_create(&p->cg, &p->cg_created, err);
@@ -292,6 +300,7 @@ static int setup_cgroup(const struct berth_context *ctx, struct create_plan *p, 
 		_cleanup_free_ struct oci_device_cgroup *rules = NULL;
 		r = device_rules_build(p->config, l->has_resources ? &l->resources : &none, true, &res,
 				       &rules, err);
+		rootless_drop_device_rules(&res);
 		if (r == 0)
 			r = cgroup_enable_controllers(&p->cg, &res, err);
 		if (r == 0)

@@ -253,6 +253,13 @@ static int open_container(const struct berth_context *ctx, struct exec_plan *x,
 			x->child_ns |= oci_ns_clone_flag(t);
 	}
 	x->userns = x->c.rec->ns_paths[OCI_NS_USER] != NULL;
+	/* Rootless: joining the pid namespace needs CAP_SYS_ADMIN in the user namespace that owns it,
+	 * which an unprivileged parent only gets by joining that user namespace first (for good:
+	 * nothing it does afterwards needs the host's). */
+	if (x->userns && x->parent_ns && geteuid() != 0) {
+		x->parent_ns |= CLONE_NEWUSER;
+		x->child_ns &= ~(unsigned long)CLONE_NEWUSER;
+	}
 	/* runc applies the container's filter to exec'd processes too. */
 	if (x->config->has_linux && x->config->linux_.has_seccomp) {
 		r = seccomp_plan_prepare(&x->config->linux_.seccomp, x->c.root_fd, &x->seccomp, err);

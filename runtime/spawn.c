@@ -24,6 +24,7 @@
 #include "create.h"
 #include "internal.h"
 #include "lifecycle.h"
+#include "rootless.h"
 #include "systemd_glue.h"
 
 /* Namespaces that only take effect for children (pid, time) are entered or made by the parent
@@ -173,33 +174,13 @@ static void fill_child_args(const struct create_plan *p, const struct berth_crea
 	memcpy(a->ns_fds, p->ns_fds, sizeof(a->ns_fds));
 }
 
-static int write_id_map(pid_t pid, const char *file, const struct oci_id_mapping *m, size_t n,
-			struct berth_error *err)
-{
-	char buf[4096], path[64];
-	size_t len = 0;
-	for (size_t i = 0; i < n && len < sizeof(buf); i++)
-		len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%u %u %u\n", m[i].container_id,
-					m[i].host_id, m[i].size);
-	if (len >= sizeof(buf))
-		return berth_error_set(err, -E2BIG, "linux.%s: too many mappings", file);
-	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, file);
-	int r = write_file_at(AT_FDCWD, path, buf, len, false, 0);
-	if (r < 0)
-		return berth_error_setf_errno(err, r, "linux.%s: write %s",
-					      strcmp(file, "uid_map") ? "gidMappings" : "uidMappings", path);
-	return 0;
-}
-
 /* Parent-side configuration between clone3 and the init's first step. */
 static int configure_child(struct create_plan *p, bool into_cgroup, struct berth_error *err)
 {
 	const struct oci_linux *l = &p->config->linux_;
 	int r;
 	if (p->new_userns) {
-		r = write_id_map(p->pid, "uid_map", l->uid_mappings, l->n_uid_mappings, err);
-		if (r == 0)
-			r = write_id_map(p->pid, "gid_map", l->gid_mappings, l->n_gid_mappings, err);
+		r = rootless_write_id_maps(p->pid, l, err);
 		if (r < 0)
 			return r;
 	}
@@ -212,7 +193,7 @@ static int configure_child(struct create_plan *p, bool into_cgroup, struct berth
 		return r;
 	if (p->systemd)
 		r = systemd_place_init(p, err);
-	if (r == 0)
+	if (r == 0 && p->cg_resolved)
 		r = cgroup_enter(&p->cg, p->pid, (into_cgroup ? CGROUP_SKIP_UNIFIED : 0) | CGROUP_SKIP_V1,
 				 err);
 	if (r < 0)

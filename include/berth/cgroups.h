@@ -33,6 +33,9 @@ struct cgroup {
 	/* Per v1 hierarchy: the path there when it differs from @path (a relative cgroupsPath on a
 	 * host where the caller sits in different cgroups per hierarchy); NULL means @path. */
 	char *v1_path[CGROUP_V1_MAX];
+	/* Enable in cgroup.subtree_control only the controllers the config's limits need, not every
+	 * one the root offers (rootless: the levels above the delegated subtree are not ours). */
+	bool only_needed;
 };
 
 /* Inspect the mounts below @root_fd and fill @cg->layout, @cg->v1, @cg->has_unified.
@@ -267,3 +270,28 @@ int cgroup_stats_read(const struct cgroup *cg, struct cgroup_stats *ret, struct 
  * memory.oom_control oom_kill): a caller polls it and reports an "oom" event when it grows.
  * -ENOENT without a memory controller for the cgroup. */
 int cgroup_oom_count(const struct cgroup *cg, uint64_t *ret);
+
+/* ---- rootless: delegated subtrees of a pure cgroup v2 host (delegate.c) ---- */
+
+/* Where a caller with uid @uid, whose own cgroup is @self ("/user.slice/.../app.slice/x.scope",
+ * from cgroup_self_v2), may create a container's cgroup below the cgroup2 root @v2_root_fd.
+ * @self is delegated when it and its cgroup.procs and cgroup.subtree_control belong to @uid (what
+ * systemd's Delegate=yes does). cgroup v2 only enables controllers below a cgroup that has no
+ * processes of its own, and @self holds the caller: the answer is the nearest delegated cgroup
+ * from @self upwards that holds no process, else @self itself (placement without limits).
+ * Returns 1 with the absolute path in @ret, 0 with a reason in @why when @self is not delegated,
+ * -errno on failure. */
+int cgroup_delegated_parent(int v2_root_fd, const char *self, uid_t uid, char *ret, size_t size, char *why,
+			    size_t why_size);
+
+/* 1 when the nearest existing level of the absolute cgroup @path is delegated to @uid (berth can
+ * create the rest below it), 0 with a reason in @why when not, -errno on failure. */
+int cgroup_path_delegated(int v2_root_fd, const char *path, uid_t uid, char *why, size_t why_size);
+
+/* The caller's own cgroup in the unified hierarchy (the "0::" line of /proc/self/cgroup). */
+int cgroup_self_v2(char *ret, size_t size);
+
+/* The config field of the first limit @res sets that needs a cgroup controller
+ * ("linux.resources.memory", ... "linux.resources.unified"), NULL when it sets none. Device rules
+ * do not count (rootless containers have no device cgroup; their devices are bind mounts). */
+const char *cgroup_resources_limit_field(const struct oci_resources *res);

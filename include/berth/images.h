@@ -52,6 +52,7 @@ struct image_unpack_opts {
 	enum image_unpack_mode mode;
 	bool no_chown;        /* keep the caller's ownership and skip device nodes it may not create */
 	bool no_openat2;      /* resolve paths with the component walk instead of openat2 (tests) */
+	bool skip_devices;    /* skip device nodes (an unpack in a user namespace may not make them) */
 	uint64_t max_entries; /* 0: the defaults above */
 	uint64_t max_bytes;
 	size_t max_name;

@@ -632,6 +632,9 @@ struct oci_image_run_opts {
 	size_t n_annotations;
 	const char *seccomp_json; /* linux.seccomp as JSON text (an object); NULL: none */
 	size_t seccomp_len;
+	/* a user namespace with these maps (rootless run --image); none when n_uid_mappings is 0 */
+	const struct oci_id_mapping *uid_mappings, *gid_mappings;
+	size_t n_uid_mappings, n_gid_mappings;
 };
 
 /* The runtime config.json for a container of an image: the defaults of `berth spec` (mounts,

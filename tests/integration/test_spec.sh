@@ -41,6 +41,15 @@ assert_eq "spec --rootless: uid 0 is mapped" 0 "$(jq -r '.linux.uidMappings[0].c
 assert_eq "spec --rootless: gid 0 is mapped" 0 "$(jq -r '.linux.gidMappings[0].containerID' "$dir/config.json" 2>&1)"
 assert_eq "spec --rootless: no network namespace (no way to connect it without root)" "" \
 	"$(jq -r '.linux.namespaces[] | select(.type == "network") | .type' "$dir/config.json" 2>&1)"
+# Field by field against `runc spec --rootless` (captured as root, so hostID 0 on both sides), but
+# for the differences berth's plain spec has too (README "Compatibility"): its hostname and
+# ociVersion, the powercap mask, a cgroup namespace, and no ambient capabilities.
+fixture=$BERTH_SRC/tests/compat/fixtures/runc-spec-rootless.json
+norm='del(.hostname, .ociVersion, .process.capabilities.ambient)
+	| .linux.maskedPaths -= ["/sys/devices/virtual/powercap"]
+	| .linux.namespaces -= [{"type": "cgroup"}]'
+assert_eq "spec --rootless is runc's rootless spec but for berth's documented differences" \
+	"$(jq -S "$norm" "$fixture" 2>&1)" "$(jq -S "$norm" "$dir/config.json" 2>&1)"
 
 # ---- the generated spec runs (what scripts/first-run.sh does)
 new_id generated

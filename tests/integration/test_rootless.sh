@@ -1,0 +1,257 @@
+#!/bin/bash
+# shellcheck disable=SC2016,SC2317 # jq filters in single quotes; functions called from traps and assert_true
+# Rootless containers (issue 16 part 2): berth run by an unprivileged user that this test creates
+# (useradd, with subordinate id lines of its own; removed at the end). As that user:
+# create/start/exec/kill/delete with `spec --rootless`'s config and the state under
+# $XDG_RUNTIME_DIR/berth (--root still wins), a config mapping 65536 ids through newuidmap (files
+# owned by those ids show their owners inside), a bind mount of a file the user owns, mknod refused
+# by the kernel (EPERM inside, no berth crash), a memory limit refused naming the field (no
+# delegated cgroup on this hybrid host: cgroups are skipped with a warning), berth networks refused,
+# `run --image alpine` from the user's own store with ownership kept through the map, and nothing
+# left behind: no state dir, no process of the user, no file of the user outside its directories.
+# Safety: the user is new and only its own lines are removed from /etc/subuid and /etc/subgid;
+# every directory it writes is below the test's temp dir.
+# shellcheck source=tests/integration/lib.sh
+. "$(dirname "$0")/lib.sh"
+
+require_cmd useradd userdel setpriv newuidmap newgidmap unshare
+
+RUSER="brl$$"
+RUSER=${RUSER:0:31}
+RHOME=$TEST_TMP/home
+RXDG=$TEST_TMP/xdg
+ADDED_SUBID=""
+
+rl_cleanup() {
+	local p
+	if id -u "$RUSER" >/dev/null 2>&1; then
+		# only this user's processes: the user exists for this test alone
+		for p in $(pgrep -u "$RUSER" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
+		userdel "$RUSER" >/dev/null 2>&1
+	fi
+	# userdel removes the user's subordinate ranges; a line it left (or ours) goes too
+	sed -i "/^$RUSER:/d" /etc/subuid /etc/subgid 2>/dev/null
+	# files the unprivileged user made that root's rm -rf in cleanup removes anyway
+	return 0
+}
+trap 'rc=$?; rl_cleanup; (exit $rc); cleanup' EXIT
+
+useradd -M -d "$RHOME" -s /bin/sh "$RUSER" || die "useradd $RUSER failed"
+RUID=$(id -u "$RUSER")
+RGID=$(id -g "$RUSER")
+# useradd gives a range when /etc/login.defs says so; else one after every existing range
+if ! grep -q "^$RUSER:" /etc/subuid || ! grep -q "^$RUSER:" /etc/subgid; then
+	sed -i "/^$RUSER:/d" /etc/subuid /etc/subgid
+	start=$(awk -F: 'BEGIN { m = 200000 } NF == 3 && $2 + $3 > m { m = $2 + $3 } END { print m }' \
+		/etc/subuid /etc/subgid)
+	echo "$RUSER:$start:65536" >>/etc/subuid
+	echo "$RUSER:$start:65536" >>/etc/subgid
+	ADDED_SUBID=1
+fi
+SUBUID=$(awk -F: -v u="$RUSER" '$1 == u { print $2; exit }' /etc/subuid)
+SUBGID=$(awk -F: -v u="$RUSER" '$1 == u { print $2; exit }' /etc/subgid)
+SUBCOUNT=$(awk -F: -v u="$RUSER" '$1 == u { print $3; exit }' /etc/subuid)
+info "user $RUSER uid $RUID gid $RGID subuid $SUBUID subgid $SUBGID count $SUBCOUNT (added by test: ${ADDED_SUBID:-no})"
+[ "${SUBCOUNT:-0}" -ge 65536 ] || die "the subordinate range of $RUSER is smaller than 65536"
+mkdir -p "$RHOME" "$RXDG"
+chown "$RUID:$RGID" "$RHOME" "$RXDG"
+chmod 0700 "$RHOME" "$RXDG"
+
+# as_user CMD...: CMD as the test's user, with a login-like environment only (cap: OUT, ERR, RC).
+as_user() {
+	cap setpriv --reuid="$RUID" --regid="$RGID" --clear-groups env -i PATH="$PATH" HOME="$RHOME" \
+		USER="$RUSER" XDG_RUNTIME_DIR="$RXDG" "$MARK" "$@"
+}
+# rb ARGS...: berth as the user, with its default state root
+rb() { as_user "$BERTH" "$@"; }
+
+as_user unshare -Ur true
+[ "$RC" -eq 0 ] || skip "unprivileged user namespaces do not work here: $ERR"
+
+# ---------------------------------------------------------------- a bundle of the user's own
+
+RB=$RHOME/bundle
+mkdir -p "$RB"
+cp -a "$(busybox_rootfs)" "$RB/rootfs"
+rm -f "$RB/rootfs/.complete"
+chown -R "$RUID:$RGID" "$RB"
+as_user sh -c "cd '$RB' && '$BERTH' spec --rootless"
+assert_ok "spec --rootless as the user"
+assert_eq "spec --rootless maps the caller's uid to 0" "$RUID" "$(jq -r '.linux.uidMappings[0].hostID' "$RB/config.json")"
+assert_eq "spec --rootless maps the caller's gid to 0" "$RGID" "$(jq -r '.linux.gidMappings[0].hostID' "$RB/config.json")"
+# rcfg FILTER [ARGS]: edit the user's config.json (kept the user's)
+rcfg() {
+	local f=$RB/config.json
+	jq "$@" "$f" >"$f.new" || die "jq edit failed: $1"
+	mv "$f.new" "$f"
+	chown "$RUID:$RGID" "$f"
+}
+rcfg '.process.terminal = false | .process.env += [$mark] | .process.args = ["sleep", "300"]' --arg mark "$MARK"
+cp "$RB/config.json" "$RHOME/config.base"
+
+# ---------------------------------------------------------------- lifecycle
+
+new_id life
+rb create --bundle "$RB" "$ID"
+assert_ok "create as the user"
+assert_contains "create warns that cgroups are skipped" "$ERR" "rootless: cgroups skipped"
+if [ -d /sys/fs/cgroup/unified ] || [ -e /sys/fs/cgroup/memory ]; then
+	assert_contains "the warning says why (v1 controllers here)" "$ERR" "cgroup v1 hierarchies"
+fi
+assert_true "the state dir is under \$XDG_RUNTIME_DIR/berth" test -d "$RXDG/berth/$ID"
+assert_eq "the state root is the user's" "$RUID" "$(stat -c %u "$RXDG/berth")"
+rb state "$ID"
+assert_eq "state: created" created "$(jq -r .status <<<"$OUT")"
+PID=$(jq -r .pid <<<"$OUT")
+assert_eq "the init's host uid is the user's" "$RUID" "$(awk '/^Uid:/ { print $2 }' "/proc/$PID/status" 2>&1)"
+rb start "$ID"
+assert_ok "start as the user"
+rb exec "$ID" sh -c 'id -u; cat /proc/self/uid_map'
+assert_ok "exec as the user"
+assert_eq "exec: root inside" 0 "$(head -n 1 <<<"$OUT")"
+assert_match "exec: uid 0 maps to the user" "^ +0 +$RUID +1\$" "$(sed -n 2p <<<"$OUT")"
+rb kill "$ID" KILL
+assert_ok "kill as the user"
+wait_for() { # SECONDS CMD...
+	local i
+	for ((i = 0; i < $1 * 10; i++)); do
+		"${@:2}" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+stopped() {
+	rb state "$ID"
+	[ "$(jq -r .status <<<"$OUT" 2>/dev/null)" = stopped ]
+}
+assert_true "the container stops after kill" wait_for 10 stopped
+rb delete "$ID"
+assert_ok "delete as the user"
+assert_false "no state dir after delete" test -e "$RXDG/berth/$ID"
+assert_false "the init is gone" alive "$PID"
+
+# --root still wins over $XDG_RUNTIME_DIR
+new_id root
+rcfg '.process.args = ["true"]'
+rb --root "$RHOME/state" run --bundle "$RB" "$ID"
+assert_ok "run with --root as the user"
+assert_true "--root: the state root was made there" test -d "$RHOME/state"
+assert_false "--root: nothing under \$XDG_RUNTIME_DIR/berth" test -e "$RXDG/berth/$ID"
+
+# without XDG_RUNTIME_DIR (and no --root), runc's fallback: /run/berth, which the user cannot write
+new_id noxdg
+cap setpriv --reuid="$RUID" --regid="$RGID" --clear-groups env -i PATH="$PATH" HOME="$RHOME" \
+	USER="$RUSER" "$BERTH" run --bundle "$RB" "$ID"
+assert_failed "no XDG_RUNTIME_DIR: run fails"
+assert_contains "no XDG_RUNTIME_DIR: the error names /run/berth" "$ERR" "/run/berth"
+
+# ---------------------------------------------------------------- 65536 ids, bind, mknod
+
+cp "$RHOME/config.base" "$RB/config.json"
+rcfg '.linux.uidMappings = [{containerID: 0, hostID: ($u | tonumber), size: 1},
+			    {containerID: 1, hostID: ($s | tonumber), size: 65536}]
+      | .linux.gidMappings = [{containerID: 0, hostID: ($g | tonumber), size: 1},
+			    {containerID: 1, hostID: ($t | tonumber), size: 65536}]
+      | .mounts += [{destination: "/data.txt", type: "bind", source: $data, options: ["bind", "ro"]}]
+      | .process.args = ["sh", "-c", "cat /proc/self/uid_map | wc -l; stat -c %u:%g /owned-100 /owned-65536;
+	 cat /data.txt; mknod /dev/berth-null c 1 3 2>&1; echo mknod=$?"]' \
+	--arg u "$RUID" --arg g "$RGID" --arg s "$SUBUID" --arg t "$SUBGID" --arg data "$RHOME/data.txt"
+echo "the user's own file" >"$RHOME/data.txt"
+chown "$RUID:$RGID" "$RHOME/data.txt"
+chmod 0600 "$RHOME/data.txt"
+touch "$RB/rootfs/owned-100" "$RB/rootfs/owned-65536"
+chown "$((SUBUID + 99)):$((SUBGID + 99))" "$RB/rootfs/owned-100"
+chown "$((SUBUID + 65535)):$((SUBGID + 65535))" "$RB/rootfs/owned-65536"
+new_id map
+rb run --bundle "$RB" "$ID"
+assert_ok "run with 65536 mapped ids (newuidmap/newgidmap)"
+assert_eq "two map lines inside" 2 "$(sed -n 1p <<<"$OUT")"
+assert_eq "a file of subuid+99 is uid 100 inside" "100:100" "$(sed -n 2p <<<"$OUT")"
+assert_eq "a file of subuid+65535 is uid 65536 inside" "65536:65536" "$(sed -n 3p <<<"$OUT")"
+assert_eq "the bind-mounted file of the user reads inside" "the user's own file" "$(sed -n 4p <<<"$OUT")"
+assert_contains "mknod is refused by the kernel" "$OUT" "Operation not permitted"
+assert_contains "mknod fails inside, berth does not" "$OUT" "mknod=1"
+
+# more ids than the user owns: newuidmap refuses, the error names the field
+rcfg '.linux.uidMappings[1].hostID = 1 | .process.args = ["true"]'
+new_id badmap
+rb run --bundle "$RB" "$ID"
+assert_failed "a map outside the user's subordinate ids is refused"
+assert_contains "the error names linux.uidMappings" "$ERR" "linux.uidMappings"
+assert_contains "the error points at /etc/subuid" "$ERR" "/etc/subuid"
+assert_false "no state dir after the refused map" test -e "$RXDG/berth/$ID"
+
+# ---------------------------------------------------------------- what needs root
+
+cp "$RHOME/config.base" "$RB/config.json"
+rcfg '.linux.resources = {memory: {limit: 67108864}} | .process.args = ["true"]'
+new_id mem
+rb run --bundle "$RB" "$ID"
+assert_failed "a memory limit without a delegated cgroup is refused"
+assert_contains "the error names linux.resources.memory.limit" "$ERR" "linux.resources.memory.limit"
+assert_false "no state dir after the refused limit" test -e "$RXDG/berth/$ID"
+
+cp "$RHOME/config.base" "$RB/config.json"
+rcfg '.annotations = {"berth.network": "default"} | .process.args = ["true"]'
+new_id net
+rb run --bundle "$RB" "$ID"
+assert_failed "a berth network is refused rootless"
+assert_contains "the error says networks need root" "$ERR" "berth networks need root"
+
+cp "$RHOME/config.base" "$RB/config.json"
+rcfg '.linux.namespaces -= [{"type": "user"}] | del(.linux.uidMappings, .linux.gidMappings) | .process.args = ["true"]'
+new_id nouserns
+rb run --bundle "$RB" "$ID"
+assert_failed "a rootless config without a user namespace is refused"
+assert_contains "the error names linux.namespaces" "$ERR" "linux.namespaces"
+
+# ---------------------------------------------------------------- run --image
+
+ALPINE=$(alpine_tarball)
+if [ -n "$ALPINE" ]; then
+	rb image import "$ALPINE" --name alpine:3.20.3
+	assert_ok "image import as the user"
+	STORE=$RHOME/.local/share/berth
+	assert_true "the store is in the user's data dir" test -d "$STORE/blobs"
+	new_id img
+	rb run -d --name "$ID" --image alpine:3.20.3 sh -c 'stat -c %u:%g /etc/shadow /bin/busybox >/out; sleep 300'
+	assert_ok "run --image alpine -d as the user"
+	assert_true "the container wrote its output" wait_for 10 test -s "$STORE/containers/$ID/rootfs/out"
+	assert_eq "inside: /etc/shadow is root:shadow(42), busybox root:root" "0:42 0:0" \
+		"$(xargs <"$STORE/containers/$ID/rootfs/out" 2>&1)"
+	assert_eq "on disk: /etc/shadow is the user's, its group subgid+41" "$RUID:$((SUBGID + 41))" \
+		"$(stat -c %u:%g "$STORE/containers/$ID/rootfs/etc/shadow" 2>&1)"
+	rb exec "$ID" cat /etc/alpine-release
+	assert_eq "exec in the image container" 3.20.3 "$OUT"
+	rb delete --force "$ID"
+	assert_ok "delete --force the image container"
+	assert_false "its directory in the store is gone" test -e "$STORE/containers/$ID"
+	new_id imgrm
+	rb run --rm --name "$ID" --image alpine:3.20.3 sh -c 'cat /etc/alpine-release; touch /new && echo rw'
+	assert_ok "run --rm --image alpine as the user"
+	assert_eq "alpine runs rootless" "3.20.3 rw" "$(xargs <<<"$OUT")"
+	assert_false "run --rm leaves no container directory" test -e "$STORE/containers/$ID"
+	new_id imgnet
+	rb run --rm --name "$ID" --net default --image alpine:3.20.3 true
+	assert_failed "run --image --net as the user is refused"
+	assert_contains "the error says networks need root" "$ERR" "berth networks need root"
+	assert_false "the refused run leaves no container directory" test -e "$STORE/containers/$ID"
+else
+	info "no Alpine tarball in $BERTH_SHARED/images: run --image not checked"
+fi
+
+# ---------------------------------------------------------------- nothing left behind
+
+# (.seccomp-cache: compiled filters berth keeps on purpose, as under any state root)
+assert_eq "no container left in the user's state root" "" \
+	"$(find "$RXDG/berth" -mindepth 1 -maxdepth 1 ! -name .seccomp-cache 2>&1)"
+live_procs() { # the user's processes that are not zombies (an init's zombie waits for pid 1 here)
+	local p
+	for p in $(pgrep -u "$RUID"); do
+		if alive "$p"; then echo "$p"; fi
+	done
+}
+assert_eq "no process of the user left" "" "$(live_procs | xargs)"
+assert_eq "no file of the user outside its directories" "" \
+	"$(find /tmp /run /var/tmp /dev/shm -xdev \( -uid "$RUID" -o -gid "$RGID" \) -not -path "$TEST_TMP/*" 2>/dev/null | head -5)"
+finish
