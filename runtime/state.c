@@ -291,6 +291,9 @@ int container_cgroup(const struct berth_context *ctx, const struct berth_record 
 	int r = cgroup_resolve(fd, rec->cgroup_path, rec->id, cg, err);
 	if (r < 0)
 		return r;
+	/* Rootless (rootless.c): a delegated subtree, where only what a limit needs is enabled; the
+	 * levels above it are not the caller's to write. */
+	cg->only_needed = geteuid() != 0;
 	*ret_root_fd = TAKE_FD(fd);
 	return 0;
 }
