@@ -7,11 +7,12 @@
 #      show`) and from the cgroup files; Delegate=yes; the init is in the scope's cgroup;
 #   2. cri: "kubepods-burstable-pod123.slice:cri-containerd:abc" exactly as containerd's CRI sends
 #      it: unit cri-containerd-abc.scope, the three missing slices made by systemd, nested by
-#      the naming rule; `berth exec` runs in the scope;
+#      the naming rule; `berth exec` runs in the scope; a second container on the same path is
+#      refused (the unit name is the claim) and the first one left running;
 #   3. update: `berth --systemd-cgroup update --memory --pids-limit --cpu-quota` changes the unit's
 #      properties and the files;
 #   4. pause / resume through the cgroup freezer;
-#   5. delete: no unit, no cgroup left; a malformed cgroupsPath is refused naming
+#   5. delete: no unit, no cgroup left (after `kill`, already before delete); a malformed cgroupsPath is refused naming
 #      linux.cgroupsPath (nothing left); a failing createRuntime hook leaves no unit, no cgroup,
 #      no state; `kill -9` of berth while a createRuntime hook runs (the unit exists) leaves no
 #      unit once the init is gone, and `delete --force` the rest;
@@ -157,6 +158,15 @@ check_cri() {
 	assert_eq "cri: exec runs" exec-ok "$OUT"
 	cap "${B[@]}" ps --format json cri
 	assert_match "cri: ps lists the init and nothing more" '^\[[0-9]+\]$' "$OUT"
+	# The unit's name is the claim: a second container on the same cgroupsPath is refused and
+	# the first one is left alone (its unit is not stopped by the failed create).
+	bundle cri2 "kubepods-burstable-pod123.slice:cri-containerd:abc"
+	cap "${B[@]}" create -b "$G_DIR/cri2" cri2
+	assert_rc "cri: a second container on the same path is refused" 1
+	assert_contains "cri: the error names the unit" "$ERR" cri-containerd-abc.scope
+	assert_false "cri: no state of the refused one" test -e "$ROOT/cri2"
+	assert_eq "cri: the first one's unit is still active" active "$(prop cri-containerd-abc.scope ActiveState)"
+	assert_eq "cri: the first one still runs" running "$(status_of cri)"
 }
 
 check_delete() {
@@ -166,6 +176,7 @@ check_delete() {
 	assert_false "delete: its cgroup is gone" test -e /sys/fs/cgroup/system.slice/berth-plain.scope
 	cap "${B[@]}" kill cri KILL
 	assert_ok "kill cri KILL"
+	assert_true "kill: the emptied cri-containerd-abc.scope is stopped and gone before delete" gone cri-containerd-abc.scope
 	cap "${B[@]}" delete cri
 	assert_ok "delete cri (stopped)"
 	assert_true "delete: cri-containerd-abc.scope is gone" gone cri-containerd-abc.scope
