@@ -3,6 +3,7 @@
  * the unit, and berth's cgroupfs writer then applies every limit (including those systemd has no
  * property for, and the device rules as berth's eBPF program) in the delegated cgroup. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,9 +13,24 @@
 #include "berth/error.h"
 #include "berth/log.h"
 #include "berth/runtime.h"
+#include "berth/util.h"
 #include "create.h"
 #include "devrules.h"
 #include "systemd_glue.h"
+
+/* The device rules as DevicePolicy=strict + DeviceAllow where systemd can say the same (see
+ * cgroup_systemd_device_props); /proc/devices names the majors of "char-NAME" entries. */
+static int add_device_props(const struct oci_resources *res, struct cgroup_systemd_prop *props, size_t *n)
+{
+	_cleanup_free_ char *devices = NULL;
+	size_t len = 0;
+	if (res->n_devices == 0)
+		return 0;
+	if (read_file_at(AT_FDCWD, "/proc/devices", 65536, &devices, &len) < 0)
+		devices = NULL; /* then only entries that need no name */
+	return cgroup_systemd_device_props(res->devices, res->n_devices, devices, props,
+					   CGROUP_SYSTEMD_PROPS_MAX, n);
+}
 
 int systemd_plan_cgroup(struct create_plan *p, const char *id, struct berth_error *err)
 {
@@ -47,6 +63,8 @@ int systemd_place_init(struct create_plan *p, struct berth_error *err)
 	    device_rules_build(p->config, l->has_resources ? &l->resources : &none, true, &res, &rules, err);
 	if (r == 0)
 		r = cgroup_systemd_properties(&res, props, CGROUP_SYSTEMD_PROPS_MAX, &n, err);
+	if (r == 0)
+		r = add_device_props(&res, props, &n);
 	if (r < 0)
 		return r;
 	r = cgroup_systemd_start(&p->sd, p->pid, props, n, err);
@@ -87,6 +105,8 @@ int systemd_record_update(const struct berth_record *rec, const struct oci_resou
 	if (!rec->systemd_cgroup || !unit)
 		return 0;
 	int r = cgroup_systemd_properties(res, props, CGROUP_SYSTEMD_PROPS_MAX, &n, err);
+	if (r == 0)
+		r = add_device_props(res, props, &n);
 	if (r < 0 || n == 0)
 		return r;
 	return cgroup_systemd_update(unit, props, n, err);

@@ -4,7 +4,8 @@
 # system bus, nothing else of the host's units):
 #   1. plain: an empty linux.cgroupsPath becomes unit berth-plain.scope in system.slice; its
 #      limits (memory, pids, CPU quota and shares, cpuset) read back from the unit (`systemctl
-#      show`) and from the cgroup files; Delegate=yes; the init is in the scope's cgroup;
+#      show`) and from the cgroup files; the device rules as DevicePolicy=strict + DeviceAllow;
+#      Delegate=yes; the init is in the scope's cgroup;
 #   2. cri: "kubepods-burstable-pod123.slice:cri-containerd:abc" exactly as containerd's CRI sends
 #      it: unit cri-containerd-abc.scope, the three missing slices made by systemd, nested by
 #      the naming rule; `berth exec` runs in the scope; a second container on the same path is
@@ -113,6 +114,12 @@ check_plain() {
 	# blkio weight 500 -> 1 + (500 - 10) * 9999 / 990 = 4950
 	assert_eq "plain: unit IOWeight (blkio weight 500)" 4950 "$(prop berth-plain.scope IOWeight)"
 	info "plain: io.weight: $(tr '\n' ' ' <"$cg/io.weight" 2>&1)"
+	# The device rules (runc's default: deny all, then the usual nodes) as systemd's own program too.
+	assert_eq "plain: unit DevicePolicy" strict "$(prop berth-plain.scope DevicePolicy)"
+	assert_contains "plain: unit DeviceAllow has /dev/null" "$(prop berth-plain.scope DeviceAllow)" "/dev/char/1:3 rwm"
+	assert_contains "plain: unit DeviceAllow has the pts major by name" "$(prop berth-plain.scope DeviceAllow)" "char-pts rwm"
+	cap "${B[@]}" exec plain sh -c 'echo x >/dev/null && head -c 1 /dev/urandom >/dev/null && echo dev-ok; head -c 1 /dev/mem 2>&1 >/dev/null'
+	assert_contains "plain: /dev/null and /dev/urandom work under both device programs" "$OUT" dev-ok
 }
 
 check_update() {
