@@ -551,6 +551,11 @@ static int prepare_state(const struct berth_context *ctx, struct restore_ctx *rc
 			 struct berth_error *err)
 {
 	struct create_plan *p = &rc->p;
+	/* CRIU restores into a cgroupfs path; a systemd scope for it is not made yet: say so rather
+	 * than read "slice:prefix:name" as a cgroupfs path. */
+	if (ctx->systemd_cgroup)
+		return berth_error_set(err, -ENOTSUP,
+				       "--systemd-cgroup: restore into a systemd unit is not supported");
 	int r = state_root_open(ctx->root, true, &p->root_fd, err);
 	if (r == 0)
 		r = network_check(rc, err); /* before anything is made */

@@ -14,7 +14,7 @@
 #      properties and the files;
 #   4. pause / resume through the cgroup freezer;
 #   5. delete: no unit, no cgroup left (after `kill`, already before delete); a malformed cgroupsPath is refused naming
-#      linux.cgroupsPath (nothing left); a failing createRuntime hook leaves no unit, no cgroup,
+#      linux.cgroupsPath (nothing left), so is `restore` (not supported yet); a failing createRuntime hook leaves no unit, no cgroup,
 #      no state; `kill -9` of berth while a createRuntime hook runs (the unit exists) leaves no
 #      unit once the init is gone, and `delete --force` the rest;
 #   6. containerd 1.6 with the runc v2 shim options SystemdCgroup = true and BinaryName = berth
@@ -201,6 +201,12 @@ check_bad_path() {
 	cap "${B[@]}" create -b "$G_DIR/badpath2" badpath2
 	assert_rc "two fields: refused" 1
 	assert_contains "two fields: says the form" "$ERR" "slice:prefix:name"
+	# restore does not make a unit yet: refused clearly, nothing left.
+	mkdir -p "$G_DIR/img" && : >"$G_DIR/img/inventory.img"
+	cap "${B[@]}" restore --image-path "$G_DIR/img" -b "$G_DIR/plain" restored
+	assert_rc "restore with --systemd-cgroup: refused" 1
+	assert_contains "restore: says why" "$ERR" "--systemd-cgroup: restore into a systemd unit is not supported"
+	assert_false "restore: no state left" test -e "$ROOT/restored"
 }
 
 check_failing_hook() {
