@@ -332,7 +332,7 @@ static void test_device_props(void **state)
 	struct oci_device_cgroup dflt[] = {
 	    DEV(false, 'a', -1, -1, NULL), DEV(true, 'c', -1, -1, "m"),    DEV(true, 'b', -1, -1, "m"),
 	    DEV(true, 'c', 1, 3, "rwm"),   DEV(true, 'c', 136, -1, "rwm"), DEV(true, 'c', 5, 0, "rw"),
-	    DEV(true, 'c', 5, 0, "m"),     DEV(false, 'c', 1, 9, "rw"),   DEV(true, 'c', 1, 5, "rwm"),
+	    DEV(true, 'c', 5, 0, "m"),     DEV(false, 'c', 1, 9, "rw"),    DEV(true, 'c', 1, 5, "rwm"),
 	    DEV(false, 'c', 1, 5, "w"),
 	};
 	device_lines(dflt, sizeof(dflt) / sizeof(dflt[0]), got, sizeof(got));
