@@ -551,11 +551,6 @@ static int prepare_state(const struct berth_context *ctx, struct restore_ctx *rc
 			 struct berth_error *err)
 {
 	struct create_plan *p = &rc->p;
-	/* CRIU restores into a cgroupfs path; a systemd scope for it is not made yet: say so rather
-	 * than read "slice:prefix:name" as a cgroupfs path. */
-	if (ctx->systemd_cgroup)
-		return berth_error_set(err, -ENOTSUP,
-				       "--systemd-cgroup: restore into a systemd unit is not supported");
 	int r = state_root_open(ctx->root, true, &p->root_fd, err);
 	if (r == 0)
 		r = network_check(rc, err); /* before anything is made */
@@ -895,6 +890,11 @@ int berth_container_restore(const struct berth_context *ctx, const struct berth_
 		p->ns_fds[t] = -EBADF;
 
 	int r = container_id_validate(x->id, err);
+	/* CRIU restores into a cgroupfs path; a systemd scope for it is not made yet: say so rather
+	 * than read "slice:prefix:name" as a cgroupfs path. */
+	if (r == 0 && ctx->systemd_cgroup)
+		r = berth_error_set(err, -ENOTSUP,
+				    "--systemd-cgroup: restore into a systemd unit is not supported");
 	if (r == 0)
 		r = restore_phases(ctx, x, &rc, err);
 	if (r < 0) {
