@@ -96,17 +96,38 @@ int systemd_record_stop(const struct berth_record *rec, struct berth_error *err)
 	return cgroup_systemd_stop(unit, err);
 }
 
-int systemd_record_update(const struct berth_record *rec, const struct oci_resources *res,
-			  struct berth_error *err)
+/* A quota without a period means the cgroup's current period (the kernel keeps it), and so must
+ * CPUQuotaPerSecUSec: read it from cpu.max ("max 100000", "50000 50000"). */
+static void fill_period(const struct cgroup *cg, struct oci_resources *res)
+{
+	char rel[CGROUP_SYSTEMD_PATH_MAX + 16];
+	_cleanup_free_ char *text = NULL;
+	size_t len = 0;
+	unsigned long long period = 0;
+	if (!res->has_cpu || !res->cpu.has_quota || (res->cpu.has_period && res->cpu.period) || !cg->path)
+		return;
+	snprintf(rel, sizeof(rel), "%s%s/cpu.max", cg->layout == CGROUP_LAYOUT_UNIFIED ? "" : "unified",
+		 cg->path);
+	if (read_file_at(cg->root_fd, rel[0] == '/' ? rel + 1 : rel, 64, &text, &len) < 0 ||
+	    sscanf(text, "%*s %llu", &period) != 1 || period == 0)
+		return;
+	res->cpu.has_period = true;
+	res->cpu.period = period;
+}
+
+int systemd_record_update(const struct berth_record *rec, const struct cgroup *cg,
+			  const struct oci_resources *in, struct berth_error *err)
 {
 	const char *unit = cgroup_systemd_unit_of_path(rec->cgroup_path);
 	struct cgroup_systemd_prop props[CGROUP_SYSTEMD_PROPS_MAX];
+	struct oci_resources res = *in;
 	size_t n = 0;
 	if (!rec->systemd_cgroup || !unit)
 		return 0;
-	int r = cgroup_systemd_properties(res, props, CGROUP_SYSTEMD_PROPS_MAX, &n, err);
+	fill_period(cg, &res);
+	int r = cgroup_systemd_properties(&res, props, CGROUP_SYSTEMD_PROPS_MAX, &n, err);
 	if (r == 0)
-		r = add_device_props(res, props, &n);
+		r = add_device_props(&res, props, &n);
 	if (r < 0 || n == 0)
 		return r;
 	return cgroup_systemd_update(unit, props, n, err);

@@ -87,7 +87,7 @@ gone() {
 check_plain() {
 	local cg=/sys/fs/cgroup/system.slice/berth-plain.scope pid
 	bundle plain "" ".linux.resources = {memory: {limit: $((64 * MIB))}, pids: {limit: 50},
-		cpu: {quota: 25000, period: 100000, shares: 512, cpus: \"0\", mems: \"0\"}, blockIO: {weight: 500}}"
+		cpu: {quota: 12500, period: 50000, shares: 512, cpus: \"0\", mems: \"0\"}, blockIO: {weight: 500}}"
 	cap "${B[@]}" run -d -b "$G_DIR/plain" plain
 	assert_ok "plain: berth --systemd-cgroup run -d (empty cgroupsPath)"
 	[ "$RC" -eq 0 ] || { info "stderr: $ERR"; return 0; }
@@ -104,8 +104,9 @@ check_plain() {
 	assert_eq "plain: memory.max" $((64 * MIB)) "$(cat "$cg/memory.max" 2>&1)"
 	assert_eq "plain: unit TasksMax" 50 "$(prop berth-plain.scope TasksMax)"
 	assert_eq "plain: pids.max" 50 "$(cat "$cg/pids.max" 2>&1)"
-	assert_eq "plain: unit CPUQuotaPerSecUSec (25000/100000)" 250ms "$(prop berth-plain.scope CPUQuotaPerSecUSec)"
-	assert_eq "plain: cpu.max" "25000 100000" "$(cat "$cg/cpu.max" 2>&1)"
+	assert_eq "plain: unit CPUQuotaPerSecUSec (12500/50000)" 250ms "$(prop berth-plain.scope CPUQuotaPerSecUSec)"
+	assert_eq "plain: unit CPUQuotaPeriodUSec" 50ms "$(prop berth-plain.scope CPUQuotaPeriodUSec)"
+	assert_eq "plain: cpu.max" "12500 50000" "$(cat "$cg/cpu.max" 2>&1)"
 	# runc's conversion: 1 + (512 - 2) * 9999 / 262142 = 20
 	assert_eq "plain: unit CPUWeight (shares 512)" 20 "$(prop berth-plain.scope CPUWeight)"
 	assert_eq "plain: cpu.weight" 20 "$(cat "$cg/cpu.weight" 2>&1)"
@@ -124,14 +125,15 @@ check_plain() {
 
 check_update() {
 	local cg=/sys/fs/cgroup/system.slice/berth-plain.scope
-	cap "${B[@]}" update --memory $((96 * MIB)) --pids-limit 80 --cpu-quota 50000 plain
+	cap "${B[@]}" update --memory $((96 * MIB)) --pids-limit 80 --cpu-quota 25000 plain
 	assert_ok "update: berth --systemd-cgroup update"
 	assert_eq "update: unit MemoryMax" $((96 * MIB)) "$(prop berth-plain.scope MemoryMax)"
 	assert_eq "update: memory.max" $((96 * MIB)) "$(cat "$cg/memory.max" 2>&1)"
 	assert_eq "update: unit TasksMax" 80 "$(prop berth-plain.scope TasksMax)"
 	assert_eq "update: pids.max" 80 "$(cat "$cg/pids.max" 2>&1)"
-	assert_eq "update: unit CPUQuotaPerSecUSec" 500ms "$(prop berth-plain.scope CPUQuotaPerSecUSec)"
-	assert_eq "update: cpu.max" "50000 100000" "$(cat "$cg/cpu.max" 2>&1)"
+	# a quota alone keeps the container's 50 ms period, in the unit as in cpu.max
+	assert_eq "update: unit CPUQuotaPerSecUSec (25000 per 50 ms)" 500ms "$(prop berth-plain.scope CPUQuotaPerSecUSec)"
+	assert_eq "update: cpu.max" "25000 50000" "$(cat "$cg/cpu.max" 2>&1)"
 }
 
 check_pause() {
