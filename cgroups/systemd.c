@@ -116,6 +116,18 @@ static int append_props(sd_bus_message *m, const struct cgroup_systemd_prop *pro
 			r = sd_bus_message_append(m, "(sv)", p->name, "t", p->u64);
 			continue;
 		}
+		if (p->type == CGSD_STR) {
+			r = sd_bus_message_append(m, "(sv)", p->name, "s", p->str);
+			continue;
+		}
+		if (p->type == CGSD_DEVICE_ALLOW) {
+			/* One entry per property appends to the list; an empty array resets it. */
+			if (p->str[0])
+				r = sd_bus_message_append(m, "(sv)", p->name, "a(ss)", 1, p->str, p->access);
+			else
+				r = sd_bus_message_append(m, "(sv)", p->name, "a(ss)", 0);
+			continue;
+		}
 		r = sd_bus_message_open_container(m, 'r', "sv");
 		if (r >= 0)
 			r = sd_bus_message_append(m, "s", p->name);

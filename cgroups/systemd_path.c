@@ -257,13 +257,24 @@ bool cgroup_systemd_booted(void)
 	return access("/run/systemd/system", F_OK) == 0;
 }
 
-static const char *known_props[] = {"MemoryMax",          "MemoryLow",          "MemorySwapMax", "CPUWeight",
-				    "CPUQuotaPeriodUSec", "CPUQuotaPerSecUSec", "TasksMax",      "IOWeight",
-				    "AllowedCPUs",        "AllowedMemoryNodes"};
+static const char *known_props[] = {"MemoryMax",          "MemoryLow",          "MemorySwapMax",
+				    "CPUWeight",          "CPUQuotaPeriodUSec", "CPUQuotaPerSecUSec",
+				    "TasksMax",           "IOWeight",           "AllowedCPUs",
+				    "AllowedMemoryNodes", "DevicePolicy",       "DeviceAllow"};
 
 int cgroup_systemd_prop_format(const struct cgroup_systemd_prop *p, char *buf, size_t size)
 {
-	int n = snprintf(buf, size, "%s=%s:", p->name, p->type == CGSD_U64 ? "t" : "ay");
+	int n;
+	if (p->type == CGSD_STR || p->type == CGSD_DEVICE_ALLOW) {
+		if (p->type == CGSD_STR)
+			n = snprintf(buf, size, "%s=s:%s", p->name, p->str);
+		else if (p->str[0])
+			n = snprintf(buf, size, "%s=a(ss):%s:%s", p->name, p->access, p->str);
+		else
+			n = snprintf(buf, size, "%s=a(ss):", p->name);
+		return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
+	}
+	n = snprintf(buf, size, "%s=%s:", p->name, p->type == CGSD_U64 ? "t" : "ay");
 	if (n < 0 || (size_t)n >= size)
 		return -ENAMETOOLONG;
 	size_t off = (size_t)n;
@@ -313,9 +324,155 @@ int cgroup_systemd_prop_parse(const char *word, struct cgroup_systemd_prop *ret)
 			p.bits[i] = (unsigned char)b;
 		}
 		p.n_bits = len / 2;
+	} else if (strncmp(v, "s:", 2) == 0 && strcmp(p.name, "DevicePolicy") == 0) {
+		p.type = CGSD_STR;
+		if (strcmp(v + 2, "strict") && strcmp(v + 2, "closed") && strcmp(v + 2, "auto"))
+			return -EINVAL;
+		snprintf(p.str, sizeof(p.str), "%s", v + 2);
+	} else if (strncmp(v, "a(ss):", 6) == 0 && strcmp(p.name, "DeviceAllow") == 0) {
+		const char *acc = v + 6, *colon = strchr(acc, ':');
+		p.type = CGSD_DEVICE_ALLOW;
+		if (!*acc)
+			; /* the reset */
+		else if (!colon || colon == acc || (size_t)(colon - acc) >= sizeof(p.access) ||
+			 strspn(acc, "rwm") != (size_t)(colon - acc) || !colon[1] ||
+			 strlen(colon + 1) >= sizeof(p.str))
+			return -EINVAL;
+		else {
+			memcpy(p.access, acc, (size_t)(colon - acc));
+			snprintf(p.str, sizeof(p.str), "%s", colon + 1);
+		}
 	} else {
 		return -EINVAL;
 	}
 	*ret = p;
+	return 0;
+}
+
+/* ---- device rules as DevicePolicy / DeviceAllow ---- */
+
+#define DEV_R 1u
+#define DEV_W 2u
+#define DEV_M 4u
+
+struct dev_entry {
+	char type;            /* 'c' or 'b' */
+	int64_t major, minor; /* -1: any */
+	unsigned int access;
+};
+
+static unsigned int access_bits(const char *a)
+{
+	unsigned int bits = 0;
+	for (; a && *a; a++)
+		bits |= *a == 'r' ? DEV_R : *a == 'w' ? DEV_W : *a == 'm' ? DEV_M : 0;
+	return a ? bits : DEV_R | DEV_W | DEV_M;
+}
+
+/* The name /proc/devices gives char (@type 'c') or block major @major, into @buf. */
+static bool major_name(const char *proc_devices, char type, int64_t major, char *buf, size_t size)
+{
+	const char *want = type == 'c' ? "Character devices:" : "Block devices:";
+	const char *sec = proc_devices ? strstr(proc_devices, want) : NULL;
+	if (!sec)
+		return false;
+	for (const char *l = strchr(sec, '\n'); l && l[1] && l[1] != '\n'; l = strchr(l + 1, '\n')) {
+		long long m;
+		char name[64];
+		if (sscanf(l + 1, "%lld %63s", &m, name) == 2 && m == major) {
+			snprintf(buf, size, "%s", name);
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Apply one rule to the allowlist @e (*n entries); false when systemd cannot express the result. */
+static bool dev_apply(struct dev_entry *e, size_t *n, bool *allow_all, const struct oci_device_cgroup *r)
+{
+	int64_t major = r->has_major ? r->major : -1, minor = r->has_minor ? r->minor : -1;
+	unsigned int acc = access_bits(r->access);
+	if (r->type == 'a' && major < 0 && minor < 0 && acc == (DEV_R | DEV_W | DEV_M)) {
+		*allow_all = r->allow; /* a fresh start: everything, or nothing */
+		*n = 0;
+		return true;
+	}
+	if (*allow_all || r->type == 'a' || (major < 0 && minor >= 0))
+		return false; /* "all but ..." and these shapes have no DeviceAllow form */
+	struct dev_entry *same = NULL;
+	for (size_t i = 0; i < *n; i++) {
+		bool overlap = e[i].type == r->type && (e[i].major < 0 || major < 0 || e[i].major == major) &&
+			       (e[i].minor < 0 || minor < 0 || e[i].minor == minor);
+		if (e[i].type == r->type && e[i].major == major && e[i].minor == minor)
+			same = &e[i];
+		else if (!r->allow && overlap && (e[i].access & acc))
+			return false; /* a deny cutting into another allow (wider or narrower) */
+	}
+	if (same) {
+		same->access = r->allow ? same->access | acc : same->access & ~acc;
+		return true;
+	}
+	if (!r->allow)
+		return true; /* denying what is not allowed: nothing changes */
+	if (*n >= CGROUP_SYSTEMD_DEVICES_MAX)
+		return false;
+	e[(*n)++] = (struct dev_entry){.type = r->type, .major = major, .minor = minor, .access = acc};
+	return true;
+}
+
+static bool dev_prop(const struct dev_entry *e, const char *proc_devices, struct cgroup_systemd_prop *p)
+{
+	const char *kind = e->type == 'c' ? "char" : "block";
+	char name[64];
+	memset(p, 0, sizeof(*p));
+	snprintf(p->name, sizeof(p->name), "DeviceAllow");
+	p->type = CGSD_DEVICE_ALLOW;
+	snprintf(p->access, sizeof(p->access), "%s%s%s", e->access & DEV_R ? "r" : "",
+		 e->access & DEV_W ? "w" : "", e->access & DEV_M ? "m" : "");
+	if (e->major < 0) {
+		snprintf(p->str, sizeof(p->str), "%s-*", kind);
+		return true;
+	}
+	if (e->minor >= 0) {
+		snprintf(p->str, sizeof(p->str), "/dev/%s/%lld:%lld", kind, (long long)e->major,
+			 (long long)e->minor);
+		return true;
+	}
+	/* A whole major: systemd knows it by its name in /proc/devices. */
+	if (!major_name(proc_devices, e->type, e->major, name, sizeof(name)))
+		return false;
+	return (size_t)snprintf(p->str, sizeof(p->str), "%s-%s", kind, name) < sizeof(p->str);
+}
+
+int cgroup_systemd_device_props(const struct oci_device_cgroup *rules, size_t n_rules,
+				const char *proc_devices, struct cgroup_systemd_prop *props, size_t max,
+				size_t *n)
+{
+	struct dev_entry e[CGROUP_SYSTEMD_DEVICES_MAX];
+	size_t ne = 0, k = 0;
+	bool allow_all = false;
+	if (n_rules == 0)
+		return 0;
+	for (size_t i = 0; i < n_rules; i++)
+		if (!dev_apply(e, &ne, &allow_all, &rules[i]))
+			return 0;
+	if (allow_all || *n + ne + 2 > max)
+		return 0;
+	struct cgroup_systemd_prop *p = &props[*n];
+	memset(p, 0, 2 * sizeof(*p));
+	snprintf(p[0].name, sizeof(p[0].name), "DevicePolicy");
+	p[0].type = CGSD_STR;
+	snprintf(p[0].str, sizeof(p[0].str), "strict");
+	snprintf(p[1].name, sizeof(p[1].name), "DeviceAllow"); /* empty: reset the list */
+	p[1].type = CGSD_DEVICE_ALLOW;
+	k = 2;
+	for (size_t i = 0; i < ne; i++) {
+		if (!e[i].access)
+			continue;
+		if (!dev_prop(&e[i], proc_devices, &p[k]))
+			return 0;
+		k++;
+	}
+	*n += k;
 	return 0;
 }

@@ -245,6 +245,11 @@ int berth_container_restore(const struct berth_context *ctx, const struct berth_
 		p->ns_fds[t] = -EBADF;
 
 	int r = container_id_validate(x->id, err);
+	/* CRIU restores into a cgroupfs path; a systemd scope for it is not made yet: say so rather
+	 * than read "slice:prefix:name" as a cgroupfs path. */
+	if (r == 0 && ctx->systemd_cgroup)
+		r = berth_error_set(err, -ENOTSUP,
+				    "--systemd-cgroup: restore into a systemd unit is not supported");
 	if (r == 0)
 		r = restore_phases(ctx, x, &rc, err);
 	if (r < 0) {

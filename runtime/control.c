@@ -99,7 +99,7 @@ int berth_container_update(const struct berth_context *ctx, const char *id, cons
 	if (r == 0)
 		r = device_rules_build(config, res, false, &eff, &rules, err);
 	if (r == 0)
-		r = systemd_record_update(c.rec, &eff, err); /* the unit's view first, then the files */
+		r = systemd_record_update(c.rec, &cg, &eff, err); /* the unit's view first, then the files */
 	if (r == 0)
 		r = cgroup_enable_controllers(&cg, &eff, err);
 	if (r == 0)

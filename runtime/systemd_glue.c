@@ -3,6 +3,7 @@
  * the unit, and berth's cgroupfs writer then applies every limit (including those systemd has no
  * property for, and the device rules as berth's eBPF program) in the delegated cgroup. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,9 +13,24 @@
 #include "berth/error.h"
 #include "berth/log.h"
 #include "berth/runtime.h"
+#include "berth/util.h"
 #include "create.h"
 #include "devrules.h"
 #include "systemd_glue.h"
+
+/* The device rules as DevicePolicy=strict + DeviceAllow where systemd can say the same (see
+ * cgroup_systemd_device_props); /proc/devices names the majors of "char-NAME" entries. */
+static int add_device_props(const struct oci_resources *res, struct cgroup_systemd_prop *props, size_t *n)
+{
+	_cleanup_free_ char *devices = NULL;
+	size_t len = 0;
+	if (res->n_devices == 0)
+		return 0;
+	if (read_file_at(AT_FDCWD, "/proc/devices", 65536, &devices, &len) < 0)
+		devices = NULL; /* then only entries that need no name */
+	return cgroup_systemd_device_props(res->devices, res->n_devices, devices, props,
+					   CGROUP_SYSTEMD_PROPS_MAX, n);
+}
 
 int systemd_plan_cgroup(struct create_plan *p, const char *id, struct berth_error *err)
 {
@@ -47,6 +63,8 @@ int systemd_place_init(struct create_plan *p, struct berth_error *err)
 	    device_rules_build(p->config, l->has_resources ? &l->resources : &none, true, &res, &rules, err);
 	if (r == 0)
 		r = cgroup_systemd_properties(&res, props, CGROUP_SYSTEMD_PROPS_MAX, &n, err);
+	if (r == 0)
+		r = add_device_props(&res, props, &n);
 	if (r < 0)
 		return r;
 	r = cgroup_systemd_start(&p->sd, p->pid, props, n, err);
@@ -78,15 +96,38 @@ int systemd_record_stop(const struct berth_record *rec, struct berth_error *err)
 	return cgroup_systemd_stop(unit, err);
 }
 
-int systemd_record_update(const struct berth_record *rec, const struct oci_resources *res,
-			  struct berth_error *err)
+/* A quota without a period means the cgroup's current period (the kernel keeps it), and so must
+ * CPUQuotaPerSecUSec: read it from cpu.max ("max 100000", "50000 50000"). */
+static void fill_period(const struct cgroup *cg, struct oci_resources *res)
+{
+	char rel[CGROUP_SYSTEMD_PATH_MAX + 16];
+	_cleanup_free_ char *text = NULL;
+	size_t len = 0;
+	unsigned long long period = 0;
+	if (!res->has_cpu || !res->cpu.has_quota || (res->cpu.has_period && res->cpu.period) || !cg->path)
+		return;
+	snprintf(rel, sizeof(rel), "%s%s/cpu.max", cg->layout == CGROUP_LAYOUT_UNIFIED ? "" : "unified",
+		 cg->path);
+	if (read_file_at(cg->root_fd, rel[0] == '/' ? rel + 1 : rel, 64, &text, &len) < 0 ||
+	    sscanf(text, "%*s %llu", &period) != 1 || period == 0)
+		return;
+	res->cpu.has_period = true;
+	res->cpu.period = period;
+}
+
+int systemd_record_update(const struct berth_record *rec, const struct cgroup *cg,
+			  const struct oci_resources *in, struct berth_error *err)
 {
 	const char *unit = cgroup_systemd_unit_of_path(rec->cgroup_path);
 	struct cgroup_systemd_prop props[CGROUP_SYSTEMD_PROPS_MAX];
+	struct oci_resources res = *in;
 	size_t n = 0;
 	if (!rec->systemd_cgroup || !unit)
 		return 0;
-	int r = cgroup_systemd_properties(res, props, CGROUP_SYSTEMD_PROPS_MAX, &n, err);
+	fill_period(cg, &res);
+	int r = cgroup_systemd_properties(&res, props, CGROUP_SYSTEMD_PROPS_MAX, &n, err);
+	if (r == 0)
+		r = add_device_props(&res, props, &n);
 	if (r < 0 || n == 0)
 		return r;
 	return cgroup_systemd_update(unit, props, n, err);

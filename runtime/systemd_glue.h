@@ -5,6 +5,7 @@ struct create_plan;
 struct berth_error;
 struct berth_record;
 struct oci_resources;
+struct cgroup;
 
 /* create, in place of cgroupfs placement: parse linux.cgroupsPath as "slice:prefix:name" and
  * resolve the scope's cgroup (made later by systemd). Errors name linux.cgroupsPath. */
@@ -15,6 +16,7 @@ int systemd_place_init(struct create_plan *p, struct berth_error *err);
 void systemd_unwind(struct create_plan *p);
 /* delete: stop the container's unit (records of --systemd-cgroup containers only). */
 int systemd_record_stop(const struct berth_record *rec, struct berth_error *err);
-/* update: set the unit properties for @res (records of --systemd-cgroup containers only). */
-int systemd_record_update(const struct berth_record *rec, const struct oci_resources *res,
-			  struct berth_error *err);
+/* update: set the unit properties for @res (records of --systemd-cgroup containers only); a
+ * quota without a period is taken with the period @cg has now. */
+int systemd_record_update(const struct berth_record *rec, const struct cgroup *cg,
+			  const struct oci_resources *res, struct berth_error *err);

@@ -17,8 +17,9 @@ first_run=(busybox-static jq)
 # (qemu, kernel unpacking, initramfs).
 # compat layer (tests/compat: runc and crun as references, podman with conmon, CNI plugins and
 # catatonit as a second client, and podman's recommends that the machine the tests were written on
-# had: uidmap, slirp4netns, fuse-overlayfs; tmux for terminal flows), AppArmor (the VM's LSM test), systemd, dbus and the user session
-# bus (the systemd VM boots the host's systemd; test_vm_rootless runs a user's systemd instance).
+# had: uidmap, slirp4netns, fuse-overlayfs; tmux for terminal flows), AppArmor (the VM's LSM test),
+# systemd and dbus (the VM's systemd boot: the guest runs the host's /lib/systemd/systemd and dbus),
+# the user session bus (test_vm_rootless runs a user's systemd instance there).
 test=(busybox-static jq iproute2 time util-linux procps psmisc file clang-format shellcheck valgrind libclang-rt-14-dev
 	containerd runc umoci skopeo qemu-system-x86 cpio kmod xz-utils
 	crun podman conmon containernetworking-plugins catatonit uidmap slirp4netns fuse-overlayfs tmux apparmor

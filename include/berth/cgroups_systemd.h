@@ -11,6 +11,7 @@
 
 struct berth_error;
 struct oci_resources;
+struct oci_device_cgroup;
 
 #define CGROUP_SYSTEMD_NAME_MAX 256
 #define CGROUP_SYSTEMD_PATH_MAX 4096
@@ -43,8 +44,10 @@ const char *cgroup_systemd_unit_of_path(const char *path);
 
 /* A unit property berth sets from linux.resources. */
 enum cgroup_systemd_prop_type {
-	CGSD_U64,  /* "t" */
-	CGSD_BITS, /* "ay": a CPU or NUMA node mask */
+	CGSD_U64,          /* "t" */
+	CGSD_BITS,         /* "ay": a CPU or NUMA node mask */
+	CGSD_STR,          /* "s": @str */
+	CGSD_DEVICE_ALLOW, /* "a(ss)" of one entry (@str, @access), or none (a reset) when @str is "" */
 };
 
 #define CGROUP_SYSTEMD_BITS_MAX 128 /* 1024 CPUs / nodes */
@@ -55,9 +58,13 @@ struct cgroup_systemd_prop {
 	uint64_t u64; /* UINT64_MAX is systemd's "infinity" */
 	unsigned char bits[CGROUP_SYSTEMD_BITS_MAX];
 	size_t n_bits; /* bytes used in @bits */
+	char str[56];
+	char access[4];
 };
 
-#define CGROUP_SYSTEMD_PROPS_MAX 32
+#define CGROUP_SYSTEMD_PROPS_MAX 64
+/* At most this many DeviceAllow entries; a longer list is left to berth's eBPF program alone. */
+#define CGROUP_SYSTEMD_DEVICES_MAX 48
 
 /* The unit properties systemd has for @res (NULL: none): MemoryMax, MemoryLow, MemorySwapMax,
  * CPUWeight (from shares, as runc converts them), CPUQuotaPerSecUSec (quota / period, rounded up
@@ -66,6 +73,18 @@ struct cgroup_systemd_prop {
  * cgroupfs writer. Errors: -EINVAL naming the field (a malformed cpuset list, a negative limit). */
 int cgroup_systemd_properties(const struct oci_resources *res, struct cgroup_systemd_prop *props, size_t max,
 			      size_t *ret_n, struct berth_error *err);
+
+/* The device rules (berth's semantics: in order, the last match wins, no match is denied) as
+ * systemd's DevicePolicy=strict plus DeviceAllow entries ("/dev/char/1:3", "char-pts" for a major
+ * named in @proc_devices, the text of /proc/devices; "char-*" for any major), appended at
+ * @props[*n]; the list is reset first, so an update replaces it. Nothing is appended (and 0
+ * returned) when systemd cannot say the same thing: access to everything but some devices, a
+ * deny that cuts into an earlier wildcard allow, an unnamed major, more than
+ * CGROUP_SYSTEMD_DEVICES_MAX entries. berth's own eBPF program enforces the rules either way;
+ * systemd's program then adds no restriction of its own. */
+int cgroup_systemd_device_props(const struct oci_device_cgroup *rules, size_t n_rules,
+				const char *proc_devices, struct cgroup_systemd_prop *props, size_t max,
+				size_t *n);
 
 /* systemd's CPUQuotaPerSecUSec for a CFS quota and period (microseconds): quota * 1s / period,
  * rounded up to a multiple of 10000; UINT64_MAX (no limit) for quota <= 0. */
@@ -79,7 +98,8 @@ int cgroup_systemd_cpuset_mask(const char *list, unsigned char *bits, size_t *re
 bool cgroup_systemd_booted(void);
 
 /* One property as one word for berth-ext's command line ("MemoryMax=t:1048576",
- * "AllowedCPUs=ay:0f"), and back. -EINVAL for a malformed word, -ENAMETOOLONG for a short @buf. */
+ * "AllowedCPUs=ay:0f", "DevicePolicy=s:strict", "DeviceAllow=a(ss):rwm:/dev/char/1:3"), and back. -EINVAL for
+ * a malformed word, -ENAMETOOLONG for a short @buf. */
 int cgroup_systemd_prop_format(const struct cgroup_systemd_prop *p, char *buf, size_t size);
 int cgroup_systemd_prop_parse(const char *word, struct cgroup_systemd_prop *ret);
 

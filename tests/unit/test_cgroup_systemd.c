@@ -267,6 +267,25 @@ static void test_prop_words(void **state)
 	char tiny[8];
 	assert_int_equal(cgroup_systemd_prop_format(&p, tiny, sizeof(tiny)), -ENAMETOOLONG);
 
+	struct cgroup_systemd_prop d = {
+	    .name = "DeviceAllow", .type = CGSD_DEVICE_ALLOW, .str = "/dev/char/1:3", .access = "rw"};
+	assert_int_equal(cgroup_systemd_prop_format(&d, buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "DeviceAllow=a(ss):rw:/dev/char/1:3");
+	assert_int_equal(cgroup_systemd_prop_parse(buf, &q), 0);
+	assert_int_equal(q.type, CGSD_DEVICE_ALLOW);
+	assert_string_equal(q.str, "/dev/char/1:3");
+	assert_string_equal(q.access, "rw");
+	struct cgroup_systemd_prop reset = {.name = "DeviceAllow", .type = CGSD_DEVICE_ALLOW};
+	assert_int_equal(cgroup_systemd_prop_format(&reset, buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "DeviceAllow=a(ss):");
+	assert_int_equal(cgroup_systemd_prop_parse(buf, &q), 0);
+	assert_string_equal(q.str, "");
+	struct cgroup_systemd_prop pol = {.name = "DevicePolicy", .type = CGSD_STR, .str = "strict"};
+	assert_int_equal(cgroup_systemd_prop_format(&pol, buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "DevicePolicy=s:strict");
+	assert_int_equal(cgroup_systemd_prop_parse(buf, &q), 0);
+	assert_string_equal(q.str, "strict");
+
 	/* the helper sets only berth's own properties, from well-formed words */
 	const char *bad[] = {"ExecStart=t:1",    "MemoryMax",         "MemoryMax=s:x",
 			     "MemoryMax=t:",     "MemoryMax=t:-1",    "MemoryMax=t:1x",
@@ -276,13 +295,104 @@ static void test_prop_words(void **state)
 			fail_msg("'%s' accepted", bad[i]);
 }
 
+static const char proc_devices[] = "Character devices:\n  1 mem\n  4 /dev/vc/0\n  5 /dev/tty\n136 pts\n"
+				   "\nBlock devices:\n  7 loop\n  8 sd\n";
+
+#define DEV(allow_, type_, major_, minor_, access_)                                                          \
+	{                                                                                                    \
+		.allow = (allow_), .type = (type_), .has_major = (major_) >= 0, .major = (major_),           \
+		.has_minor = (minor_) >= 0, .minor = (minor_), .access = (access_)                           \
+	}
+
+/* The DeviceAllow entries of @rules as "path access" lines ("" when none are given). */
+static void device_lines(const struct oci_device_cgroup *rules, size_t n, char *buf, size_t size)
+{
+	struct cgroup_systemd_prop p[CGROUP_SYSTEMD_PROPS_MAX];
+	size_t np = 1; /* after an existing property */
+	buf[0] = '\0';
+	assert_int_equal(
+	    cgroup_systemd_device_props(rules, n, proc_devices, p, CGROUP_SYSTEMD_PROPS_MAX, &np), 0);
+	if (np == 1)
+		return;
+	assert_string_equal(p[1].name, "DevicePolicy");
+	assert_string_equal(p[1].str, "strict");
+	assert_string_equal(p[2].name, "DeviceAllow");
+	assert_string_equal(p[2].str, ""); /* the reset */
+	for (size_t i = 3; i < np; i++) {
+		size_t len = strlen(buf);
+		snprintf(buf + len, size - len, "%s%s %s", len ? "; " : "", p[i].str, p[i].access);
+	}
+}
+
+static void test_device_props(void **state)
+{
+	(void)state;
+	char got[1024];
+	/* runc's default list after "deny all" */
+	struct oci_device_cgroup dflt[] = {
+	    DEV(false, 'a', -1, -1, NULL), DEV(true, 'c', -1, -1, "m"),    DEV(true, 'b', -1, -1, "m"),
+	    DEV(true, 'c', 1, 3, "rwm"),   DEV(true, 'c', 136, -1, "rwm"), DEV(true, 'c', 5, 0, "rw"),
+	    DEV(true, 'c', 5, 0, "m"),     DEV(false, 'c', 1, 9, "rw"),    DEV(true, 'c', 1, 5, "rwm"),
+	    DEV(false, 'c', 1, 5, "w"),
+	};
+	device_lines(dflt, sizeof(dflt) / sizeof(dflt[0]), got, sizeof(got));
+	assert_string_equal(got, "char-* m; block-* m; /dev/char/1:3 rwm; char-pts rwm; /dev/char/5:0 rwm; "
+				 "/dev/char/1:5 rm");
+
+	/* allow all: systemd needs no program (no properties) */
+	struct oci_device_cgroup all[] = {DEV(true, 'a', -1, -1, "rwm"), DEV(true, 'c', 1, 3, "rwm")};
+	device_lines(all, 1, got, sizeof(got));
+	assert_string_equal(got, "");
+	/* all but one device: systemd has no "deny" entry */
+	struct oci_device_cgroup but[] = {DEV(true, 'a', -1, -1, "rwm"), DEV(false, 'b', 1, 0, "rwm")};
+	device_lines(but, 2, got, sizeof(got));
+	assert_string_equal(got, "");
+	/* a deny cutting into a wider allow */
+	struct oci_device_cgroup cut[] = {DEV(false, 'a', -1, -1, "rwm"), DEV(true, 'c', 1, -1, "rwm"),
+					  DEV(false, 'c', 1, 3, "w")};
+	device_lines(cut, 3, got, sizeof(got));
+	assert_string_equal(got, "");
+	/* ... or into a narrower one listed before the exact match */
+	struct oci_device_cgroup cut2[] = {DEV(false, 'a', -1, -1, "rwm"), DEV(true, 'c', 1, 3, "rwm"),
+					   DEV(true, 'c', -1, -1, "m"), DEV(false, 'c', 1, 3, "m")};
+	device_lines(cut2, 4, got, sizeof(got));
+	assert_string_equal(got, "");
+	/* a major /proc/devices does not name */
+	struct oci_device_cgroup unnamed[] = {DEV(false, 'a', -1, -1, "rwm"), DEV(true, 'c', 250, -1, "rw")};
+	device_lines(unnamed, 2, got, sizeof(got));
+	assert_string_equal(got, "");
+	/* a block major by name; an entry denied away entirely is dropped */
+	struct oci_device_cgroup blk[] = {DEV(false, 'a', -1, -1, "rwm"), DEV(true, 'b', 8, -1, "r"),
+					  DEV(true, 'b', 7, 0, "rw"), DEV(false, 'b', 7, 0, "rw")};
+	device_lines(blk, 4, got, sizeof(got));
+	assert_string_equal(got, "block-sd r");
+	/* deny all and nothing else: strict, no entries */
+	struct cgroup_systemd_prop p[CGROUP_SYSTEMD_PROPS_MAX];
+	size_t np = 0;
+	assert_int_equal(cgroup_systemd_device_props(dflt, 1, proc_devices, p, CGROUP_SYSTEMD_PROPS_MAX, &np),
+			 0);
+	assert_int_equal(np, 2);
+	/* no rules: nothing */
+	np = 0;
+	assert_int_equal(cgroup_systemd_device_props(NULL, 0, proc_devices, p, CGROUP_SYSTEMD_PROPS_MAX, &np),
+			 0);
+	assert_int_equal(np, 0);
+	/* more entries than CGROUP_SYSTEMD_DEVICES_MAX: left to berth's eBPF program */
+	struct oci_device_cgroup many[CGROUP_SYSTEMD_DEVICES_MAX + 2];
+	many[0] = (struct oci_device_cgroup)DEV(false, 'a', -1, -1, "rwm");
+	for (int i = 1; i < CGROUP_SYSTEMD_DEVICES_MAX + 2; i++)
+		many[i] = (struct oci_device_cgroup)DEV(true, 'c', 1, i, "rwm");
+	device_lines(many, CGROUP_SYSTEMD_DEVICES_MAX + 2, got, sizeof(got));
+	assert_string_equal(got, "");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_expand_slice), cmocka_unit_test(test_parse),
 	    cmocka_unit_test(test_unit_of_path), cmocka_unit_test(test_quota),
 	    cmocka_unit_test(test_cpuset_mask),  cmocka_unit_test(test_properties),
-	    cmocka_unit_test(test_prop_words),
+	    cmocka_unit_test(test_prop_words),   cmocka_unit_test(test_device_props),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -4,15 +4,17 @@
 # system bus, nothing else of the host's units):
 #   1. plain: an empty linux.cgroupsPath becomes unit berth-plain.scope in system.slice; its
 #      limits (memory, pids, CPU quota and shares, cpuset) read back from the unit (`systemctl
-#      show`) and from the cgroup files; Delegate=yes; the init is in the scope's cgroup;
+#      show`) and from the cgroup files; the device rules as DevicePolicy=strict + DeviceAllow;
+#      Delegate=yes; the init is in the scope's cgroup;
 #   2. cri: "kubepods-burstable-pod123.slice:cri-containerd:abc" exactly as containerd's CRI sends
 #      it: unit cri-containerd-abc.scope, the three missing slices made by systemd, nested by
-#      the naming rule; `berth exec` runs in the scope;
+#      the naming rule; `berth exec` runs in the scope; a second container on the same path is
+#      refused (the unit name is the claim) and the first one left running;
 #   3. update: `berth --systemd-cgroup update --memory --pids-limit --cpu-quota` changes the unit's
 #      properties and the files;
 #   4. pause / resume through the cgroup freezer;
-#   5. delete: no unit, no cgroup left; a malformed cgroupsPath is refused naming
-#      linux.cgroupsPath (nothing left); a failing createRuntime hook leaves no unit, no cgroup,
+#   5. delete: no unit, no cgroup left (after `kill`, already before delete); a malformed cgroupsPath is refused naming
+#      linux.cgroupsPath (nothing left), so is `restore` (not supported yet); a failing createRuntime hook leaves no unit, no cgroup,
 #      no state; `kill -9` of berth while a createRuntime hook runs (the unit exists) leaves no
 #      unit once the init is gone, and `delete --force` the rest;
 #   6. containerd 1.6 with the runc v2 shim options SystemdCgroup = true and BinaryName = berth
@@ -85,7 +87,7 @@ gone() {
 check_plain() {
 	local cg=/sys/fs/cgroup/system.slice/berth-plain.scope pid
 	bundle plain "" ".linux.resources = {memory: {limit: $((64 * MIB))}, pids: {limit: 50},
-		cpu: {quota: 25000, period: 100000, shares: 512, cpus: \"0\", mems: \"0\"}, blockIO: {weight: 500}}"
+		cpu: {quota: 12500, period: 50000, shares: 512, cpus: \"0\", mems: \"0\"}, blockIO: {weight: 500}}"
 	cap "${B[@]}" run -d -b "$G_DIR/plain" plain
 	assert_ok "plain: berth --systemd-cgroup run -d (empty cgroupsPath)"
 	[ "$RC" -eq 0 ] || { info "stderr: $ERR"; return 0; }
@@ -102,8 +104,9 @@ check_plain() {
 	assert_eq "plain: memory.max" $((64 * MIB)) "$(cat "$cg/memory.max" 2>&1)"
 	assert_eq "plain: unit TasksMax" 50 "$(prop berth-plain.scope TasksMax)"
 	assert_eq "plain: pids.max" 50 "$(cat "$cg/pids.max" 2>&1)"
-	assert_eq "plain: unit CPUQuotaPerSecUSec (25000/100000)" 250ms "$(prop berth-plain.scope CPUQuotaPerSecUSec)"
-	assert_eq "plain: cpu.max" "25000 100000" "$(cat "$cg/cpu.max" 2>&1)"
+	assert_eq "plain: unit CPUQuotaPerSecUSec (12500/50000)" 250ms "$(prop berth-plain.scope CPUQuotaPerSecUSec)"
+	assert_eq "plain: unit CPUQuotaPeriodUSec" 50ms "$(prop berth-plain.scope CPUQuotaPeriodUSec)"
+	assert_eq "plain: cpu.max" "12500 50000" "$(cat "$cg/cpu.max" 2>&1)"
 	# runc's conversion: 1 + (512 - 2) * 9999 / 262142 = 20
 	assert_eq "plain: unit CPUWeight (shares 512)" 20 "$(prop berth-plain.scope CPUWeight)"
 	assert_eq "plain: cpu.weight" 20 "$(cat "$cg/cpu.weight" 2>&1)"
@@ -112,18 +115,25 @@ check_plain() {
 	# blkio weight 500 -> 1 + (500 - 10) * 9999 / 990 = 4950
 	assert_eq "plain: unit IOWeight (blkio weight 500)" 4950 "$(prop berth-plain.scope IOWeight)"
 	info "plain: io.weight: $(tr '\n' ' ' <"$cg/io.weight" 2>&1)"
+	# The device rules (runc's default: deny all, then the usual nodes) as systemd's own program too.
+	assert_eq "plain: unit DevicePolicy" strict "$(prop berth-plain.scope DevicePolicy)"
+	assert_contains "plain: unit DeviceAllow has /dev/null" "$(prop berth-plain.scope DeviceAllow)" "/dev/char/1:3 rwm"
+	assert_contains "plain: unit DeviceAllow has the pts major by name" "$(prop berth-plain.scope DeviceAllow)" "char-pts rwm"
+	cap "${B[@]}" exec plain sh -c 'echo x >/dev/null && head -c 1 /dev/urandom >/dev/null && echo dev-ok; head -c 1 /dev/mem 2>&1 >/dev/null'
+	assert_contains "plain: /dev/null and /dev/urandom work under both device programs" "$OUT" dev-ok
 }
 
 check_update() {
 	local cg=/sys/fs/cgroup/system.slice/berth-plain.scope
-	cap "${B[@]}" update --memory $((96 * MIB)) --pids-limit 80 --cpu-quota 50000 plain
+	cap "${B[@]}" update --memory $((96 * MIB)) --pids-limit 80 --cpu-quota 25000 plain
 	assert_ok "update: berth --systemd-cgroup update"
 	assert_eq "update: unit MemoryMax" $((96 * MIB)) "$(prop berth-plain.scope MemoryMax)"
 	assert_eq "update: memory.max" $((96 * MIB)) "$(cat "$cg/memory.max" 2>&1)"
 	assert_eq "update: unit TasksMax" 80 "$(prop berth-plain.scope TasksMax)"
 	assert_eq "update: pids.max" 80 "$(cat "$cg/pids.max" 2>&1)"
-	assert_eq "update: unit CPUQuotaPerSecUSec" 500ms "$(prop berth-plain.scope CPUQuotaPerSecUSec)"
-	assert_eq "update: cpu.max" "50000 100000" "$(cat "$cg/cpu.max" 2>&1)"
+	# a quota alone keeps the container's 50 ms period, in the unit as in cpu.max
+	assert_eq "update: unit CPUQuotaPerSecUSec (25000 per 50 ms)" 500ms "$(prop berth-plain.scope CPUQuotaPerSecUSec)"
+	assert_eq "update: cpu.max" "25000 50000" "$(cat "$cg/cpu.max" 2>&1)"
 }
 
 check_pause() {
@@ -157,6 +167,15 @@ check_cri() {
 	assert_eq "cri: exec runs" exec-ok "$OUT"
 	cap "${B[@]}" ps --format json cri
 	assert_match "cri: ps lists the init and nothing more" '^\[[0-9]+\]$' "$OUT"
+	# The unit's name is the claim: a second container on the same cgroupsPath is refused and
+	# the first one is left alone (its unit is not stopped by the failed create).
+	bundle cri2 "kubepods-burstable-pod123.slice:cri-containerd:abc"
+	cap "${B[@]}" create -b "$G_DIR/cri2" cri2
+	assert_rc "cri: a second container on the same path is refused" 1
+	assert_contains "cri: the error names the unit" "$ERR" cri-containerd-abc.scope
+	assert_false "cri: no state of the refused one" test -e "$ROOT/cri2"
+	assert_eq "cri: the first one's unit is still active" active "$(prop cri-containerd-abc.scope ActiveState)"
+	assert_eq "cri: the first one still runs" running "$(status_of cri)"
 }
 
 check_delete() {
@@ -166,6 +185,7 @@ check_delete() {
 	assert_false "delete: its cgroup is gone" test -e /sys/fs/cgroup/system.slice/berth-plain.scope
 	cap "${B[@]}" kill cri KILL
 	assert_ok "kill cri KILL"
+	assert_true "kill: the emptied cri-containerd-abc.scope is stopped and gone before delete" gone cri-containerd-abc.scope
 	cap "${B[@]}" delete cri
 	assert_ok "delete cri (stopped)"
 	assert_true "delete: cri-containerd-abc.scope is gone" gone cri-containerd-abc.scope
@@ -183,6 +203,12 @@ check_bad_path() {
 	cap "${B[@]}" create -b "$G_DIR/badpath2" badpath2
 	assert_rc "two fields: refused" 1
 	assert_contains "two fields: says the form" "$ERR" "slice:prefix:name"
+	# restore does not make a unit yet: refused clearly, nothing left.
+	mkdir -p "$G_DIR/img" && : >"$G_DIR/img/inventory.img"
+	cap "${B[@]}" restore --image-path "$G_DIR/img" -b "$G_DIR/plain" restored
+	assert_rc "restore with --systemd-cgroup: refused" 1
+	assert_contains "restore: says why" "$ERR" "--systemd-cgroup: restore into a systemd unit is not supported"
+	assert_false "restore: no state left" test -e "$ROOT/restored"
 }
 
 check_failing_hook() {
