@@ -181,6 +181,29 @@ assert_contains "the error names linux.uidMappings" "$ERR" "linux.uidMappings"
 assert_contains "the error points at /etc/subuid" "$ERR" "/etc/subuid"
 assert_false "no state dir after the refused map" test -e "$RXDG/berth/$ID"
 
+# linux.devices become binds of the host's nodes; a sysfs mount without a network namespace of
+# the container's own is the host's /sys bound read-only (runc's rootless behaviour)
+DEV=""
+for d in /dev/fuse /dev/net/tun /dev/kmsg; do
+	if [ -c "$d" ]; then DEV=$d && break; fi
+done
+[ -n "$DEV" ] || die "no host device node to bind (/dev/fuse, /dev/net/tun, /dev/kmsg)"
+MAJ=$((16#$(stat -c %t "$DEV")))
+MIN=$((16#$(stat -c %T "$DEV")))
+cp "$RHOME/config.base" "$RB/config.json"
+rcfg '(.mounts[] | select(.destination == "/sys")) |= {destination: "/sys", type: "sysfs", source: "sysfs",
+	options: ["nosuid", "noexec", "nodev", "ro"]}
+      | .linux.devices = [{path: $dev, type: "c", major: ($maj | tonumber), minor: ($min | tonumber)}]
+      | .process.args = ["sh", "-c", "stat -c %t:%T " + $dev + "; awk -v d=" + $dev + " '"'"'$5 == d { print \"devmount\" } $5 == \"/sys\" { split($6, o, \",\"); print \"sys=\" o[1] }'"'"' /proc/self/mountinfo; test -d /sys/kernel && echo sys-readable"]' \
+	--arg dev "$DEV" --arg maj "$MAJ" --arg min "$MIN"
+new_id dev
+rb run --bundle "$RB" "$ID"
+assert_ok "run with linux.devices and a sysfs mount as the user"
+assert_eq "the device is the host's node" "$(printf '%x:%x' "$MAJ" "$MIN")" "$(sed -n 1p <<<"$OUT")"
+assert_contains "the device is a bind mount" "$OUT" devmount
+assert_contains "/sys is read-only" "$OUT" "sys=ro"
+assert_contains "/sys is the host's, readable" "$OUT" sys-readable
+
 # ---------------------------------------------------------------- what needs root
 
 cp "$RHOME/config.base" "$RB/config.json"
