@@ -228,6 +228,67 @@ rb run --bundle "$RB" "$ID"
 assert_failed "a rootless config without a user namespace is refused"
 assert_contains "the error names linux.namespaces" "$ERR" "linux.namespaces"
 
+# ---------------------------------------------------------------- a delegated cgroup
+
+# What the VM's systemd gives a user (Delegate=yes), on this host's cgroup2 tree: a private mount
+# namespace sees the unified hierarchy at /sys/fs/cgroup (a pure v2 view; the host's mounts are
+# untouched), /berth-test/<id> and its "self" child belong to the user, and berth runs in "self".
+# The container's cgroup then goes below the nearest delegated cgroup without processes.
+if [ -d /sys/fs/cgroup/unified ] && [ "$(stat -fc %T /sys/fs/cgroup/unified)" = cgroup2fs ]; then
+	CG2=/sys/fs/cgroup/unified
+else
+	CG2=/sys/fs/cgroup
+fi
+new_id deleg
+DELEG=/berth-test/$ID
+mkdir -p "$CG2$DELEG/self" || die "mkdir $CG2$DELEG/self"
+for d in "$CG2$DELEG" "$CG2$DELEG/self"; do
+	chown "$RUID:$RGID" "$d" "$d/cgroup.procs" "$d/cgroup.subtree_control" "$d/cgroup.threads"
+done
+cp "$RHOME/config.base" "$RB/config.json"
+chown "$RUID:$RGID" "$RB/config.json"
+# A limit there too, where this host's cgroup2 tree has a controller enabled down to /berth-test
+# (hugetlb on these hosts; nothing above the delegated cgroup is written by the test or berth)
+HUGE=""
+if grep -qw hugetlb "$CG2/cgroup.subtree_control" && grep -qw hugetlb "$CG2/berth-test/cgroup.subtree_control" &&
+	[ -d /sys/kernel/mm/hugepages/hugepages-2048kB ]; then
+	HUGE=1
+	rcfg '.linux.resources = {hugepageLimits: [{pageSize: "2MB", limit: 8388608}]}'
+else
+	info "no hugetlb controller enabled down to /berth-test here: the delegated cgroup gets no limit"
+fi
+cat >"$TEST_TMP/deleg.sh" <<SCRIPT
+mount -t cgroup2 none /sys/fs/cgroup || exit 9
+echo \$\$ >/sys/fs/cgroup$DELEG/self/cgroup.procs || exit 9
+exec setpriv --reuid=$RUID --regid=$RGID --clear-groups env -i PATH="$PATH" HOME="$RHOME" \
+	USER="$RUSER" XDG_RUNTIME_DIR="$RXDG" "$MARK" sh -c '
+	b() { "$BERTH" "\$@" 2>&1; }
+	b run -d --bundle "$RB" "$ID" >/dev/null; echo "run=\$?"
+	pid=\$(b state "$ID" | jq -r .pid)
+	echo "cgroup=\$(grep "^0::" /proc/\$pid/cgroup)"
+	echo "hugetlb=\$(cat "/sys/fs/cgroup$DELEG/berth-$ID/hugetlb.2MB.max" 2>&1)"
+	b ps "$ID" >/dev/null; echo "ps=\$?"
+	b pause "$ID" >/dev/null; echo "paused=\$(b state "$ID" | jq -r .status)"
+	b resume "$ID" >/dev/null; echo "resumed=\$(b state "$ID" | jq -r .status)"
+	b delete --force "$ID" >/dev/null; echo "delete=\$?"
+	test -e "/sys/fs/cgroup$DELEG/berth-$ID" && echo cgroup-left || echo cgroup-removed'
+SCRIPT
+cap unshare -m --propagation private sh "$TEST_TMP/deleg.sh"
+assert_ok "the delegated-cgroup script ran"
+assert_contains "rootless run in a delegated cgroup" "$OUT" "run=0"
+assert_contains "the container's cgroup is below the delegated one without processes" "$OUT" \
+	"cgroup=0::$DELEG/berth-$ID"
+if [ -n "$HUGE" ]; then
+	assert_contains "a limit is applied in the delegated cgroup" "$OUT" "hugetlb=8388608"
+fi
+assert_contains "ps works rootless with a cgroup" "$OUT" "ps=0"
+assert_contains "pause works rootless with a cgroup" "$OUT" "paused=paused"
+assert_contains "resume works rootless with a cgroup" "$OUT" "resumed=running"
+assert_contains "delete --force works" "$OUT" "delete=0"
+assert_contains "delete removed the container's cgroup" "$OUT" "cgroup-removed"
+rmdir "$CG2$DELEG/self" "$CG2$DELEG" 2>/dev/null
+assert_false "the test's delegated cgroup is removed" test -e "$CG2$DELEG"
+
 # ---------------------------------------------------------------- run --image
 
 ALPINE=$(alpine_tarball)
