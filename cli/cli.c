@@ -59,7 +59,7 @@ static const struct cli_option global_options[] = {
      .choices = rootless_modes,
      .help = "rootless cgroup handling: true uses a cgroup only where one is delegated to the "
 	     "user (else none, with a warning), false requires one; auto is true for a non-root "
-	     "caller (default: auto)"},
+	     "caller and for root in a user namespace (default: auto)"},
     {.name = "version",
      .short_name = 'v',
      .type = CLI_FLAG,
