@@ -221,6 +221,11 @@ rb run --bundle "$RB" "$ID"
 assert_failed "a berth network is refused rootless"
 assert_contains "the error says networks need root" "$ERR" "berth networks need root"
 
+rb network create rlnet --subnet 10.239.77.0/24
+assert_failed "network create is refused rootless"
+assert_contains "network create says networks need root" "$ERR" "berth networks need root"
+assert_false "no network definition is written" test -e "$RXDG/berth/.networks"
+
 cp "$RHOME/config.base" "$RB/config.json"
 rcfg '.linux.namespaces -= [{"type": "user"}] | del(.linux.uidMappings, .linux.gidMappings) | .process.args = ["true"]'
 new_id nouserns
