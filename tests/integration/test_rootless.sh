@@ -214,6 +214,16 @@ assert_failed "a memory limit without a delegated cgroup is refused"
 assert_contains "the error names linux.resources.memory.limit" "$ERR" "linux.resources.memory.limit"
 assert_false "no state dir after the refused limit" test -e "$RXDG/berth/$ID"
 
+# --rootless false: cgroups are required, as runc's; a user cannot make one here
+cp "$RHOME/config.base" "$RB/config.json"
+rcfg '.process.args = ["true"]'
+new_id strict
+rb --rootless false run --bundle "$RB" "$ID"
+assert_failed "--rootless false as the user: the cgroup it cannot make is an error"
+assert_contains "the error names the cgroup" "$ERR" "cgroup"
+assert_not_contains "no skip warning with --rootless false" "$ERR" "cgroups skipped"
+assert_false "no state dir after the refused cgroup" test -e "$RXDG/berth/$ID"
+
 cp "$RHOME/config.base" "$RB/config.json"
 rcfg '.annotations = {"berth.network": "default"} | .process.args = ["true"]'
 new_id net
@@ -320,6 +330,16 @@ if [ -n "$ALPINE" ]; then
 	assert_ok "run --rm --image alpine as the user"
 	assert_eq "alpine runs rootless" "3.20.3 rw" "$(xargs <<<"$OUT")"
 	assert_false "run --rm leaves no container directory" test -e "$STORE/containers/$ID"
+	# without subordinate ids an image's owners cannot be kept: a clear error, nothing made
+	# (only this user's own line is taken out and put back)
+	subline=$(grep "^$RUSER:" /etc/subuid)
+	sed -i "/^$RUSER:/d" /etc/subuid
+	new_id nosub
+	rb run --rm --name "$ID" --image alpine:3.20.3 true
+	echo "$subline" >>/etc/subuid
+	assert_failed "run --image without subordinate uids is refused"
+	assert_contains "the error names /etc/subuid" "$ERR" "no subordinate uids in /etc/subuid"
+	assert_false "no container directory for it" test -e "$STORE/containers/$ID"
 	new_id imgnet
 	rb run --rm --name "$ID" --net default --image alpine:3.20.3 true
 	assert_failed "run --image --net as the user is refused"
