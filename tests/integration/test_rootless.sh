@@ -282,6 +282,7 @@ exec setpriv --reuid=$RUID --regid=$RGID --clear-groups env -i PATH="$PATH" HOME
 	pid=\$(b state "$ID" | jq -r .pid)
 	echo "cgroup=\$(grep "^0::" /proc/\$pid/cgroup)"
 	echo "hugetlb=\$(cat "/sys/fs/cgroup$DELEG/berth-$ID/hugetlb.2MB.max" 2>&1)"
+	echo "exec=\$(b exec "$ID" cat /proc/self/cgroup | grep "^0::")"
 	b ps "$ID" >/dev/null; echo "ps=\$?"
 	b pause "$ID" >/dev/null; echo "paused=\$(b state "$ID" | jq -r .status)"
 	b resume "$ID" >/dev/null; echo "resumed=\$(b state "$ID" | jq -r .status)"
@@ -296,6 +297,8 @@ assert_contains "the container's cgroup is below the delegated one without proce
 if [ -n "$HUGE" ]; then
 	assert_contains "a limit is applied in the delegated cgroup" "$OUT" "hugetlb=8388608"
 fi
+assert_contains "exec joins the container's cgroup (the root of its cgroup namespace)" "$OUT" "exec=0::/"
+assert_not_contains "exec is not left in berth's cgroup" "$OUT" "exec=0::/.."
 assert_contains "ps works rootless with a cgroup" "$OUT" "ps=0"
 assert_contains "pause works rootless with a cgroup" "$OUT" "paused=paused"
 assert_contains "resume works rootless with a cgroup" "$OUT" "resumed=running"
