@@ -22,8 +22,8 @@ static const struct cli_option global_options[] = {
      .type = CLI_STRING,
      .offset = offsetof(struct cli_global, root),
      .metavar = "DIR",
-     .help = "directory for container state (default: " CLI_DEFAULT_ROOT
-	     "; non-root: $XDG_RUNTIME_DIR/berth)"},
+     .help =
+	 "directory for container state (default: " CLI_DEFAULT_ROOT "; non-root: $XDG_RUNTIME_DIR/berth)"},
     {.name = "log",
      .type = CLI_STRING,
      .offset = offsetof(struct cli_global, log),
@@ -59,7 +59,7 @@ static const struct cli_option global_options[] = {
      .choices = rootless_modes,
      .help = "rootless cgroup handling: true uses a cgroup only where one is delegated to the "
 	     "user (else none, with a warning), false requires one; auto is true for a non-root "
-	     "caller (default: auto)"},
+	     "caller and for root in a user namespace (default: auto)"},
     {.name = "version",
      .short_name = 'v',
      .type = CLI_FLAG,
@@ -71,7 +71,10 @@ const struct cli_spec cli_global_spec = {
     .synopsis = "[GLOBAL OPTIONS] COMMAND [OPTIONS] [ARGS...]",
     .summary = "berth: an OCI container runtime.",
     .description = "Global options go before the command. Every long option is also accepted with a\n"
-		   "single dash (-root DIR, -log=FILE), as Go's flag package parses them.",
+		   "single dash (-root DIR, -log=FILE), as Go's flag package parses them.\n"
+		   "Run by a non-root user, berth makes rootless containers: a user namespace maps the\n"
+		   "user to root (more ids through newuidmap/newgidmap from /etc/subuid), devices are\n"
+		   "bind mounts, cgroups are used only where delegated, berth networks need root.",
     .options = global_options,
     .n_options = ARRAY_SIZE(global_options),
     .arg_names = (const char *const[]){"COMMAND"},

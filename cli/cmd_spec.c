@@ -29,7 +29,8 @@ const struct cli_spec cmd_spec_spec = {
     .synopsis = "[OPTIONS]",
     .summary = "Write a default config.json into the bundle directory.",
     .description = "An existing config.json is never overwritten. The default runs `sh` in the\n"
-		   "bundle's rootfs with a terminal; --rootless maps the caller's uid and gid to 0.",
+		   "bundle's rootfs with a terminal; --rootless writes runc's rootless config: the caller's\n"
+		   "uid and gid mapped to 0, no network namespace, the host's /sys bound read-only.",
     .options = spec_options,
     .n_options = ARRAY_SIZE(spec_options),
 };

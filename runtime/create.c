@@ -276,7 +276,8 @@ static int setup_cgroup(const struct berth_context *ctx, struct create_plan *p, 
 	if (r < 0)
 		return r;
 	p->cg_resolved = true;
-	if (rootless_cgroups(ctx)) {
+	/* cgroupfs only: the systemd driver asks the (user's) manager for a delegated scope */
+	if (!ctx->systemd_cgroup && rootless_cgroups(ctx)) {
 		r = rootless_cgroup_place(p, id, err);
 		if (r <= 0)
 			return r; /* 0: no cgroup, with a warning */

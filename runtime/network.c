@@ -515,6 +515,11 @@ int berth_network_create(const struct berth_context *ctx, const struct netns_net
 			 struct berth_error *err)
 {
 	_cleanup_close_ int root_fd = -EBADF;
+	/* A definition no container could use: joining makes a bridge and veths on the host. */
+	if (geteuid() != 0)
+		return berth_error_set(err, -EPERM,
+				       "network create: berth networks need root (a bridge and veth pairs in "
+				       "the host's network namespace)");
 	int r = state_root_open(ctx->root, true, &root_fd, err);
 	if (r < 0)
 		return r;

@@ -37,18 +37,16 @@ static bool in_user_namespace(void)
 
 bool rootless_cgroups(const struct berth_context *ctx)
 {
-	const char *user;
-
 	if (ctx->rootless != BERTH_ROOTLESS_AUTO)
 		return ctx->rootless == BERTH_ROOTLESS_TRUE;
-	if (ctx->systemd_cgroup)
-		return false;
 	if (geteuid() != 0)
 		return true;
 	if (!in_user_namespace())
-		return false;
-	user = getenv("USER");
-	return !(user && strcmp(user, "root") == 0);
+		return false; /* the real root */
+	/* Root in a user namespace: with cgroupfs its rights on the cgroup path are unknown, so
+	 * rootless (runc 1.1); with systemd runc asks the bus for the manager's owner and takes
+	 * root when it cannot tell, which is what berth assumes. */
+	return !ctx->systemd_cgroup;
 }
 
 int rootless_validate(const struct oci_config *c, struct berth_error *err)
@@ -116,7 +114,9 @@ int rootless_cgroup_place(struct create_plan *p, const char *id, struct berth_er
 	char path[PATH_MAX], why[PATH_MAX + 128];
 	int r;
 
-	if (geteuid() == 0)
+	/* The real root may use any cgroup (--rootless true changes nothing for it); root in a user
+	 * namespace is checked like any user, its own uid being what owns a delegated cgroup there. */
+	if (geteuid() == 0 && !in_user_namespace())
 		return 1;
 	r = delegated_path(p, id, path, sizeof(path), why, sizeof(why));
 	if (r < 0)
@@ -148,7 +148,7 @@ int rootless_cgroup_place(struct create_plan *p, const char *id, struct berth_er
 
 void rootless_drop_device_rules(struct oci_resources *res)
 {
-	if (geteuid() == 0)
+	if (geteuid() == 0 && !in_user_namespace())
 		return;
 	res->devices = NULL;
 	res->n_devices = 0;

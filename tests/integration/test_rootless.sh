@@ -181,6 +181,29 @@ assert_contains "the error names linux.uidMappings" "$ERR" "linux.uidMappings"
 assert_contains "the error points at /etc/subuid" "$ERR" "/etc/subuid"
 assert_false "no state dir after the refused map" test -e "$RXDG/berth/$ID"
 
+# linux.devices become binds of the host's nodes; a sysfs mount without a network namespace of
+# the container's own is the host's /sys bound read-only (runc's rootless behaviour)
+DEV=""
+for d in /dev/fuse /dev/net/tun /dev/kmsg; do
+	if [ -c "$d" ]; then DEV=$d && break; fi
+done
+[ -n "$DEV" ] || die "no host device node to bind (/dev/fuse, /dev/net/tun, /dev/kmsg)"
+MAJ=$((16#$(stat -c %t "$DEV")))
+MIN=$((16#$(stat -c %T "$DEV")))
+cp "$RHOME/config.base" "$RB/config.json"
+rcfg '(.mounts[] | select(.destination == "/sys")) |= {destination: "/sys", type: "sysfs", source: "sysfs",
+	options: ["nosuid", "noexec", "nodev", "ro"]}
+      | .linux.devices = [{path: $dev, type: "c", major: ($maj | tonumber), minor: ($min | tonumber)}]
+      | .process.args = ["sh", "-c", "stat -c %t:%T " + $dev + "; awk -v d=" + $dev + " '"'"'$5 == d { print \"devmount\" } $5 == \"/sys\" { split($6, o, \",\"); print \"sys=\" o[1] }'"'"' /proc/self/mountinfo; test -d /sys/kernel && echo sys-readable"]' \
+	--arg dev "$DEV" --arg maj "$MAJ" --arg min "$MIN"
+new_id dev
+rb run --bundle "$RB" "$ID"
+assert_ok "run with linux.devices and a sysfs mount as the user"
+assert_eq "the device is the host's node" "$(printf '%x:%x' "$MAJ" "$MIN")" "$(sed -n 1p <<<"$OUT")"
+assert_contains "the device is a bind mount" "$OUT" devmount
+assert_contains "/sys is read-only" "$OUT" "sys=ro"
+assert_contains "/sys is the host's, readable" "$OUT" sys-readable
+
 # ---------------------------------------------------------------- what needs root
 
 cp "$RHOME/config.base" "$RB/config.json"
@@ -191,6 +214,16 @@ assert_failed "a memory limit without a delegated cgroup is refused"
 assert_contains "the error names linux.resources.memory.limit" "$ERR" "linux.resources.memory.limit"
 assert_false "no state dir after the refused limit" test -e "$RXDG/berth/$ID"
 
+# --rootless false: cgroups are required, as runc's; a user cannot make one here
+cp "$RHOME/config.base" "$RB/config.json"
+rcfg '.process.args = ["true"]'
+new_id strict
+rb --rootless false run --bundle "$RB" "$ID"
+assert_failed "--rootless false as the user: the cgroup it cannot make is an error"
+assert_contains "the error names the cgroup" "$ERR" "cgroup"
+assert_not_contains "no skip warning with --rootless false" "$ERR" "cgroups skipped"
+assert_false "no state dir after the refused cgroup" test -e "$RXDG/berth/$ID"
+
 cp "$RHOME/config.base" "$RB/config.json"
 rcfg '.annotations = {"berth.network": "default"} | .process.args = ["true"]'
 new_id net
@@ -198,12 +231,81 @@ rb run --bundle "$RB" "$ID"
 assert_failed "a berth network is refused rootless"
 assert_contains "the error says networks need root" "$ERR" "berth networks need root"
 
+rb network create rlnet --subnet 10.239.77.0/24
+assert_failed "network create is refused rootless"
+assert_contains "network create says networks need root" "$ERR" "berth networks need root"
+assert_false "no network definition is written" test -e "$RXDG/berth/.networks"
+
 cp "$RHOME/config.base" "$RB/config.json"
 rcfg '.linux.namespaces -= [{"type": "user"}] | del(.linux.uidMappings, .linux.gidMappings) | .process.args = ["true"]'
 new_id nouserns
 rb run --bundle "$RB" "$ID"
 assert_failed "a rootless config without a user namespace is refused"
 assert_contains "the error names linux.namespaces" "$ERR" "linux.namespaces"
+
+# ---------------------------------------------------------------- a delegated cgroup
+
+# What the VM's systemd gives a user (Delegate=yes), on this host's cgroup2 tree: a private mount
+# namespace sees the unified hierarchy at /sys/fs/cgroup (a pure v2 view; the host's mounts are
+# untouched), /berth-test/<id> and its "self" child belong to the user, and berth runs in "self".
+# The container's cgroup then goes below the nearest delegated cgroup without processes.
+if [ -d /sys/fs/cgroup/unified ] && [ "$(stat -fc %T /sys/fs/cgroup/unified)" = cgroup2fs ]; then
+	CG2=/sys/fs/cgroup/unified
+else
+	CG2=/sys/fs/cgroup
+fi
+new_id deleg
+DELEG=/berth-test/$ID
+mkdir -p "$CG2$DELEG/self" || die "mkdir $CG2$DELEG/self"
+for d in "$CG2$DELEG" "$CG2$DELEG/self"; do
+	chown "$RUID:$RGID" "$d" "$d/cgroup.procs" "$d/cgroup.subtree_control" "$d/cgroup.threads"
+done
+cp "$RHOME/config.base" "$RB/config.json"
+chown "$RUID:$RGID" "$RB/config.json"
+# A limit there too, where this host's cgroup2 tree has a controller enabled down to /berth-test
+# (hugetlb on these hosts; nothing above the delegated cgroup is written by the test or berth)
+HUGE=""
+if grep -qw hugetlb "$CG2/cgroup.subtree_control" && grep -qw hugetlb "$CG2/berth-test/cgroup.subtree_control" &&
+	[ -d /sys/kernel/mm/hugepages/hugepages-2048kB ]; then
+	HUGE=1
+	rcfg '.linux.resources = {hugepageLimits: [{pageSize: "2MB", limit: 8388608}]}'
+else
+	info "no hugetlb controller enabled down to /berth-test here: the delegated cgroup gets no limit"
+fi
+cat >"$TEST_TMP/deleg.sh" <<SCRIPT
+mount -t cgroup2 none /sys/fs/cgroup || exit 9
+echo \$\$ >/sys/fs/cgroup$DELEG/self/cgroup.procs || exit 9
+exec setpriv --reuid=$RUID --regid=$RGID --clear-groups env -i PATH="$PATH" HOME="$RHOME" \
+	USER="$RUSER" XDG_RUNTIME_DIR="$RXDG" "$MARK" sh -c '
+	b() { "$BERTH" "\$@" 2>&1; }
+	b run -d --bundle "$RB" "$ID" >/dev/null; echo "run=\$?"
+	pid=\$(b state "$ID" | jq -r .pid)
+	echo "cgroup=\$(grep "^0::" /proc/\$pid/cgroup)"
+	echo "hugetlb=\$(cat "/sys/fs/cgroup$DELEG/berth-$ID/hugetlb.2MB.max" 2>&1)"
+	echo "exec=\$(b exec "$ID" cat /proc/self/cgroup | grep "^0::")"
+	b ps "$ID" >/dev/null; echo "ps=\$?"
+	b pause "$ID" >/dev/null; echo "paused=\$(b state "$ID" | jq -r .status)"
+	b resume "$ID" >/dev/null; echo "resumed=\$(b state "$ID" | jq -r .status)"
+	b delete --force "$ID" >/dev/null; echo "delete=\$?"
+	test -e "/sys/fs/cgroup$DELEG/berth-$ID" && echo cgroup-left || echo cgroup-removed'
+SCRIPT
+cap unshare -m --propagation private sh "$TEST_TMP/deleg.sh"
+assert_ok "the delegated-cgroup script ran"
+assert_contains "rootless run in a delegated cgroup" "$OUT" "run=0"
+assert_contains "the container's cgroup is below the delegated one without processes" "$OUT" \
+	"cgroup=0::$DELEG/berth-$ID"
+if [ -n "$HUGE" ]; then
+	assert_contains "a limit is applied in the delegated cgroup" "$OUT" "hugetlb=8388608"
+fi
+assert_contains "exec joins the container's cgroup (the root of its cgroup namespace)" "$OUT" "exec=0::/"
+assert_not_contains "exec is not left in berth's cgroup" "$OUT" "exec=0::/.."
+assert_contains "ps works rootless with a cgroup" "$OUT" "ps=0"
+assert_contains "pause works rootless with a cgroup" "$OUT" "paused=paused"
+assert_contains "resume works rootless with a cgroup" "$OUT" "resumed=running"
+assert_contains "delete --force works" "$OUT" "delete=0"
+assert_contains "delete removed the container's cgroup" "$OUT" "cgroup-removed"
+rmdir "$CG2$DELEG/self" "$CG2$DELEG" 2>/dev/null
+assert_false "the test's delegated cgroup is removed" test -e "$CG2$DELEG"
 
 # ---------------------------------------------------------------- run --image
 
@@ -231,6 +333,16 @@ if [ -n "$ALPINE" ]; then
 	assert_ok "run --rm --image alpine as the user"
 	assert_eq "alpine runs rootless" "3.20.3 rw" "$(xargs <<<"$OUT")"
 	assert_false "run --rm leaves no container directory" test -e "$STORE/containers/$ID"
+	# without subordinate ids an image's owners cannot be kept: a clear error, nothing made
+	# (only this user's own line is taken out and put back)
+	subline=$(grep "^$RUSER:" /etc/subuid)
+	sed -i "/^$RUSER:/d" /etc/subuid
+	new_id nosub
+	rb run --rm --name "$ID" --image alpine:3.20.3 true
+	echo "$subline" >>/etc/subuid
+	assert_failed "run --image without subordinate uids is refused"
+	assert_contains "the error names /etc/subuid" "$ERR" "no subordinate uids in /etc/subuid"
+	assert_false "no container directory for it" test -e "$STORE/containers/$ID"
 	new_id imgnet
 	rb run --rm --name "$ID" --net default --image alpine:3.20.3 true
 	assert_failed "run --image --net as the user is refused"

@@ -17,9 +17,11 @@
 #include <cmocka.h>
 
 #include "berth/cgroups.h"
+#include "berth/error.h"
 #include "berth/idmap.h"
 #include "berth/oci.h"
 #include "berth/util.h"
+#include "cli/cli.h"
 
 /* ---- /etc/subuid lines ---- */
 
@@ -247,6 +249,56 @@ static void test_limit_field(void **state)
 	assert_string_equal(cgroup_resources_limit_field(&r), "linux.resources.unified");
 }
 
+/* ---- default state root and image store (cli/defaults.c) ---- */
+
+static bool initial_userns(void)
+{
+	char map[64] = "";
+	FILE *f = fopen("/proc/self/uid_map", "re");
+	unsigned a = 1, b = 1, c = 0;
+
+	if (f) {
+		if (!fgets(map, sizeof(map), f))
+			map[0] = '\0';
+		fclose(f);
+	}
+	return sscanf(map, "%u %u %u", &a, &b, &c) == 3 && a == 0 && b == 0 && c == 4294967295u;
+}
+
+static void test_default_dirs(void **state)
+{
+	char *none[] = {"berth", "list"}, *given[] = {"berth", "--root", "/r", "--storage", "/s", "list"};
+	struct berth_error err = {0};
+	struct cli_global g;
+	bool real_root = geteuid() == 0 && initial_userns();
+
+	(void)state;
+	setenv("XDG_RUNTIME_DIR", "/xdg-run", 1);
+	setenv("XDG_DATA_HOME", "/xdg-data", 1);
+	assert_int_equal(cli_global_parse(2, none, &g, &err), 0);
+	if (real_root) {
+		/* the real root keeps /run/berth whatever XDG_RUNTIME_DIR says, as runc */
+		assert_string_equal(g.root, "/run/berth");
+		assert_string_equal(g.storage, "/var/lib/berth");
+	} else if (geteuid() != 0) {
+		assert_string_equal(g.root, "/xdg-run/berth");
+		assert_true(g.root_from_xdg);
+		assert_string_equal(g.storage, "/xdg-data/berth");
+	}
+	/* --root and --storage win */
+	assert_int_equal(cli_global_parse(6, given, &g, &err), 0);
+	assert_string_equal(g.root, "/r");
+	assert_string_equal(g.storage, "/s");
+	assert_false(g.root_from_xdg);
+	/* no XDG_RUNTIME_DIR: runc's fallback, /run/berth (create then says it cannot write it) */
+	unsetenv("XDG_RUNTIME_DIR");
+	unsetenv("XDG_DATA_HOME");
+	setenv("HOME", "/home/u", 1);
+	assert_int_equal(cli_global_parse(2, none, &g, &err), 0);
+	assert_string_equal(g.root, "/run/berth");
+	assert_string_equal(g.storage, geteuid() ? "/home/u/.local/share/berth" : "/var/lib/berth");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -258,6 +310,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_path_delegated, tree_setup, tree_teardown),
 	    cmocka_unit_test_setup_teardown(test_partly_owned, tree_setup, tree_teardown),
 	    cmocka_unit_test(test_limit_field),
+	    cmocka_unit_test(test_default_dirs),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
