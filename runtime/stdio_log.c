@@ -27,22 +27,35 @@ static int above_stdio(int fd)
 	return moved;
 }
 
+/* Reopen @fd (a regular file checked by the caller) without the O_NOFOLLOW it was opened with: the
+ * open flags stay with the file, and CRIU reopens an external file at restore through its
+ * /proc/<pid>/fd magic link with those flags, which O_NOFOLLOW refuses (ELOOP). */
+static int reopen_append(int fd)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	int r = above_stdio(open(path, O_WRONLY | O_APPEND | O_NOCTTY | O_CLOEXEC));
+	return r < 0 ? -errno : r;
+}
+
 int stdio_log_open_append(int dir_fd, int *ret_fd, struct berth_error *err)
 {
 	struct stat st;
-	int fd = above_stdio(openat(dir_fd, STDIO_LOG_FILE,
-				    O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC, 0600));
+	/* never through a symlink, though only the state root's owner may write there */
+	_cleanup_close_ int fd = openat(
+	    dir_fd, STDIO_LOG_FILE, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return berth_error_setf_errno(err, -errno, "open the container's log " STDIO_LOG_FILE);
 	int r = fstat(fd, &st) < 0 ? -errno : !S_ISREG(st.st_mode) ? -EINVAL : 0;
 	if (r == 0 && fchmod(fd, 0600) < 0)
 		r = -errno;
-	if (r < 0) {
-		close(fd);
+	if (r < 0)
 		return berth_error_setf_errno(err, r,
 					      "the container's log " STDIO_LOG_FILE " is not a usable file");
-	}
-	*ret_fd = fd;
+	r = reopen_append(fd);
+	if (r < 0)
+		return berth_error_setf_errno(err, r, "reopen the container's log " STDIO_LOG_FILE);
+	*ret_fd = r;
 	return 0;
 }
 

@@ -25,6 +25,9 @@ assert_eq "its stdout is the log" "$LOG" "$(readlink "/proc/$PID/fd/1" 2>&1)"
 assert_eq "its stderr is the log" "$LOG" "$(readlink "/proc/$PID/fd/2" 2>&1)"
 assert_contains "stdout and stderr are one description, opened O_WRONLY|O_APPEND" \
 	"$(grep flags "/proc/$PID/fdinfo/1")" "02001"
+# CRIU reopens it at restore through /proc/PID/fd/1 with these flags: O_NOFOLLOW would refuse that
+FLAGS=$(awk '$1 == "flags:" { print $2 }' "/proc/$PID/fdinfo/1")
+assert_eq "and without O_NOFOLLOW (CRIU reopens it through its magic link)" 0 "$(((8#${FLAGS:-0}) & 8#400000))"
 b logs "$ID"
 assert_ok "logs ID"
 assert_eq "logs prints what it wrote, stdout and stderr in write order" \
