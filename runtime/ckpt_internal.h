@@ -71,12 +71,14 @@ int ckpt_stdio_save(const char *images, int state_dir_fd, const struct stdio_key
 
 /* Restore side, for `restore` and the receiving end of `migrate`: read the record in @images and
  * add to @o one inherited descriptor per key (the log is made in the new container's state dir
- * @state_dir_fd and filled with the carried copy). 0 with nothing added for images without a
+ * @state_dir_fd and filled with the carried copy; a pipe or other file gets @caller_fds[0..2], or
+ * with NULL our own 0..2: a receiver whose own stdio is its transport passes /dev/null or what it
+ * was told to use instead). 0 with nothing added for images without a
  * record (made elsewhere: CRIU says what it misses); -errno with a sentence naming the stream
  * when restore's own descriptor cannot stand in for it. Call ckpt_stdio_release after CRIU ran
  * (also on failure; safe on a zeroed struct). */
-int ckpt_stdio_restore(const char *images, int state_dir_fd, struct stdio_keys *k, struct ckpt_opts *o,
-		       struct berth_error *err);
+int ckpt_stdio_restore(const char *images, int state_dir_fd, const int *caller_fds, struct stdio_keys *k,
+		       struct ckpt_opts *o, struct berth_error *err);
 void ckpt_stdio_release(struct stdio_keys *k);
 
 /* ckpt_externals.c */

@@ -133,7 +133,7 @@ static int restore_opts(const struct berth_restore_opts *x, struct restore_ctx *
 	int r = ckpt_declare_mounts(cfg, 0, true, o, err);
 	if (r < 0)
 		return r;
-	r = ckpt_stdio_restore(rc->images, rc->p.dir_fd, &rc->keys, o, err);
+	r = ckpt_stdio_restore(rc->images, rc->p.dir_fd, NULL, &rc->keys, o, err);
 	if (r < 0)
 		return r;
 	/* A terminal: CRIU makes a new pty pair in the container's devpts and hands the master

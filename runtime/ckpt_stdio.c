@@ -185,12 +185,12 @@ static int open_log(const char *images, int state_dir_fd, int *ret_fd, struct be
 	return 0;
 }
 
-/* Restore's own descriptor @fd stands in for a file that was @mode at the dump: CRIU reopens it
- * and refuses another mode ("bad mode"), so say which stream and what it needs first. */
-static int check_caller_fd(int fd, unsigned int mode, struct berth_error *err)
+/* Restore's own descriptor @own stands in for stream @fd, a file that was @mode at the dump: CRIU
+ * reopens it and refuses another mode ("bad mode"), so say which stream and what it needs first. */
+static int check_caller_fd(int own, int fd, unsigned int mode, struct berth_error *err)
 {
 	struct stat st;
-	if (fstat(fd, &st) < 0)
+	if (fstat(own, &st) < 0)
 		return berth_error_set(
 		    err, -EBADF,
 		    "the container's %s was a file outside it (mode 0%o) and restore's own "
@@ -206,10 +206,11 @@ static int check_caller_fd(int fd, unsigned int mode, struct berth_error *err)
 	return 0;
 }
 
-/* The descriptor for stream @fd: one opened for it, or restore's own. */
-static int stream_fd(const char *images, int state_dir_fd, struct stdio_keys *k, int fd,
-		     struct berth_error *err)
+/* The descriptor for stream @fd: one opened for it, or restore's own (@caller_fds[fd]). */
+static int stream_fd(const char *images, int state_dir_fd, const int *caller_fds, struct stdio_keys *k,
+		     int fd, struct berth_error *err)
 {
+	int own = caller_fds ? caller_fds[fd] : fd;
 	int r = 0;
 	switch (k->kind[fd]) {
 	case STDIO_KIND_NULL:
@@ -226,10 +227,10 @@ static int stream_fd(const char *images, int state_dir_fd, struct stdio_keys *k,
 			r = berth_error_setf_errno(err, -errno, "pass the log to CRIU");
 		break;
 	case STDIO_KIND_FILE:
-		r = check_caller_fd(fd, k->mode[fd], err);
-		return r < 0 ? r : fd;
+		r = check_caller_fd(own, fd, k->mode[fd], err);
+		return r < 0 ? r : own;
 	default:
-		return fd;
+		return own;
 	}
 	if (r < 0)
 		return r;
@@ -237,8 +238,8 @@ static int stream_fd(const char *images, int state_dir_fd, struct stdio_keys *k,
 	return k->opened[fd];
 }
 
-int ckpt_stdio_restore(const char *images, int state_dir_fd, struct stdio_keys *k, struct ckpt_opts *o,
-		       struct berth_error *err)
+int ckpt_stdio_restore(const char *images, int state_dir_fd, const int *caller_fds, struct stdio_keys *k,
+		       struct ckpt_opts *o, struct berth_error *err)
 {
 	if (!record_load(images, k))
 		return 0; /* a checkpoint made elsewhere: CRIU says what it misses */
@@ -250,7 +251,7 @@ int ckpt_stdio_restore(const char *images, int state_dir_fd, struct stdio_keys *
 			continue; /* one descriptor per key: stdout and stderr often share one file */
 		if (o->n_inherit_fds >= CKPT_MAX_MAPS)
 			return berth_error_set(err, -E2BIG, "too many descriptors to hand to CRIU");
-		int use = stream_fd(images, state_dir_fd, k, fd, err);
+		int use = stream_fd(images, state_dir_fd, caller_fds, k, fd, err);
 		if (use < 0)
 			return use;
 		o->inherit_fds[o->n_inherit_fds++] = (struct ckpt_inherit_fd){use, k->key[fd]};
