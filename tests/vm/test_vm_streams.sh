@@ -2,7 +2,7 @@
 # tests/vm/test_vm_streams.sh: a container's standard streams survive a move to another host
 # (issue 15 points 2-4). Two boots as two hosts (as test_vm_checkpoint.sh), four containers, each
 # counting ("<random id> <n>" into /tmp/counter of its rootfs) and writing "<tag> <n>" to stdout:
-#   null  create/start with stdin, stdout and stderr /dev/null
+#   null  create/start with stdout and stderr /dev/null (stdin a pipe whose writer is gone)
 #   log   run -d: stdout and stderr go to its log (<state>/container.log), read with `berth logs`
 #   pipe  create/start with stdout and stderr a pipe (into a cat), as containerd's shim does
 #   tty   process.terminal with --console-socket (tests/helpers/recvtty)
@@ -12,7 +12,8 @@
 #   stream is reconnected: fd 1 is this host's /dev/null; `berth logs` shows the lines from
 #   before the move and new ones; the new pipe (restore's stdout) gets new lines; a new console
 #   receiver (--console-socket) gets new lines.
-# Before the fix, the null case failed with "File fd/1 has bad mode 0100644 (expect 020666)".
+# Before the fix, the null case failed with "File fd/1 has bad mode 0100644 (expect 020666)" and
+# the log case (then run -d's stdout was the caller's file) with "File fd/1 has bad size".
 # Host environment: BERTH, BERTH_VM_DIR, BERTH_VM_KEEP=1 (as test_vm_smoke.sh); recvtty from the
 # build tree beside BERTH. Exit: 0 pass, 1 fail, 2 VM error, 77 skipped.
 set -uo pipefail
@@ -97,9 +98,11 @@ start_case() {
 	case $1 in
 	null)
 		b=$(make_bundle null)
-		"$BERTH" --root "$root" create -b "$b" null </dev/null >/dev/null 2>&1
+		# stdin a pipe (its writer gone), as from a shell: with stdin /dev/null as well, restore's
+		# own /dev/null stdin happened to stand in for all three under the old key-only record
+		true | "$BERTH" --root "$root" create -b "$b" null >/dev/null 2>&1
 		cap "$BERTH" --root "$root" start null
-		assert_ok "null: create with /dev/null stdio, start"
+		assert_ok "null: create with stdout and stderr /dev/null, start"
 		;;
 	log)
 		b=$(make_bundle log)
@@ -194,7 +197,7 @@ guest_restore() {
 	done
 	pid=$("$BERTH" --root "$root" state null2 2>/dev/null | jq -r .pid)
 	assert_eq "null: its stdout is this host's /dev/null" /dev/null "$(readlink "/proc/$pid/fd/1" 2>&1)"
-	assert_eq "null: its stdin too" /dev/null "$(readlink "/proc/$pid/fd/0" 2>&1)"
+	assert_eq "null: its stderr too" /dev/null "$(readlink "/proc/$pid/fd/2" 2>&1)"
 
 	at=$(cat "$BERTH_VM_RESULTS/log.at")
 	n=0
