@@ -1,10 +1,12 @@
 #!/bin/bash
+# shellcheck disable=SC2016 # single quotes on purpose: scripts for the container
 # tests/integration/test_logs.sh: the log of a detached container and `berth logs` (issue 15
 # point 2): `run -d` and `run --image -d` give the init stdin /dev/null and stdout/stderr
 # <root>/<id>/container.log (0600, O_APPEND, one description for both); `logs` prints it, `logs -f`
 # follows until the container stops; a missing container or one without a log is an error;
 # `delete` removes the log; create/start keep the caller's stdio (files and pipes, as containerd's
 # shim passes them) and a foreground run prints as before.
+# shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 # ---------------------------------------------------------------- run -d writes to its log
