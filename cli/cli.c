@@ -217,6 +217,7 @@ const struct cli_command cli_commands[] = {
     {"start", NULL, &cmd_start_spec, cmd_start, false},
     {"run", NULL, &cmd_run_spec, cmd_run, false},
     {"state", NULL, &cmd_state_spec, cmd_state, false},
+    {"logs", NULL, &cmd_logs_spec, cmd_logs, false},
     {"kill", NULL, &cmd_kill_spec, cmd_kill, false},
     {"delete", NULL, &cmd_delete_spec, cmd_delete, false},
     {"list", NULL, &cmd_list_spec, cmd_list, false},

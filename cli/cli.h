@@ -143,6 +143,12 @@ struct id_cli {
 	const char *id;
 };
 
+struct logs_cli {
+	bool help;
+	bool follow;
+	const char *id;
+};
+
 struct kill_cli {
 	bool help;
 	bool all;
@@ -258,6 +264,7 @@ int cmd_create_parse(int argc, char **argv, struct create_cli *out, struct berth
 int cmd_run_parse(int argc, char **argv, struct run_cli *out, struct berth_error *err);
 int cmd_start_parse(int argc, char **argv, struct id_cli *out, struct berth_error *err);
 int cmd_state_parse(int argc, char **argv, struct id_cli *out, struct berth_error *err);
+int cmd_logs_parse(int argc, char **argv, struct logs_cli *out, struct berth_error *err);
 int cmd_kill_parse(int argc, char **argv, struct kill_cli *out, struct berth_error *err);
 int cmd_delete_parse(int argc, char **argv, struct delete_cli *out, struct berth_error *err);
 int cmd_list_parse(int argc, char **argv, struct list_cli *out, struct berth_error *err);
@@ -274,7 +281,7 @@ int cmd_image_parse(int argc, char **argv, struct image_cli *out, struct berth_e
 
 extern const struct cli_spec cmd_create_spec, cmd_run_spec, cmd_start_spec, cmd_state_spec, cmd_kill_spec,
     cmd_delete_spec, cmd_list_spec, cmd_spec_spec, cmd_features_spec, cmd_exec_spec, cmd_ps_spec,
-    cmd_pause_spec, cmd_resume_spec, cmd_update_spec, cmd_events_spec, cmd_network_spec;
+    cmd_pause_spec, cmd_resume_spec, cmd_update_spec, cmd_events_spec, cmd_network_spec, cmd_logs_spec;
 extern const struct cli_spec cmd_image_spec, cmd_run_image_spec;
 struct image_store;
 /* Open the image store of --storage (made absolute), creating it when @create. */
@@ -289,6 +296,7 @@ int cmd_create(const struct cli_env *env, int argc, char **argv, struct berth_er
 int cmd_run(const struct cli_env *env, int argc, char **argv, struct berth_error *err);
 int cmd_start(const struct cli_env *env, int argc, char **argv, struct berth_error *err);
 int cmd_state(const struct cli_env *env, int argc, char **argv, struct berth_error *err);
+int cmd_logs(const struct cli_env *env, int argc, char **argv, struct berth_error *err);
 int cmd_kill(const struct cli_env *env, int argc, char **argv, struct berth_error *err);
 int cmd_delete(const struct cli_env *env, int argc, char **argv, struct berth_error *err);
 int cmd_list(const struct cli_env *env, int argc, char **argv, struct berth_error *err);

@@ -307,6 +307,12 @@ void child_main(const struct child_args *a)
 	 * wait until this init execs. */
 	if (a->cg_lock_fd >= 0)
 		close(a->cg_lock_fd);
+	/* A detached run's own stdio (its log), before anything could write to the caller's. */
+	for (int i = 0; a->stdio_fds && i < 3; i++)
+		if (dup2(a->stdio_fds[i], i) < 0) {
+			berth_error_setf_errno(&err, -errno, "set up the container's stdio");
+			die(a->sync_fd, &err);
+		}
 	/* No descriptor of the caller beyond stdio and preserve_fds may reach anything that runs in
 	 * the container, hooks included (CVE-2024-21626 class); berth's own are close-on-exec. */
 	fds_cloexec_from(3 + a->preserve_fds);

@@ -44,7 +44,7 @@ static int dump_opts(const struct berth_checkpoint_opts *x, const struct oci_con
 	int r = ckpt_declare_mounts(cfg, o->pid, false, o, err);
 	if (r < 0)
 		return r;
-	ckpt_stdio_collect(o->pid, keys, o);
+	ckpt_stdio_collect(o->pid, c->dir_fd, keys, o);
 	return ckpt_declare_netns_dump(cfg, o->pid, x->empty_ns != NULL, o, err);
 }
 
@@ -158,7 +158,7 @@ static int do_checkpoint(const struct berth_context *ctx, const struct berth_che
 		r = checkpoint_dump(&o, err);
 	*ret_dumped = r == 0; /* without --leave-running the container is gone from here on */
 	if (r == 0)
-		r = ckpt_stdio_save(images, &keys, err);
+		r = ckpt_stdio_save(images, c->dir_fd, &keys, !x->pre_dump, err);
 	if (r == 0 && !x->pre_dump)
 		r = ckpt_network_save(images, cfg, c, err);
 	if (r < 0 || !x->export_path || x->pre_dump)

@@ -133,7 +133,9 @@ static int restore_opts(const struct berth_restore_opts *x, struct restore_ctx *
 	int r = ckpt_declare_mounts(cfg, 0, true, o, err);
 	if (r < 0)
 		return r;
-	ckpt_stdio_restore(rc->images, &rc->keys, o);
+	r = ckpt_stdio_restore(rc->images, rc->p.dir_fd, NULL, &rc->keys, o, err);
+	if (r < 0)
+		return r;
 	/* A terminal: CRIU makes a new pty pair in the container's devpts and hands the master
 	 * over; it goes to --console-socket, as at create. */
 	o->orphan_pts_master = cfg->process.terminal;
@@ -260,6 +262,7 @@ int berth_container_restore(const struct berth_context *ctx, const struct berth_
 	}
 	pid_t pid = p->pid;
 	create_plan_free(p);
+	ckpt_stdio_release(&rc.keys);
 	closep(&rc.net_fd);
 	closep(&rc.mntns_fd);
 	image_store_close(rc.store);

@@ -34,6 +34,7 @@
 #include "ptyrelay.h"
 #include "rootless.h"
 #include "systemd_glue.h"
+#include "stdio_log.h"
 
 static void plan_init(struct create_plan *p)
 {
@@ -348,6 +349,11 @@ static int prepare(const struct berth_context *ctx, struct create_plan *p, const
 		r = bindsrc_open(p->config, p->bundle, &p->bind_trees, err);
 	if (r == 0 && o->console_socket)
 		r = connect_console(p, o->console_socket, err);
+	/* A detached run without a terminal writes to its log, not to the caller's stdio. */
+	if (r == 0 && o->log_stdio && !p->config->process.terminal) {
+		r = stdio_log_open(p->dir_fd, p->stdio_log, err);
+		p->has_stdio_log = r == 0;
+	}
 	return r;
 }
 
@@ -376,6 +382,9 @@ void create_plan_free(struct create_plan *p)
 {
 	closep(&p->sync_fd);
 	closep(&p->console_fd);
+	if (p->has_stdio_log)
+		stdio_log_close(p->stdio_log);
+	p->has_stdio_log = false;
 	closep(&p->pty_sock);
 	closep(&p->pty_master);
 	for (int t = 0; t < OCI_NS_MAX; t++)

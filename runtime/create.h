@@ -42,6 +42,9 @@ struct create_plan {
 	uint64_t pid_start_time;
 	struct net_plan net; /* berth.network and linux.netDevices (network.c) */
 	int *bind_trees;     /* user namespaces: bind sources opened as the runtime (bindsrc.c) */
+	/* a detached run's stdio (stdio_log.h), when has_stdio_log (a zeroed plan has none) */
+	bool has_stdio_log;
+	int stdio_log[3];
 };
 
 /* Run every phase of create; on success the plan holds the live init (p->pid), the locked state

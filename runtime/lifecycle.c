@@ -304,7 +304,9 @@ int berth_container_run(const struct berth_context *ctx, const struct berth_run_
 
 	struct create_plan p;
 	_cleanup_close_ int master = -EBADF;
-	int r = berth_container_create_plan(ctx, &opts->create, !opts->detach, &p, err);
+	struct berth_create_opts co = opts->create;
+	co.log_stdio = opts->detach; /* a detached run writes to its log (stdio_log.h) */
+	int r = berth_container_create_plan(ctx, &co, !opts->detach, &p, err);
 	if (r < 0)
 		goto out;
 	pid_t pid = p.pid;

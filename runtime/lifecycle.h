@@ -141,6 +141,8 @@ struct child_args {
 	const struct cgroup_movers *movers;
 	const int *bind_trees; /* per config mount: a bind source opened by create, or -1 (bindsrc.h) */
 	int cg_lock_fd;        /* create's cgroup lock: the init closes its copy at once (-EBADF: none) */
+	/* the init's stdin, stdout, stderr instead of the caller's (all >= 3), or NULL */
+	const int *stdio_fds;
 };
 
 /* The container init's whole life; never returns. */

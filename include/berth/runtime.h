@@ -30,6 +30,9 @@ struct berth_create_opts {
 	bool no_pivot;
 	bool no_new_keyring;
 	int preserve_fds; /* extra fds after stdio passed to the container: 3 .. 3+n-1 */
+	/* run -d: without a terminal, the init's stdin is /dev/null and its stdout and stderr go to
+	 * the container's log in its state dir (berth_container_logs), not to the caller's stdio */
+	bool log_stdio;
 };
 
 /* create: set up the container and leave its init blocked until start. */
@@ -49,6 +52,11 @@ struct berth_run_opts {
  * container's exit code (128+N when killed by signal N); then deletes unless --keep. */
 int berth_container_run(const struct berth_context *ctx, const struct berth_run_opts *opts, int *ret_status,
 			struct berth_error *err);
+
+/* logs: copy the log of a detached container (`run -d`) to @out_fd; with @follow, keep copying
+ * what it writes until it stops. -ENOENT when there is no such container or it has no log. */
+int berth_container_logs(const struct berth_context *ctx, const char *id, bool follow, int out_fd,
+			 struct berth_error *err);
 
 /* state: the spec's state JSON (malloc'd). */
 int berth_container_state(const struct berth_context *ctx, const char *id, char **ret_json,

@@ -83,7 +83,8 @@ container killall
 cfg_args sh -c 'sleep 600 & sleep 600 & echo ready; wait'
 b run -d --bundle "$BUNDLE" "$ID"
 assert_ok "run -d (three processes)"
-assert_true "killall: container started" wait_ready "$OUT_FILE"
+# run -d writes the container's output to its log, not to run's stdout
+assert_true "killall: container started" wait_ready "$ROOT/$ID/container.log"
 nprocs=$(wc -l <"$(cgroup_dirs "$ID" | head -n 1)/cgroup.procs")
 assert_eq "three processes in the container's cgroup" 3 "$nprocs"
 b kill --all "$ID" KILL

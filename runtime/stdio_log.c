@@ -1,0 +1,158 @@
+/* The log of a detached container, and `berth logs` (stdio_log.h). */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "berth/cleanup.h"
+#include "berth/error.h"
+#include "berth/runtime.h"
+#include "berth/util.h"
+#include "lifecycle.h"
+#include "stdio_log.h"
+
+/* Move @fd to a number >= 3 (stdio of the init is made with dup2 onto 0..2: none of the sources
+ * may be one of those). */
+static int above_stdio(int fd)
+{
+	if (fd < 0 || fd > 2)
+		return fd;
+	int moved = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	int saved = errno;
+	close(fd);
+	errno = saved;
+	return moved;
+}
+
+/* Reopen @fd (a regular file checked by the caller) without the O_NOFOLLOW it was opened with: the
+ * open flags stay with the file, and CRIU reopens an external file at restore through its
+ * /proc/<pid>/fd magic link with those flags, which O_NOFOLLOW refuses (ELOOP). */
+static int reopen_append(int fd)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	int r = above_stdio(open(path, O_WRONLY | O_APPEND | O_NOCTTY | O_CLOEXEC));
+	return r < 0 ? -errno : r;
+}
+
+int stdio_log_open_append(int dir_fd, int *ret_fd, struct berth_error *err)
+{
+	struct stat st;
+	/* never through a symlink, though only the state root's owner may write there */
+	_cleanup_close_ int fd = openat(
+	    dir_fd, STDIO_LOG_FILE, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return berth_error_setf_errno(err, -errno, "open the container's log " STDIO_LOG_FILE);
+	int r = fstat(fd, &st) < 0 ? -errno : !S_ISREG(st.st_mode) ? -EINVAL : 0;
+	if (r == 0 && fchmod(fd, 0600) < 0)
+		r = -errno;
+	if (r < 0)
+		return berth_error_setf_errno(err, r,
+					      "the container's log " STDIO_LOG_FILE " is not a usable file");
+	r = reopen_append(fd);
+	if (r < 0)
+		return berth_error_setf_errno(err, r, "reopen the container's log " STDIO_LOG_FILE);
+	*ret_fd = r;
+	return 0;
+}
+
+int stdio_log_open(int dir_fd, int ret_fds[3], struct berth_error *err)
+{
+	int in = above_stdio(open("/dev/null", O_RDONLY | O_NOCTTY | O_CLOEXEC));
+	if (in < 0)
+		return berth_error_setf_errno(err, -errno, "open /dev/null for the container's stdin");
+	int out = -EBADF;
+	int r = stdio_log_open_append(dir_fd, &out, err);
+	if (r < 0) {
+		close(in);
+		return r;
+	}
+	ret_fds[0] = in;
+	ret_fds[1] = ret_fds[2] = out;
+	return 0;
+}
+
+void stdio_log_close(int fds[3])
+{
+	if (fds[2] != fds[1])
+		closep(&fds[2]);
+	closep(&fds[1]);
+	closep(&fds[0]);
+	fds[2] = -EBADF;
+}
+
+/* Copy what @in holds from its offset to its end into @out; the count, or -errno. */
+static ssize_t copy_rest(int in, int out)
+{
+	char buf[65536];
+	ssize_t total = 0, n;
+	while ((n = read(in, buf, sizeof(buf))) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		int r = write_all(out, buf, (size_t)n);
+		if (r < 0)
+			return r;
+		total += n;
+	}
+	return total;
+}
+
+int stdio_log_copy(int src_dfd, const char *name, int out_fd, struct berth_error *err)
+{
+	struct stat st;
+	_cleanup_close_ int in = openat(src_dfd, name, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC);
+	if (in < 0)
+		return berth_error_setf_errno(err, -errno, "open the log '%s'", name);
+	if (fstat(in, &st) < 0 || !S_ISREG(st.st_mode))
+		return berth_error_set(err, -EINVAL, "the log '%s' is not a regular file", name);
+	ssize_t n = copy_rest(in, out_fd);
+	if (n < 0)
+		return berth_error_setf_errno(err, (int)n, "copy the log '%s'", name);
+	return 0;
+}
+
+/* ---- berth logs ---- */
+
+static int open_log_of(const struct berth_context *ctx, const char *id, struct container *c, int *ret_fd,
+		       struct berth_error *err)
+{
+	int r = container_peek(ctx, id, c, err);
+	if (r < 0)
+		return r;
+	int fd = openat(c->dir_fd, STDIO_LOG_FILE, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT)
+		return berth_error_set(err, -ENOENT,
+				       "container \"%s\" has no log: only a detached run without a terminal "
+				       "(run -d) writes one; other containers write to their creator's stdio",
+				       id);
+	if (fd < 0)
+		return berth_error_setf_errno(err, -errno, "open the log of container \"%s\"", id);
+	*ret_fd = fd;
+	return 0;
+}
+
+int berth_container_logs(const struct berth_context *ctx, const char *id, bool follow, int out_fd,
+			 struct berth_error *err)
+{
+	struct container c = {.root_fd = -EBADF, .dir_fd = -EBADF};
+	_cleanup_close_ int fd = -EBADF;
+	int r = open_log_of(ctx, id, &c, &fd, err);
+	while (r == 0) {
+		/* The status before the read: output written before the process stopped is read. */
+		bool stopped = !follow || container_status(ctx, &c) == OCI_STATUS_STOPPED;
+		ssize_t n = copy_rest(fd, out_fd);
+		if (n < 0)
+			r = berth_error_setf_errno(err, (int)n, "logs \"%s\"", id);
+		if (r < 0 || stopped)
+			break;
+		if (n == 0)
+			nanosleep(&(struct timespec){.tv_nsec = 100 * 1000 * 1000}, NULL);
+	}
+	container_release(&c);
+	return r;
+}
