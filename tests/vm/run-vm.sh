@@ -26,6 +26,8 @@
 #   --append ARGS     more kernel command line
 #   --verbose         the kernel's boot messages on the console (default: quiet; warnings, errors,
 #                     lockup and stall reports are printed either way)
+#   --qemu-arg ARG    one more QEMU argument (repeatable), e.g. a -netdev/-device pair
+#                     (run-vm-pair.sh joins two guests this way)
 #
 # Exit status: SCRIPT's (0 pass, 1 fail, 77 skip, ...); 2 when the VM failed: QEMU could not
 # start, the boot failed, the guest stalled (silent console, soft lockup, RCU stall, hung task,
@@ -47,6 +49,7 @@ keep=${BERTH_VM_KEEP:-}
 append=""
 quiet=quiet
 envs=()
+qemu_extra=()
 script=""
 
 msg() { printf 'run-vm: %s\n' "$*" >&2; }
@@ -67,6 +70,7 @@ while [ $# -gt 0 ]; do
 	--vm-dir) vm_dir=${2:?}; shift 2 ;;
 	--append) append=${2:?}; shift 2 ;;
 	--verbose) quiet=""; shift ;;
+	--qemu-arg) qemu_extra+=("${2:?}"); shift 2 ;;
 	-h | --help) usage ;;
 	-*) msg "unknown option $1"; usage ;;
 	*)
@@ -178,7 +182,8 @@ qemu=(qemu-system-x86_64 -M microvm -accel tcg,thread=multi -cpu max -smp "$smp"
 	-fsdev local,id=hostroot,path=/,readonly=on,security_model=none,multidevs=remap
 	-device virtio-9p-device,fsdev=hostroot,mount_tag=hostroot
 	-fsdev "local,id=results,path=$results,security_model=none"
-	-device virtio-9p-device,fsdev=results,mount_tag=results)
+	-device virtio-9p-device,fsdev=results,mount_tag=results
+	"${qemu_extra[@]}")
 
 now_ms() { local t=${EPOCHREALTIME/./}; printf '%s\n' "${t:0:-3}"; }
 
