@@ -45,10 +45,10 @@ vm_pair_setup() {
 	mount -t 9p -o trans=virtio,version=9p2000.L,cache=none,msize=262144 pair "$BERTH_VM_PAIR" ||
 		die "cannot mount the pair share"
 	vm_modprobe virtio_net || die "virtio_net does not load"
-	local dev
-	dev=$(ls /sys/class/net | grep -v '^lo$' | head -n 1)
+	local dev="" d
+	for d in /sys/class/net/*; do [ "${d##*/}" = lo ] || { dev=${d##*/}; break; }; done
 	[ -n "$dev" ] || die "no network device"
-	ip link set "$dev" up && ip addr add "$BERTH_VM_IP/24" dev "$dev" || die "cannot configure $dev"
+	if ! ip link set "$dev" up || ! ip addr add "$BERTH_VM_IP/24" dev "$dev"; then die "cannot configure $dev"; fi
 	vm_pair_sshd || die "sshd does not start (see sshd.log)"
 	PAIR_SSH=(-F /dev/null -i /etc/berth-ssh/client -o UserKnownHostsFile=/etc/berth-ssh/known_hosts
 		-o StrictHostKeyChecking=yes -o BatchMode=yes -o ConnectTimeout=20 -o ServerAliveInterval=5

@@ -16,10 +16,10 @@ pkgs=(openssh-server openssh-sftp-server libwrap0)
 msg() { printf 'prepare-sshd: %s\n' "$*" >&2; }
 [ -f "$out/ready" ] && [ -x "$out/usr/sbin/sshd" ] && exit 0
 [ "$(id -u)" -eq 0 ] || { msg "needs root"; exit 77; }
-command -v ssh >/dev/null && command -v ssh-keygen >/dev/null || {
+if ! command -v ssh >/dev/null || ! command -v ssh-keygen >/dev/null; then
 	msg "the OpenSSH client (ssh, ssh-keygen) is not installed: apt-get install openssh-client"
 	exit 77
-}
+fi
 mkdir -p "$(dirname "$out")"
 tmp=$(mktemp -d "$(dirname "$out")/.sshd.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT

@@ -48,7 +48,7 @@ while [ $# -gt 0 ]; do
 	*) [ -z "$script" ] || usage; script=$1; shift ;;
 	esac
 done
-[ -n "$script" ] && [ -f "$script" ] || usage
+if [ -z "$script" ] || [ ! -f "$script" ]; then usage; fi
 
 bash "$here/prepare.sh" "$vm_dir" || exit $?
 bash "$here/prepare-sshd.sh" "$vm_dir" || exit $?

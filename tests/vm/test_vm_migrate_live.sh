@@ -1,0 +1,224 @@
+#!/bin/bash
+# tests/vm/test_vm_migrate_live.sh: `berth migrate ID ssh://host` between two guests booted at the
+# same time (run-vm-pair.sh: Debian's 6.1 kernel, one vCPU and 1536 MiB each, a virtual link
+# whose host side is two UDP sockets on 127.0.0.1, Debian's sshd in each guest with keys made for
+# the run, each guest its own state root and image store). Guest a is the source, b the target;
+# a drives every case and looks at b over ssh, b only serves.
+#   counter: a busybox container counting in its memory (a shell variable) is migrated with
+#     pre-copy; on b it continues from its value (same random id, larger number, still counting);
+#     on a nothing is left (state, cgroup, migration directory).
+#   failures: the receiver dies (BERTH_FAULT) before the restore, and after it (the container ran
+#     on b already): migrate fails, the container still runs on a (thawed: its counter goes on),
+#     and nothing is left on b (state, cgroup, migration directory, restored bundle).
+#   figures: a container with MIG_MB MiB (default 64) of memory rewritten at a steady rate
+#     (migrate_dirty.c), moved once by stop-and-copy (checkpoint --export, copy over ssh,
+#     restore --import) and once by migrate: downtime, total time and bytes of each, printed and
+#     written to figures.txt. bench/migrate-downtime.sh runs it for 64 and 256 MiB.
+# Host environment: BERTH, BERTH_VM_DIR, BERTH_VM_KEEP=1, MIG_MB, MIG_RATE (MiB/s dirtied,
+# default 2). Exit: 0 pass, 1 fail, 2 VM error, 77 skipped.
+set -uo pipefail
+
+CG=/berth-vm/mig
+
+host_main() {
+	local here repo vm_dir results berth guest_berth start
+	here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+	# shellcheck source=tests/vm/host-lib.sh
+	. "$here/host-lib.sh"
+	vm_host_init migrate-live ssh ssh-keygen gcc
+	mkdir -p "$results/pair"
+	vm_host_busybox_bundle
+	gcc -static -O2 -o "$results/bundle/rootfs/dirty" "$here/migrate_dirty.c" ||
+		{ echo "SKIP: cannot build a static migrate_dirty (libc6-dev's libc.a)"; exit 77; }
+	# shellcheck disable=SC2016 # expanded by the container's shell
+	local script='id=$(cat /proc/sys/kernel/random/uuid); i=0
+while :; do i=$((i+1)); echo "$id $i" >/tmp/counter; sleep 0.1; done'
+	# shellcheck disable=SC2016 # jq variables
+	vm_host_edit_config --arg script "$script" '
+		.process.terminal = false
+		| .process.args = ["sh", "-c", $script]
+		| .root.readonly = false
+		| .linux.namespaces = [.linux.namespaces[] | select(.type != "network" and .type != "cgroup")]
+		| .mounts = [.mounts[] | select(.destination != "/sys/fs/cgroup" and .destination != "/sys")]'
+	mv "$results/bundle" "$results/pair/bundle"
+	guest_berth=$berth
+	case "$berth" in /tmp/* | /run/*)
+		cp "$berth" "$(dirname "$berth")/berth-ext" "$results/pair/" && guest_berth=/berth-pair/berth ;;
+	esac
+	bash "$here/run-vm-pair.sh" "$(realpath "$0")" --results "$results" --vm-dir "$vm_dir" --timeout 900 \
+		--env "BERTH=$guest_berth" --env "MIG_MB=${MIG_MB:-64}" --env "MIG_RATE=${MIG_RATE:-2}"
+	local rc=$?
+	[ -f "$results/pair/figures.txt" ] && cat "$results/pair/figures.txt"
+	printf '%s: exit %d; host wall time %d s\n' "$(basename "$0" .sh)" "$rc" \
+		$(((${EPOCHREALTIME/./} - start) / 1000000))
+	exit "$rc"
+}
+
+# ---------------------------------------------------------------- in the guest
+
+MIG=()
+mig_opts() {
+	MIG=(--ssh-option IdentityFile=/etc/berth-ssh/client --ssh-option UserKnownHostsFile=/etc/berth-ssh/known_hosts
+		--ssh-option StrictHostKeyChecking=yes --ssh-option BatchMode=yes
+		--ssh-option ServerAliveInterval=5 --ssh-option ServerAliveCountMax=3)
+}
+
+# bundle NAME [ARGS-JSON]: /tmp/NAME, a copy of the shared busybox bundle in cgroup $CG/NAME
+# (with process.args ARGS-JSON when given).
+bundle() {
+	rm -rf "/tmp/$1"
+	cp -a "$BERTH_VM_PAIR/bundle" "/tmp/$1" || die "copy the bundle"
+	jq --arg cg "$CG/$1" --argjson args "${2:-null}" '.linux.cgroupsPath = $cg
+		| if $args then .process.args = $args else . end' "/tmp/$1/config.json" >"/tmp/$1/c.json" &&
+		mv "/tmp/$1/c.json" "/tmp/$1/config.json"
+}
+
+# start NAME [ARGS-JSON]: run -d it with /dev/null as its standard streams.
+start() {
+	bundle "$@"
+	"$BERTH" run -d -b "/tmp/$1" "$1" </dev/null >/dev/null 2>"$VM_TMP/run.err"
+	RC=$?
+	[ "$RC" -eq 0 ] || die "run $1: $(cat "$VM_TMP/run.err")"
+}
+
+status_here() { "$BERTH" state "$1" 2>/dev/null | jq -r .status; }
+status_there() { ssh "${PAIR_SSH[@]}" "root@$BERTH_VM_PEER_IP" "$BERTH state $1" 2>/dev/null | jq -r .status; }
+there() { ssh "${PAIR_SSH[@]}" "root@$BERTH_VM_PEER_IP" "$@" 2>/dev/null; }
+
+nothing_here() {
+	assert_false "$2: no state on the source" test -e "/run/berth/$1"
+	assert_false "$2: no cgroup on the source" test -e "/sys/fs/cgroup$CG/$1"
+	assert_false "$2: no migration directory on the source" test -e "/var/lib/berth/migrate/$1"
+}
+
+nothing_there() {
+	local left
+	left=$(there "for p in /run/berth/$1 /sys/fs/cgroup$CG/$1 /var/lib/berth/migrate/$1 \
+		/var/lib/berth/restored/$1; do test -e \$p && echo \$p; done; echo end")
+	assert_eq "$2: nothing left on the target" "end" "$left"
+}
+
+case_counter() {
+	local before after1 after2 dt
+	start c1
+	before=$(wait_counter /tmp/c1/rootfs/tmp/counter 10)
+	info "counter on the source: $before"
+	cap "$BERTH" migrate "${MIG[@]}" --remote-berth "$BERTH" c1 "ssh://root@$BERTH_VM_PEER_IP"
+	assert_ok "migrate c1 ssh://root@$BERTH_VM_PEER_IP"
+	printf '%s\n' "$ERR" | sed 's/^/  | /'
+	assert_match "a progress line per round" 'round 1: [0-9]+ pages, [0-9]+ bytes sent' "$ERR"
+	assert_match "the closing line: total, downtime, bytes" \
+		'total [0-9]+ ms, downtime [0-9]+ ms, [0-9]+ bytes sent' "$ERR"
+	assert_eq "c1 is gone from the source" "" "$(status_here c1)"
+	nothing_here c1 "after migrate"
+	assert_eq "c1 runs on the target" running "$(status_there c1)"
+	sleep 1
+	after1=$(there cat /var/lib/berth/restored/c1/rootfs/tmp/counter)
+	sleep 1
+	after2=$(there cat /var/lib/berth/restored/c1/rootfs/tmp/counter)
+	info "counter on the target: $after1, then $after2"
+	assert_eq "the same process (its random id)" "${before% *}" "${after1% *}"
+	assert_true "it continued from its value (${before##* } -> ${after1##* })" \
+		test "${after1##* }" -gt "${before##* }"
+	assert_true "and counts on (${after1##* } -> ${after2##* })" test "${after2##* }" -gt "${after1##* }"
+	dt=$(sed -n 's/.*downtime \([0-9]*\) ms.*/\1/p' <<<"$ERR")
+	info "counter container: downtime ${dt:-?} ms"
+	there "$BERTH delete --force c1" >/dev/null
+}
+
+# case_failure FAULT: the receiver dies at FAULT; the source runs on, the target is clean.
+case_failure() {
+	local a b
+	cap "$BERTH" migrate "${MIG[@]}" --remote-berth "BERTH_FAULT=$1 $BERTH" c2 "ssh://root@$BERTH_VM_PEER_IP"
+	assert_rc "migrate with the receiver dying at $1 fails" 1
+	info "error: $ERR"
+	assert_contains "the error says the container still runs here" "$ERR" "still runs here"
+	assert_eq "c2 runs on the source (thawed)" running "$(status_here c2)"
+	a=$(cat /tmp/c2/rootfs/tmp/counter)
+	sleep 1
+	b=$(cat /tmp/c2/rootfs/tmp/counter)
+	assert_true "its counter goes on ($a -> $b)" test "${b##* }" -gt "${a##* }"
+	assert_false "no migration directory on the source" test -e /var/lib/berth/migrate/c2
+	assert_eq "no c2 on the target" "" "$(status_there c2)"
+	nothing_there c2 "receiver died at $1"
+}
+
+# ms LINE-REGEX: the milliseconds of "downtime N ms"-like fields.
+figures() {
+	local mb=$MIG_MB t0 t1 size sc_ms out dt total bytes rounds
+	local args
+	args=$(jq -cn --arg mb "$mb" --arg r "$MIG_RATE" '["/dirty", $mb, $r]')
+	# stop-and-copy: checkpoint --export, copy over the same ssh, restore --import
+	start d1 "$args"
+	wait_counter /tmp/d1/rootfs/tmp/counter 20 >/dev/null
+	t0=${EPOCHREALTIME/./}
+	cap "$BERTH" checkpoint --export /tmp/d1.tar --export-rootfs d1
+	assert_ok "stop-and-copy: checkpoint --export"
+	size=$(stat -c %s /tmp/d1.tar 2>/dev/null || echo 0)
+	there "cat >/tmp/d1.tar" </tmp/d1.tar
+	there "$BERTH restore --import /tmp/d1.tar --detach d1 </dev/null >/dev/null 2>&1"
+	t1=${EPOCHREALTIME/./}
+	sc_ms=$(((t1 - t0) / 1000))
+	assert_eq "stop-and-copy: d1 runs on the target" running "$(status_there d1)"
+	there "$BERTH delete --force d1; rm -f /tmp/d1.tar"
+	rm -f /tmp/d1.tar
+	record "figures ${mb} MiB: stop-and-copy downtime $sc_ms ms (= its total), $size bytes"
+
+	start d2 "$args"
+	wait_counter /tmp/d2/rootfs/tmp/counter 20 >/dev/null
+	t0=${EPOCHREALTIME/./}
+	cap "$BERTH" migrate "${MIG[@]}" --remote-berth "$BERTH" --max-rounds 6 d2 "ssh://root@$BERTH_VM_PEER_IP"
+	t1=${EPOCHREALTIME/./}
+	assert_ok "pre-copy: migrate d2 (${mb} MiB)"
+	printf '%s\n' "$ERR" | sed 's/^/  | /'
+	assert_eq "pre-copy: d2 runs on the target" running "$(status_there d2)"
+	out=$(grep 'downtime' <<<"$ERR")
+	dt=$(sed -n 's/.*downtime \([0-9]*\) ms.*/\1/p' <<<"$out")
+	total=$(sed -n 's/.*total \([0-9]*\) ms.*/\1/p' <<<"$out")
+	bytes=$(sed -n 's/.* \([0-9]*\) bytes sent, .*/\1/p' <<<"$out")
+	rounds=$(sed -n 's/.*, \([0-9]*\) pre-copy.*/\1/p' <<<"$out")
+	there "$BERTH delete --force d2"
+	record "figures ${mb} MiB: pre-copy downtime ${dt:-?} ms, total ${total:-?} ms ($(((t1 - t0) / 1000)) ms with ssh's start), ${bytes:-?} bytes, ${rounds:-?} rounds"
+	record "figures ${mb} MiB: post-copy (--lazy): not implemented"
+	{
+		echo "working set ${mb} MiB, ${MIG_RATE} MiB/s rewritten; two TCG guests, 1 vCPU each, link over loopback UDP, ssh"
+		echo "stop-and-copy (checkpoint --export, ssh copy, restore --import): downtime $sc_ms ms, bytes $size"
+		echo "pre-copy (berth migrate): downtime ${dt:-?} ms, total ${total:-?} ms, bytes ${bytes:-?}, rounds ${rounds:-?}"
+		echo "post-copy (berth migrate --lazy): not implemented"
+	} >>"$BERTH_VM_PAIR/figures.txt"
+	if [ -n "$dt" ] && [ "$dt" -gt 0 ]; then
+		info "pre-copy downtime is 1/$((sc_ms / dt)) of stop-and-copy's"
+	fi
+}
+
+guest_main() {
+	# shellcheck source=tests/vm/guest-lib.sh
+	. "$(dirname "${BASH_SOURCE[0]}")/guest-lib.sh"
+	# shellcheck source=tests/vm/guest-pair-lib.sh
+	. "$(dirname "${BASH_SOURCE[0]}")/guest-pair-lib.sh"
+	vm_setup
+	vm_criu_setup
+	vm_pair_setup
+	if [ "$BERTH_VM_ROLE" = b ]; then
+		vm_pair_wait a.done 850 || die "the source did not finish"
+		finish
+	fi
+	vm_pair_wait b.ready 120 || die "the target is not ready"
+	mig_opts
+	case_counter
+	start c2
+	wait_counter /tmp/c2/rootfs/tmp/counter 5 >/dev/null
+	case_failure migrate-receive.before-restore
+	case_failure migrate-receive.after-restore
+	"$BERTH" delete --force c2
+	nothing_here c2 "after delete"
+	figures
+	vm_pair_mark a.done
+	finish
+}
+
+if [ -n "${BERTH_VM_GUEST:-}" ]; then
+	guest_main
+else
+	host_main
+fi
