@@ -28,7 +28,8 @@
 #include "lifecycle.h"
 #include "ptyrelay.h"
 
-#define PROCESS_JSON_MAX (1u << 20)
+/* A process.json is the config's process: the same bound as a config.json. */
+#define PROCESS_JSON_MAX BERTH_CONFIG_MAX
 
 void exec_plan_free(struct exec_plan *x)
 {

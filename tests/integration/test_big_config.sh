@@ -61,6 +61,16 @@ jq --argjson n "$n" '.process | .args = ["sh", "-c", "env | grep -c ^BIG_VAR_"]
 b exec --process "$TEST_TMP/process.json" "$ID"
 assert_ok "exec with $n environment variables"
 assert_eq "all $n variables arrive in the exec'd process" "$n" "$OUT"
+# A process.json over 1 MiB (45,000 variables, 1.4 MB; their 1.6 MB stays under execve's 2 MB):
+# read with the bound of a config.json, as runc reads any size.
+n=45000
+jq --argjson n "$n" '.process | .args = ["sh", "-c", "env | grep -c ^BIG_VAR_"]
+	| .env += [range(0; $n) | "BIG_VAR_\(.)=value-\(.)"]' "$BUNDLE/config.json" >"$TEST_TMP/process.json"
+size=$(stat -c %s "$TEST_TMP/process.json")
+assert_true "the process.json is over 1 MiB ($size bytes)" test "$size" -gt 1048576
+b exec --process "$TEST_TMP/process.json" "$ID"
+assert_ok "exec with a $size-byte process.json"
+assert_eq "all $n variables arrive" "$n" "$OUT"
 b delete --force "$ID"
 
 finish
