@@ -14,7 +14,8 @@
 # here; the client key and known_hosts for both are in the shared directory.
 #
 # Options: --timeout SECS (each VM, default 600), --memory SIZE (default 1536M), --env NAME=VALUE,
-# --results DIR (kept; DIR/a, DIR/b are the guests' results shares, DIR/pair the shared one;
+# --results DIR (kept; DIR/a, DIR/b are the guests' results shares, DIR/pair the shared one,
+# where the caller may put files for both guests first;
 # default a temporary directory removed at the end unless --keep), --keep, --vm-dir DIR.
 # Exit status: guest a's (0 pass, 1 fail, 77 skip), 1 when guest b failed, 2 when either VM
 # failed (stall, crash, timeout: run-vm.sh's verdict), 77 when the VM or sshd cannot be had.
@@ -63,7 +64,10 @@ fi
 # shellcheck disable=SC2064 # expand now
 [ -n "$keep" ] || trap "rm -rf --one-file-system '$results'" EXIT
 pair=$results/pair
-rm -rf "$pair" && mkdir -p "$pair" "$results/a" "$results/b" || exit 2
+# The caller may have put files for both guests into DIR/pair already: only this run's keys and
+# marks are replaced.
+mkdir -p "$pair" "$results/a" "$results/b" || exit 2
+rm -f "$pair"/host_? "$pair"/host_?.pub "$pair"/client "$pair"/client.pub "$pair"/*.ready "$pair"/*.done
 chmod 0755 "$results" "$pair"
 
 # ---------------------------------------------------------------- keys (made here, for this run)

@@ -76,9 +76,9 @@ bundle() {
 # start NAME [ARGS-JSON]: run -d it with /dev/null as its standard streams.
 start() {
 	bundle "$@"
-	"$BERTH" run -d -b "/tmp/$1" "$1" </dev/null >/dev/null 2>"$VM_TMP/run.err"
+	"$BERTH" run -d -b "/tmp/$1" "$1" </dev/null >/dev/null 2>&1
 	RC=$?
-	[ "$RC" -eq 0 ] || die "run $1: $(cat "$VM_TMP/run.err")"
+	[ "$RC" -eq 0 ] || die "run $1 failed (exit $RC)"
 }
 
 status_here() { "$BERTH" state "$1" 2>/dev/null | jq -r .status; }
@@ -203,6 +203,8 @@ guest_main() {
 		vm_pair_wait a.done 850 || die "the source did not finish"
 		finish
 	fi
+	# b waits for this mark: set however this script ends
+	trap 'vm_pair_mark a.done' EXIT
 	vm_pair_wait b.ready 120 || die "the target is not ready"
 	mig_opts
 	case_counter
