@@ -249,6 +249,7 @@ static int precopy_round(struct migration *m, int i, uint64_t *ret_pages, struct
 	    .parent_path = i > 1 ? parent : NULL,
 	    .pre_dump = true,
 	    .status_fd = -1,
+	    .no_kernel_check = i > 1,
 	};
 	uint64_t t = mig_now_ms(), before = m->ch.sent, bytes, pages;
 	int r = berth_container_checkpoint(m->ctx, &x, err);
@@ -326,10 +327,14 @@ static int phase_final_dump(struct migration *m, struct berth_error *err)
 	    .export_rootfs = !m->image_based, /* a plain bundle: its rootfs travels whole */
 	    .leave_running = true,            /* frozen, not killed: a failure later thaws it */
 	    .status_fd = -1,
+	    .no_kernel_check = true, /* round 1 ran it */
 	};
+	uint64_t t = mig_now_ms();
 	int r = berth_container_checkpoint(m->ctx, &x, err);
 	if (r < 0)
 		return berth_error_prefix(err, "migrate: final dump");
+	progress(m, "final dump: %llu ms (frozen since %llu ms)", (unsigned long long)(mig_now_ms() - t),
+		 (unsigned long long)(mig_now_ms() - m->t_freeze));
 	return 0;
 }
 
@@ -339,17 +344,19 @@ static int phase_transfer(struct migration *m, struct berth_error *err)
 {
 	char archive[PATH_MAX + 16];
 	snprintf(archive, sizeof(archive), "%s/final.tar", m->dir);
-	uint64_t before = m->ch.sent;
+	uint64_t before = m->ch.sent, t = mig_now_ms();
 	int r = mig_send_file(&m->ch, archive, "final.tar", err);
 	if (r < 0)
 		return berth_error_prefix(err, "migrate: transfer");
-	progress(m, "final: %llu bytes sent (frozen)", (unsigned long long)(m->ch.sent - before));
+	progress(m, "final: %llu bytes sent in %llu ms", (unsigned long long)(m->ch.sent - before),
+		 (unsigned long long)(mig_now_ms() - t));
 	return 0;
 }
 
 static int phase_restore(struct migration *m, struct berth_error *err)
 {
 	char line[MIG_LINE_MAX];
+	uint64_t t = mig_now_ms();
 	int r = mig_send(&m->ch, "RESTORE final.tar");
 	if (r == 0)
 		r = mig_recv(&m->ch, line, sizeof(line));
@@ -360,6 +367,7 @@ static int phase_restore(struct migration *m, struct berth_error *err)
 	if (strncmp(line, "RUNNING ", 8) != 0)
 		return berth_error_set(err, -EPROTO, "migrate: unexpected answer '%.80s'", line);
 	m->t_ack = mig_now_ms();
+	progress(m, "restored on the target in %llu ms", (unsigned long long)(m->t_ack - t));
 	return 0;
 }
 

@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "berth/checkpoint.h"
 #include "berth/cleanup.h"
 #include "berth/error.h"
 #include "berth/images.h"
@@ -25,11 +26,16 @@
 #include "migrate_proto.h"
 #include "network.h"
 
+/* Where a plain bundle's rootfs is unpacked (restore --import's default place, named here so
+ * that a rollback knows what to remove). */
+#define MIG_BUNDLE_BASE "/var/lib/berth/restored"
+
 struct receiver {
 	const struct berth_context *ctx;
 	const char *storage;
 	struct mig_chan ch;
 	char id[256], dir[PATH_MAX], image_ref[256];
+	char bundle[PATH_MAX]; /* a plain bundle's, made by the restore ("" for an image-based one) */
 	bool dir_made, image_imported, restored, committed;
 	struct berth_error pending; /* the first FILE/LINK error, answered at the next SYNC */
 };
@@ -93,6 +99,17 @@ static int on_hello(struct receiver *rv, char *args, struct berth_error *err)
 		return berth_error_setf_errno(err, r, "create '%s' (is a migration of \"%s\" under way?)",
 					      rv->dir, id);
 	rv->dir_made = true;
+	char work[PATH_MAX + 16];
+	snprintf(work, sizeof(work), "%s/work", rv->dir);
+	r = checkpoint_check_kernel(rv->ctx->criu_path, work, err);
+	if (r < 0)
+		return r;
+	if (strcmp(image, "-") == 0) {
+		struct stat st;
+		snprintf(rv->bundle, sizeof(rv->bundle), MIG_BUNDLE_BASE "/%s", id);
+		if (lstat(rv->bundle, &st) == 0)
+			return berth_error_set(err, -EEXIST, "'%s' exists on the target", rv->bundle);
+	}
 	bool have = false;
 	if (strcmp(image, "-") != 0) {
 		struct image_store *s = NULL;
@@ -210,9 +227,15 @@ static int on_restore(struct receiver *rv, char *args, struct berth_error *err)
 	    .import_path = archive,
 	    .work_path = work,
 	    .storage = rv->storage,
+	    .bundle = rv->bundle[0] ? rv->bundle : NULL,
 	    .detach = true,
+	    .no_kernel_check = true, /* at HELLO */
 	};
 	int status = 0;
+	if (rv->bundle[0]) {
+		(void)mkdir_p_at(AT_FDCWD, MIG_BUNDLE_BASE, 0700);
+		mark(rv, ".plain", rv->bundle);
+	}
 	mark(rv, ".restoring", rv->id);
 	fault_point("migrate-receive.before-restore");
 	int r = berth_container_restore(rv->ctx, &x, &status, err);
@@ -229,6 +252,8 @@ static void receiver_rollback(struct receiver *rv)
 	struct berth_error e = {0};
 	if (rv->restored && berth_container_delete(rv->ctx, rv->id, true, &e) < 0)
 		log_warn("migrate-receive: delete \"%s\": %s", rv->id, e.msg);
+	if (rv->restored && rv->bundle[0])
+		(void)rm_rf_at(AT_FDCWD, rv->bundle);
 	if (rv->image_imported) {
 		struct image_store *s = NULL;
 		if (image_store_open(rv->storage, false, &s, &e) == 0 && image_remove(s, rv->image_ref, &e) < 0)
@@ -296,6 +321,8 @@ static void guardian_cleanup(struct receiver *rv)
 	if (dfd < 0)
 		return;
 	rv->restored = faccessat(dfd, ".restoring", F_OK, 0) == 0;
+	if (faccessat(dfd, ".plain", F_OK, 0) != 0)
+		rv->bundle[0] = '\0';
 	if (read_file_at(dfd, ".image", sizeof(rv->image_ref) - 1, &ref, &len) == 0) {
 		rv->image_imported = true;
 		snprintf(rv->image_ref, sizeof(rv->image_ref), "%.*s", (int)len, ref);

@@ -164,6 +164,7 @@ struct berth_checkpoint_opts {
 	const char *manage_cgroups_mode; /* soft|full|strict|ignore, or NULL */
 	const char *empty_ns;            /* "network" or NULL */
 	int status_fd; /* -1: none; else a NUL byte is written there once the dump is done */
+	bool no_kernel_check; /* skip `criu check` (migrate ran it before the freeze) */
 };
 
 /* checkpoint: dump a running (or paused) container with CRIU. Unless --leave-running or
@@ -183,6 +184,7 @@ struct berth_restore_opts {
 	const char *console_socket;
 	bool detach, no_subreaper, no_pivot, tcp_established, file_locks, ext_unix_sk, shell_job;
 	const char *manage_cgroups_mode;
+	bool no_kernel_check; /* skip `criu check` (migrate-receive ran it before the freeze) */
 };
 
 /* restore: recreate the container (state dir, cgroup) and restore its processes with CRIU; the

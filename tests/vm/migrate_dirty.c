@@ -1,6 +1,6 @@
 /* tests/vm/migrate_dirty.c: the workload of test_vm_migrate_live.sh, built static by the test's
- * host part into the container's rootfs. `dirty MB RATE_MB_S` fills MB MiB of anonymous memory
- * with pseudo-random bytes (nothing compresses), then rewrites RATE_MB_S MiB of it per second,
+ * host part into the container's rootfs. `dirty MB RATE_KB_S` fills MB MiB of anonymous memory
+ * with pseudo-random bytes (nothing compresses), then dirties RATE_KB_S KiB of it per second,
  * page by page in a cycle, and writes "<id> <n>" to /tmp/counter every 100 ms: n counts the
  * passes in memory, so a restore continues it, a restart would not (new id). */
 #include <stdint.h>
@@ -21,8 +21,8 @@ static uint64_t next(void)
 
 int main(int argc, char **argv)
 {
-	size_t mb = argc > 1 ? strtoul(argv[1], NULL, 10) : 64, rate = argc > 2 ? strtoul(argv[2], NULL, 10) : 4;
-	size_t pages = mb * 256, per_tick = rate * 256 / 10, at = 0;
+	size_t mb = argc > 1 ? strtoul(argv[1], NULL, 10) : 64, rate = argc > 2 ? strtoul(argv[2], NULL, 10) : 256;
+	size_t pages = mb * 256, per_tick = (rate / 4 + 9) / 10, at = 0;
 	unsigned char *mem = malloc(pages * 4096);
 	char id[40] = "";
 	FILE *f = fopen("/proc/sys/kernel/random/uuid", "r");
