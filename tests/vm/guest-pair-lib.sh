@@ -5,7 +5,8 @@
 #                        libwrap, the privsep user and /run/sshd exist only here), then the peer
 #                        reachable (ping) and "$BERTH_VM_ROLE.ready" written into the shared dir
 #   vm_pair_mark NAME    write NAME into the shared dir; vm_pair_wait NAME [SECS] waits for it
-#   PAIR_SSH             the ssh options (array) that reach the peer: key, known_hosts, no config
+#   PAIR_SSH             the ssh options (array) that reach the peer: key, known_hosts, no config,
+#                        one multiplexed connection
 #   vm_peer CMD...       cap (guest-lib.sh) of CMD run on the peer over ssh
 
 PAIR_SSH=()
@@ -52,7 +53,9 @@ vm_pair_setup() {
 	vm_pair_sshd || die "sshd does not start (see sshd.log)"
 	PAIR_SSH=(-F /dev/null -i /etc/berth-ssh/client -o UserKnownHostsFile=/etc/berth-ssh/known_hosts
 		-o StrictHostKeyChecking=yes -o BatchMode=yes -o ConnectTimeout=20 -o ServerAliveInterval=5
-		-o ServerAliveCountMax=3)
+		-o ServerAliveCountMax=3
+		# one connection for all of a script's commands: an ssh handshake takes 10-20 s under TCG
+		-o ControlMaster=auto -o ControlPath=/tmp/berth-ssh-%C -o ControlPersist=900)
 	local i ok=""
 	for ((i = 0; i < 60; i++)); do
 		# busybox's ping: iputils is not installed on these machines
