@@ -55,7 +55,9 @@ vm_pair_setup() {
 		-o StrictHostKeyChecking=yes -o BatchMode=yes -o ConnectTimeout=20 -o ServerAliveInterval=5
 		-o ServerAliveCountMax=3
 		# one connection for all of a script's commands: an ssh handshake takes 10-20 s under TCG
-		-o ControlMaster=auto -o ControlPath=/tmp/berth-ssh-%C -o ControlPersist=900)
+		-o ControlMaster=auto -o ControlPath=/tmp/berth-ssh-%C -o ControlPersist=900
+		# aes128-ctr: twice the rate of the default chacha20-poly1305 under TCG (measured)
+		-o Ciphers=aes128-ctr)
 	local i ok=""
 	for ((i = 0; i < 60; i++)); do
 		# busybox's ping: iputils is not installed on these machines

@@ -205,7 +205,7 @@ figures() {
 	cap "$BERTH" checkpoint --export /tmp/d1.tar --export-rootfs d1
 	assert_ok "stop-and-copy: checkpoint --export"
 	size=$(stat -c %s /tmp/d1.tar 2>/dev/null || echo 0)
-	ssh "${PAIR_SSH[@]}" -c aes128-ctr "root@$BERTH_VM_PEER_IP" "cat >/tmp/d1.tar" </tmp/d1.tar
+	there "cat >/tmp/d1.tar" </tmp/d1.tar
 	there "$BERTH restore --import /tmp/d1.tar --detach d1 </dev/null >/dev/null 2>&1"
 	t1=${EPOCHREALTIME/./}
 	sc_ms=$(((t1 - t0) / 1000))
