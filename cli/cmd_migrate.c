@@ -121,7 +121,8 @@ int cmd_migrate_receive(const struct cli_env *env, int argc, char **argv, struct
 	_cleanup_close_ int in = fcntl(0, F_DUPFD_CLOEXEC, 3), out = fcntl(1, F_DUPFD_CLOEXEC, 3);
 	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
 	if (in < 0 || out < 0 || null < 0)
-		return cli_fail(berth_error_setf_errno(err, -errno, "migrate-receive: standard streams"), err);
+		return cli_fail(berth_error_setf_errno(err, -errno, "migrate-receive: standard streams"),
+				err);
 	dup2(null, 0);
 	dup2(null, 1);
 	dup2(null, 2);

@@ -26,6 +26,7 @@
 #include "berth/error.h"
 #include "berth/images.h"
 #include "berth/log.h"
+#include "berth/oci.h"
 #include "berth/runtime.h"
 #include "berth/util.h"
 #include "lifecycle.h"
@@ -161,6 +162,20 @@ static int inspect_container(struct migration *m, struct berth_error *err)
 		return berth_error_set(err, -EINVAL, "container \"%s\" is not running: nothing to migrate",
 				       m->o->id);
 	}
+	/* A terminal's master is held by whoever gave the console socket here: the target has nobody
+	 * to hand the new master to. Said before anything is frozen or sent. */
+	struct oci_config *cfg = NULL;
+	r = container_config(&c, &cfg, err);
+	bool terminal = r == 0 && cfg->process.terminal;
+	oci_config_free(cfg);
+	if (r < 0 || terminal) {
+		container_release(&c);
+		return r < 0 ? r
+			     : berth_error_set(
+				   err, -ENOTSUP,
+				   "process.terminal: a container with a terminal cannot be migrated "
+				   "yet (its new pty master would have no console socket on the target)");
+	}
 	_cleanup_free_ char *upper = NULL;
 	struct berth_error e = {0};
 	m->image_based = image_container_upper(m->o->id, c.rec->annotations, c.rec->n_annotations, &upper,
@@ -186,8 +201,8 @@ static int phase_connect(struct migration *m, struct berth_error *err)
 	if (r < 0)
 		return r;
 	r = mig_send(&m->ch, "HELLO %d %s %s %s %s %s", MIG_PROTO_VERSION, m->o->id, m->dir,
-			     m->image_based ? m->image_ref : "-", m->image_based ? m->digest : "-",
-			     m->network[0] ? m->network : "-");
+		     m->image_based ? m->image_ref : "-", m->image_based ? m->digest : "-",
+		     m->network[0] ? m->network : "-");
 	if (r < 0)
 		return berth_error_setf_errno(err, r, "migrate: start the receiver over ssh");
 	char rest[64];
@@ -458,8 +473,8 @@ int berth_container_migrate(const struct berth_context *ctx, const struct berth_
 	if (r == 0 && mkdir(m.dir, 0700) < 0)
 		r = -errno;
 	if (r < 0)
-		return berth_error_setf_errno(err, r, "migrate: create '%s' (is a migration of \"%s\" under way?)",
-					      m.dir, o->id);
+		return berth_error_setf_errno(
+		    err, r, "migrate: create '%s' (is a migration of \"%s\" under way?)", m.dir, o->id);
 	/* ssh's end of the pipe may close early; a write then fails with EPIPE, not a signal. */
 	signal(SIGPIPE, SIG_IGN);
 	r = pipeline(&m, err);
@@ -474,8 +489,9 @@ int berth_container_migrate(const struct berth_context *ctx, const struct berth_
 		return berth_error_prefix(err, "migrate \"%s\" (it still runs here)", o->id);
 	r = phase_cleanup(&m, err);
 	uint64_t end = mig_now_ms();
-	progress(&m, "migrated %s to %s: total %llu ms, downtime %llu ms, %llu bytes sent, %d pre-copy "
-		     "round(s)",
+	progress(&m,
+		 "migrated %s to %s: total %llu ms, downtime %llu ms, %llu bytes sent, %d pre-copy "
+		 "round(s)",
 		 o->id, o->destination, (unsigned long long)(end - m.t_start),
 		 (unsigned long long)(m.t_ack - m.t_freeze), (unsigned long long)m.ch.sent, m.rounds);
 	return r;

@@ -174,8 +174,8 @@ int mig_send_file(struct mig_chan *ch, const char *path, const char *rel, struct
 		return berth_error_setf_errno(err, -errno, "migrate: open '%s'", path);
 	if (!S_ISREG(st.st_mode))
 		return berth_error_set(err, -EINVAL, "migrate: '%s' is not a regular file", path);
-	int r = mig_send(ch, "FILE %o %llu %s", (unsigned)(st.st_mode & 07777), (unsigned long long)st.st_size,
-			 rel);
+	int r = mig_send(ch, "FILE %o %llu %s", (unsigned)(st.st_mode & 07777),
+			 (unsigned long long)st.st_size, rel);
 	if (r == 0)
 		r = mig_send_payload(ch, fd, (uint64_t)st.st_size);
 	if (r < 0)
@@ -230,14 +230,16 @@ int mig_expect_ok(struct mig_chan *ch, char *rest, size_t size, struct berth_err
 	char line[MIG_LINE_MAX];
 	int r = mig_recv(ch, line, sizeof(line));
 	if (r == -EPIPE)
-		return berth_error_set(err, -EPIPE, "migrate: the target closed the channel (the receiver or "
-						    "ssh ended; see ssh's messages above)");
+		return berth_error_set(err, -EPIPE,
+				       "migrate: the target closed the channel (the receiver or "
+				       "ssh ended; see ssh's messages above)");
 	if (r < 0)
 		return berth_error_setf_errno(err, r, "migrate: read from the target");
 	if (strncmp(line, "ERR ", 4) == 0)
 		return berth_error_set(err, -EIO, "target: %s", line + 4);
 	if (strcmp(line, "OK") != 0 && strncmp(line, "OK ", 3) != 0)
-		return berth_error_set(err, -EPROTO, "migrate: unexpected answer from the target: '%.80s'", line);
+		return berth_error_set(err, -EPROTO, "migrate: unexpected answer from the target: '%.80s'",
+				       line);
 	if (rest)
 		snprintf(rest, size, "%s", line[2] ? line + 3 : "");
 	return 0;

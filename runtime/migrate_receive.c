@@ -69,8 +69,8 @@ static int on_hello(struct receiver *rv, char *args, struct berth_error *err)
 	if (sscanf(args, "%d %255s %4095s %255s %71s %127s", &version, id, dir, image, digest, network) != 6)
 		return berth_error_set(err, -EPROTO, "migrate-receive: bad HELLO");
 	if (version != MIG_PROTO_VERSION)
-		return berth_error_set(err, -EPROTO, "migrate-receive: protocol %d, this berth speaks %d", version,
-				       MIG_PROTO_VERSION);
+		return berth_error_set(err, -EPROTO, "migrate-receive: protocol %d, this berth speaks %d",
+				       version, MIG_PROTO_VERSION);
 	int r = container_id_validate(id, err);
 	if (r < 0)
 		return r;
@@ -256,7 +256,8 @@ static void receiver_rollback(struct receiver *rv)
 		(void)rm_rf_at(AT_FDCWD, rv->bundle);
 	if (rv->image_imported) {
 		struct image_store *s = NULL;
-		if (image_store_open(rv->storage, false, &s, &e) == 0 && image_remove(s, rv->image_ref, &e) < 0)
+		if (image_store_open(rv->storage, false, &s, &e) == 0 &&
+		    image_remove(s, rv->image_ref, &e) < 0)
 			log_warn("migrate-receive: remove the image %s: %s", rv->image_ref, e.msg);
 		image_store_close(s);
 	}

@@ -163,7 +163,7 @@ struct berth_checkpoint_opts {
 	bool leave_running, tcp_established, ext_unix_sk, shell_job, file_locks, pre_dump;
 	const char *manage_cgroups_mode; /* soft|full|strict|ignore, or NULL */
 	const char *empty_ns;            /* "network" or NULL */
-	int status_fd; /* -1: none; else a NUL byte is written there once the dump is done */
+	int status_fd;        /* -1: none; else a NUL byte is written there once the dump is done */
 	bool no_kernel_check; /* skip `criu check` (migrate ran it before the freeze) */
 };
 
@@ -197,8 +197,8 @@ int berth_container_restore(const struct berth_context *ctx, const struct berth_
 
 struct berth_migrate_opts {
 	const char *id;
-	const char *destination;         /* ssh://[user@]host[:port] */
-	const char *const *ssh_options;  /* each passed to ssh as "-o OPTION" */
+	const char *destination;        /* ssh://[user@]host[:port] */
+	const char *const *ssh_options; /* each passed to ssh as "-o OPTION" */
 	size_t n_ssh_options;
 	const char *remote_berth; /* the receiver's command on the target; default "berth" */
 	const char *storage;      /* this host's image store (an image-based container's image) */

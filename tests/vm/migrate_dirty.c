@@ -21,7 +21,8 @@ static uint64_t next(void)
 
 int main(int argc, char **argv)
 {
-	size_t mb = argc > 1 ? strtoul(argv[1], NULL, 10) : 64, rate = argc > 2 ? strtoul(argv[2], NULL, 10) : 256;
+	size_t mb = argc > 1 ? strtoul(argv[1], NULL, 10) : 64,
+	       rate = argc > 2 ? strtoul(argv[2], NULL, 10) : 256;
 	size_t pages = mb * 256, per_tick = (rate / 4 + 9) / 10, at = 0;
 	unsigned char *mem = malloc(pages * 4096);
 	char id[40] = "";
