@@ -209,6 +209,10 @@ static const struct cli_spec help_spec = {
 #pragma weak cmd_restore
 #pragma weak cmd_image_spec
 #pragma weak cmd_image
+#pragma weak cmd_migrate_spec
+#pragma weak cmd_migrate
+#pragma weak cmd_migrate_receive_spec
+#pragma weak cmd_migrate_receive
 
 /* Commands without a spec are listed but not implemented yet: adding one is a spec, a run
  * function, and filling in its row here. */
@@ -233,6 +237,9 @@ const struct cli_command cli_commands[] = {
     {"features", NULL, &cmd_features_spec, cmd_features, false},
     {"network", NULL, &cmd_network_spec, cmd_network, false},
     {"image", "Manage the image store.", &cmd_image_spec, cmd_image, true},
+    {"migrate", "Move a running container to another host over ssh.", &cmd_migrate_spec, cmd_migrate, true},
+    {"migrate-receive", "(internal) the target's side of migrate.", &cmd_migrate_receive_spec,
+     cmd_migrate_receive, true},
     {"help", NULL, &help_spec, cmd_help, false},
 };
 const size_t cli_n_commands = ARRAY_SIZE(cli_commands);

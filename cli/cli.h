@@ -353,3 +353,19 @@ int cmd_restore_parse(int argc, char **argv, struct restore_cli *out, struct ber
 extern const struct cli_spec cmd_checkpoint_spec, cmd_restore_spec;
 int cmd_checkpoint(const struct cli_env *env, int argc, char **argv, struct berth_error *err);
 int cmd_restore(const struct cli_env *env, int argc, char **argv, struct berth_error *err);
+
+/* ---- migrate (cmd_migrate.c) ---- */
+
+struct migrate_cli {
+	bool help;
+	bool lazy;
+	int max_rounds;
+	const char *remote_berth;
+	struct cli_list ssh_options;
+	const char *id, *destination;
+};
+
+int cmd_migrate_parse(int argc, char **argv, struct migrate_cli *out, struct berth_error *err);
+extern const struct cli_spec cmd_migrate_spec, cmd_migrate_receive_spec;
+int cmd_migrate(const struct cli_env *env, int argc, char **argv, struct berth_error *err);
+int cmd_migrate_receive(const struct cli_env *env, int argc, char **argv, struct berth_error *err);

@@ -151,7 +151,10 @@ static int do_checkpoint(const struct berth_context *ctx, const struct berth_che
 	if (st == OCI_STATUS_PAUSED)
 		o.freeze_cgroup = frozen_cgroup_dir(ctx, c);
 	fault_point("checkpoint.before-dump"); /* the next calls go into CRIU */
-	r = checkpoint_check_kernel(ctx->criu_path, o.work_dir ? o.work_dir : images, err);
+	/* migrate checked CRIU before the freeze: the check would lengthen the downtime */
+	r = x->no_kernel_check
+		? 0
+		: checkpoint_check_kernel(ctx->criu_path, o.work_dir ? o.work_dir : images, err);
 	if (r == 0)
 		r = check_session(cfg, o.pid, err);
 	if (r == 0)

@@ -184,7 +184,7 @@ static int restore_phases(const struct berth_context *ctx, const struct berth_re
 		return berth_error_set(
 		    err, -ENOENT, "--image-path '%s' holds no checkpoint (no inventory.img)", rc->images);
 	r = load_bundle(&rc->p, bundle, err);
-	if (r == 0)
+	if (r == 0 && !x->no_kernel_check) /* migrate-receive checked before the freeze */
 		r = checkpoint_check_kernel(ctx->criu_path, rc->work[0] ? rc->work : rc->images, err);
 	if (r == 0)
 		r = prepare_state(ctx, rc, x->id, err);

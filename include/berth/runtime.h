@@ -171,7 +171,8 @@ struct berth_checkpoint_opts {
 	bool leave_running, tcp_established, ext_unix_sk, shell_job, file_locks, pre_dump;
 	const char *manage_cgroups_mode; /* soft|full|strict|ignore, or NULL */
 	const char *empty_ns;            /* "network" or NULL */
-	int status_fd; /* -1: none; else a NUL byte is written there once the dump is done */
+	int status_fd;        /* -1: none; else a NUL byte is written there once the dump is done */
+	bool no_kernel_check; /* skip `criu check` (migrate ran it before the freeze) */
 };
 
 /* checkpoint: dump a running (or paused) container with CRIU. Unless --leave-running or
@@ -191,6 +192,7 @@ struct berth_restore_opts {
 	const char *console_socket;
 	bool detach, no_subreaper, no_pivot, tcp_established, file_locks, ext_unix_sk, shell_job;
 	const char *manage_cgroups_mode;
+	bool no_kernel_check; /* skip `criu check` (migrate-receive ran it before the freeze) */
 };
 
 /* restore: recreate the container (state dir, cgroup) and restore its processes with CRIU; the
@@ -198,3 +200,30 @@ struct berth_restore_opts {
  * *ret_status. On failure nothing is left (state dir, cgroup, an imported bundle). */
 int berth_container_restore(const struct berth_context *ctx, const struct berth_restore_opts *opts,
 			    int *ret_status, struct berth_error *err);
+
+/* ---- live migration (migrate.c, migrate_receive.c) ---- */
+
+struct berth_migrate_opts {
+	const char *id;
+	const char *destination;        /* ssh://[user@]host[:port] */
+	const char *const *ssh_options; /* each passed to ssh as "-o OPTION" */
+	size_t n_ssh_options;
+	const char *remote_berth; /* the receiver's command on the target; default "berth" */
+	const char *storage;      /* this host's image store (an image-based container's image) */
+	int max_rounds;           /* pre-copy rounds before the freeze; 0: the default (4) */
+	bool lazy;                /* post-copy (CRIU lazy pages) */
+	void (*progress)(void *data, const char *line); /* one line per round and at the end */
+	void *progress_data;
+};
+
+/* migrate: move a running container to the target over ssh: pre-copy rounds, freeze, final
+ * dump, transfer, restore on the target, acknowledgement, clean-up. On success the container and
+ * everything of it is gone from here; on failure at any phase it runs on here (thawed) and the
+ * receiver removes what it made on the target. */
+int berth_container_migrate(const struct berth_context *ctx, const struct berth_migrate_opts *opts,
+			    struct berth_error *err);
+
+/* migrate-receive: the target's side, run by `migrate` over ssh; speaks on @in/@out (its stdio
+ * is /dev/null while it runs, as the restored container gets it). */
+int berth_migrate_receive(const struct berth_context *ctx, const char *storage, int in, int out,
+			  struct berth_error *err);

@@ -29,6 +29,8 @@
 #   --systemd         boot the host's systemd as PID 1 (cgroup v2 unified, a D-Bus system bus,
 #                     nothing else of the host's units) and run SCRIPT as its berth-test.service;
 #                     the script sees BERTH_VM_INIT=systemd (see README.md)
+#   --qemu-arg ARG    one more QEMU argument (repeatable), e.g. a -netdev/-device pair
+#                     (run-vm-pair.sh joins two guests this way)
 #
 # Exit status: SCRIPT's (0 pass, 1 fail, 77 skip, ...); 2 when the VM failed: QEMU could not
 # start, the boot failed, the guest stalled (silent console, soft lockup, RCU stall, hung task,
@@ -50,6 +52,7 @@ keep=${BERTH_VM_KEEP:-}
 append=""
 quiet=quiet
 envs=()
+qemu_extra=()
 script=""
 systemd=""
 
@@ -72,6 +75,7 @@ while [ $# -gt 0 ]; do
 	--append) append=${2:?}; shift 2 ;;
 	--verbose) quiet=""; shift ;;
 	--systemd) systemd=1; shift ;;
+	--qemu-arg) qemu_extra+=("${2:?}"); shift 2 ;;
 	-h | --help) usage ;;
 	-*) msg "unknown option $1"; usage ;;
 	*)
@@ -187,7 +191,8 @@ qemu=(qemu-system-x86_64 -M microvm -accel tcg,thread=multi -cpu max -smp "$smp"
 	-fsdev local,id=hostroot,path=/,readonly=on,security_model=none,multidevs=remap
 	-device virtio-9p-device,fsdev=hostroot,mount_tag=hostroot
 	-fsdev "local,id=results,path=$results,security_model=none"
-	-device virtio-9p-device,fsdev=results,mount_tag=results)
+	-device virtio-9p-device,fsdev=results,mount_tag=results
+	"${qemu_extra[@]}")
 
 now_ms() { local t=${EPOCHREALTIME/./}; printf '%s\n' "${t:0:-3}"; }
 

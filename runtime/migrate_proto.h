@@ -1,0 +1,50 @@
+/* The migration channel: one byte stream each way between `berth migrate` (the source) and
+ * `berth migrate-receive` (the target), carried by OpenSSH (the source runs the receiver as the
+ * remote command; the stream is ssh's stdin/stdout). Messages are one text line ("VERB args\n",
+ * at most MIG_LINE_MAX bytes) optionally followed by a payload whose size the line states.
+ * Private to runtime/migrate*.c. */
+#pragma once
+
+#include <stdint.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+struct berth_error;
+
+#define MIG_LINE_MAX 4096
+#define MIG_PROTO_VERSION 1
+/* Where both sides keep the images of one migration: the same absolute path on the source and
+ * the target, so that the final dump's "parent" link (made by CRIU on the source) resolves on
+ * the target as well. */
+#define MIG_DIR_BASE "/var/lib/berth/migrate"
+
+struct mig_chan {
+	int in, out;
+	char buf[65536];
+	size_t pos, len;
+	uint64_t sent, received; /* payload and line bytes, for the progress lines */
+};
+
+void mig_chan_init(struct mig_chan *ch, int in, int out);
+/* Send one line (printf format; the newline is added). -EPIPE when the peer is gone. */
+int mig_send(struct mig_chan *ch, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Read one line without its newline into @line. -EPIPE on end of stream, -EPROTO when too long. */
+int mig_recv(struct mig_chan *ch, char *line, size_t size);
+/* Copy @size bytes from @fd to the channel, or from the channel to @fd. */
+int mig_send_payload(struct mig_chan *ch, int fd, uint64_t size);
+int mig_recv_payload(struct mig_chan *ch, int fd, uint64_t size);
+/* Send the regular file @path as "FILE <mode> <size> <rel>" + contents. */
+int mig_send_file(struct mig_chan *ch, const char *path, const char *rel, struct berth_error *err);
+/* Send the flat directory @dir (CRIU images: regular files and the "parent" link) as @rel/NAME
+ * files; *ret_bytes is the size of its files, *ret_pages the number of memory pages in them. */
+int mig_send_dir(struct mig_chan *ch, const char *dir, const char *rel, uint64_t *ret_bytes,
+		 uint64_t *ret_pages, struct berth_error *err);
+/* A relative path the receiver accepts: components of [A-Za-z0-9._-], none "." or "..", no
+ * leading or doubled '/', at most 2 components. */
+bool mig_rel_ok(const char *rel);
+/* Wait for "OK[ rest]": 0 with @rest filled (may be NULL); "ERR msg": -EIO with msg in @err. */
+int mig_expect_ok(struct mig_chan *ch, char *rest, size_t size, struct berth_error *err);
+
+/* Monotonic milliseconds. */
+uint64_t mig_now_ms(void);
