@@ -191,7 +191,8 @@ static int configure_child(struct create_plan *p, bool into_cgroup, struct berth
 	if (r < 0)
 		return r;
 	if (p->cg_resolved)
-		r = cgroup_enter(&p->cg, p->pid, (into_cgroup ? CGROUP_SKIP_UNIFIED : 0) | CGROUP_SKIP_V1, err);
+		r = cgroup_enter(&p->cg, p->pid, (into_cgroup ? CGROUP_SKIP_UNIFIED : 0) | CGROUP_SKIP_V1,
+				 err);
 	if (r < 0)
 		return r;
 	/* The init is in the cgroup that cgroup_pids reads (the unified one): another create now
