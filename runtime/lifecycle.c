@@ -234,9 +234,13 @@ static int destroy(const struct berth_context *ctx, struct container *c, struct 
 	fault_point("delete.after-kill");
 	network_destroy(c);
 	/* --systemd-cgroup: the unit goes first (its processes are dead: it stops at once), then
-	 * whatever systemd left of the cgroup. */
-	int r = systemd_record_stop(c->rec, err);
-	if (r == 0 && have_cg && c->rec->cgroup_owned)
+	 * whatever systemd left of the cgroup. A unit that cannot be stopped (no bus) is not worth
+	 * a state dir left behind: once empty, systemd stops and forgets a scope by itself. */
+	struct berth_error sd_err = {0};
+	if (systemd_record_stop(c->rec, &sd_err) < 0)
+		log_warn("%s", sd_err.msg);
+	int r = 0;
+	if (have_cg && c->rec->cgroup_owned)
 		r = remove_cgroup(c->rec, &cg, err);
 	if (have_cg)
 		cgroup_free(&cg);

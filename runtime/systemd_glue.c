@@ -34,13 +34,14 @@ static int add_device_props(const struct oci_resources *res, struct cgroup_syste
 
 int systemd_plan_cgroup(struct create_plan *p, const char *id, struct berth_error *err)
 {
+	/* The field first: a malformed path is the config's fault on any host. */
+	int r = cgroup_systemd_parse(p->config->linux_.cgroups_path, id, &p->sd, err);
+	if (r < 0)
+		return r;
 	if (!cgroup_systemd_booted())
 		return berth_error_set(
 		    err, -ENOTSUP,
 		    "--systemd-cgroup: systemd is not running on this host (no /run/systemd/system)");
-	int r = cgroup_systemd_parse(p->config->linux_.cgroups_path, id, &p->sd, err);
-	if (r < 0)
-		return r;
 	r = cgroup_resolve(p->cg_root_fd, p->sd.path, id, &p->cg, err);
 	if (r < 0)
 		return r;
