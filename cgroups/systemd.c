@@ -8,6 +8,7 @@
 #include <string.h>
 #include <systemd/sd-bus.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "berth/cgroups_systemd.h"
 #include "berth/error.h"
@@ -55,9 +56,15 @@ static void call_close(struct sd_call *c)
 static int call_open(struct sd_call *c, struct berth_error *err)
 {
 	memset(c, 0, sizeof(*c));
-	int r = sd_bus_open_system(&c->bus);
+	/* A non-root caller talks to its own systemd instance, on its session bus. */
+	bool user = geteuid() != 0;
+	int r = user ? sd_bus_open_user(&c->bus) : sd_bus_open_system(&c->bus);
 	if (r < 0)
-		return berth_error_setf_errno(err, r, "--systemd-cgroup: connect to the system D-Bus");
+		return berth_error_setf_errno(
+		    err, r,
+		    user ? "--systemd-cgroup: connect to the user's D-Bus (rootless: "
+			   "DBUS_SESSION_BUS_ADDRESS or $XDG_RUNTIME_DIR/bus)"
+			 : "--systemd-cgroup: connect to the system D-Bus");
 	/* Subscribed before the call: the signal may come right behind the reply. */
 	r = sd_bus_match_signal(c->bus, &c->slot, SD_DEST, SD_PATH, SD_MANAGER, "JobRemoved", on_job_removed,
 				c);

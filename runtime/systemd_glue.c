@@ -6,6 +6,8 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "berth/cgroups.h"
 #include "berth/cgroups_systemd.h"
@@ -16,6 +18,7 @@
 #include "berth/util.h"
 #include "create.h"
 #include "devrules.h"
+#include "rootless.h"
 #include "systemd_glue.h"
 
 /* The device rules as DevicePolicy=strict + DeviceAllow where systemd can say the same (see
@@ -32,16 +35,57 @@ static int add_device_props(const struct oci_resources *res, struct cgroup_syste
 					   CGROUP_SYSTEMD_PROPS_MAX, n);
 }
 
+/* A non-root caller's containers are units of its own systemd instance (user@UID.service, which
+ * systemd delegates to the user), as runc's rootless systemd driver does: an empty slice means
+ * the instance's user.slice, and the unit's cgroup lies below the instance's own cgroup, named
+ * by systemd's rule /user.slice/user-UID.slice/user@UID.service. */
+static const char *user_cgroups_path(const char *path, const char *id, char *buf, size_t size)
+{
+	if (!path || !*path)
+		snprintf(buf, size, "user.slice:berth:%s", id);
+	else if (path[0] == ':')
+		snprintf(buf, size, "user.slice%s", path);
+	else
+		return path;
+	return buf;
+}
+
+static int user_instance_path(int cg_root_fd, struct cgroup_systemd_unit *u, struct berth_error *err)
+{
+	char base[128], rel[CGROUP_SYSTEMD_PATH_MAX];
+	unsigned uid = (unsigned)geteuid();
+	struct stat st;
+	snprintf(base, sizeof(base), "user.slice/user-%u.slice/user@%u.service", uid, uid);
+	int n = snprintf(rel, sizeof(rel), "/%s%s", base, u->path);
+	if (n < 0 || (size_t)n >= sizeof(u->path))
+		return berth_error_set(err, -ENAMETOOLONG, "linux.cgroupsPath: too long");
+	if (fstatat(cg_root_fd, base, &st, AT_SYMLINK_NOFOLLOW) < 0 || st.st_uid != uid)
+		return berth_error_set(
+		    err, -ENOTSUP,
+		    "--systemd-cgroup: rootless, and cgroup /%s is not delegated to uid %u "
+		    "(is the user's systemd instance, user@%u.service, running?)",
+		    base, uid, uid);
+	memcpy(u->path, rel, (size_t)n + 1);
+	return 0;
+}
+
 int systemd_plan_cgroup(struct create_plan *p, const char *id, struct berth_error *err)
 {
+	char buf[CGROUP_SYSTEMD_PATH_MAX];
+	bool user = geteuid() != 0;
+	const char *path = p->config->linux_.cgroups_path;
+	if (user)
+		path = user_cgroups_path(path, id, buf, sizeof(buf));
 	/* The field first: a malformed path is the config's fault on any host. */
-	int r = cgroup_systemd_parse(p->config->linux_.cgroups_path, id, &p->sd, err);
+	int r = cgroup_systemd_parse(path, id, &p->sd, err);
 	if (r < 0)
 		return r;
 	if (!cgroup_systemd_booted())
 		return berth_error_set(
 		    err, -ENOTSUP,
 		    "--systemd-cgroup: systemd is not running on this host (no /run/systemd/system)");
+	if (user && (r = user_instance_path(p->cg_root_fd, &p->sd, err)) < 0)
+		return r;
 	r = cgroup_resolve(p->cg_root_fd, p->sd.path, id, &p->cg, err);
 	if (r < 0)
 		return r;
@@ -62,12 +106,15 @@ int systemd_place_init(struct create_plan *p, struct berth_error *err)
 	size_t n = 0;
 	int r =
 	    device_rules_build(p->config, l->has_resources ? &l->resources : &none, true, &res, &rules, err);
+	rootless_drop_device_rules(&res); /* a user's instance: devices are bind mounts */
 	if (r == 0)
 		r = cgroup_systemd_properties(&res, props, CGROUP_SYSTEMD_PROPS_MAX, &n, err);
 	if (r == 0)
 		r = add_device_props(&res, props, &n);
 	if (r < 0)
 		return r;
+	if (geteuid() != 0)
+		p->cg.only_needed = true; /* the levels above the unit are not the user's */
 	r = cgroup_systemd_start(&p->sd, p->pid, props, n, err);
 	if (r < 0)
 		return r;

@@ -14,7 +14,11 @@
 #   4. update by the user changes memory.max; pause/resume freezes the user's cgroup;
 #   5. a limit with an absolute cgroupsPath outside the delegated tree is refused naming the
 #      field, and leaves no state;
-#   6. delete: no cgroup, no state dir left.
+#   6. delete: no cgroup, no state dir left;
+#   7. --systemd-cgroup as the user: the container is a scope unit of the user's own instance
+#      (runc's rootless systemd driver): an empty cgroupsPath becomes berth-ID.scope in the
+#      instance's user.slice, its MemoryMax (systemctl --user show) and memory.max are the
+#      limit, update changes both, delete leaves no unit and no cgroup.
 # Host environment: BERTH, BERTH_VM_DIR, BERTH_VM_KEEP=1 (as test_vm_smoke.sh). Exit: 0 pass,
 # 1 fail, 2 VM error, 77 skipped (no root, QEMU, kernel package or systemd on the host).
 set -uo pipefail
@@ -153,6 +157,49 @@ check_delete() {
 		"$(find "/sys/fs/cgroup/user.slice/user-$TUID.slice" -name 'berth-*' -type d 2>/dev/null)"
 }
 
+# uprop UNIT PROPERTY: a property of a unit of the user's instance.
+uprop() {
+	runuser -u "$TUSER" -- env XDG_RUNTIME_DIR="/run/user/$TUID" \
+		DBUS_SESSION_BUS_ADDRESS="unix:path=/run/user/$TUID/bus" systemctl --user show -p "$2" --value "$1" 2>/dev/null
+}
+
+check_systemd_driver() {
+	local unit=berth-sdu.scope cg
+	cg=/sys/fs/cgroup/user.slice/user-$TUID.slice/user@$TUID.service/user.slice/$unit
+	bundle sdu ".process.args = [\"sleep\", \"600\"] | .linux.resources = {memory: {limit: $((40 * MIB))}, pids: {limit: 30}}"
+	cap "${UB[@]}" --systemd-cgroup run -d -b "/home/$TUSER/sdu" sdu
+	assert_ok "the user runs a container with --systemd-cgroup"
+	[ "$RC" -eq 0 ] || { info "stderr: $ERR"; return 0; }
+	assert_eq "the unit is active in the user's instance" active "$(uprop "$unit" ActiveState)"
+	assert_eq "in the instance's user.slice" user.slice "$(uprop "$unit" Slice)"
+	assert_eq "the unit's MemoryMax" $((40 * MIB)) "$(uprop "$unit" MemoryMax)"
+	assert_eq "the unit's TasksMax" 30 "$(uprop "$unit" TasksMax)"
+	assert_eq "the record's cgroup is the unit's" "${cg#/sys/fs/cgroup}" \
+		"$(jq -r .cgroupPath "$ROOT_OF_USER/sdu/state.json" 2>/dev/null)"
+	assert_eq "memory.max" $((40 * MIB)) "$(cat "$cg/memory.max" 2>&1)"
+	local pid
+	pid=$(jq -r .pid "$ROOT_OF_USER/sdu/state.json")
+	assert_eq "the init is in the unit's cgroup" "0::${cg#/sys/fs/cgroup}" "$(cat "/proc/$pid/cgroup" 2>&1)"
+	cap "${UB[@]}" --systemd-cgroup update --memory $((56 * MIB)) sdu
+	assert_ok "update through the user's instance"
+	assert_eq "the unit's MemoryMax after update" $((56 * MIB)) "$(uprop "$unit" MemoryMax)"
+	assert_eq "memory.max after update" $((56 * MIB)) "$(cat "$cg/memory.max" 2>&1)"
+	cap "${UB[@]}" --systemd-cgroup delete --force sdu
+	assert_ok "delete --force"
+	assert_false "no cgroup is left" test -e "$cg"
+	assert_true "no unit is left" wait_unit_gone "$unit"
+}
+
+# wait_unit_gone UNIT: the user's instance forgot UNIT, within ~10 s.
+# shellcheck disable=SC2317 # called through assert_true
+wait_unit_gone() {
+	for _ in $(seq 50); do
+		[ "$(uprop "$1" LoadState)" = not-found ] && return 0
+		sleep 0.2
+	done
+	return 1
+}
+
 guest_main() {
 	# shellcheck source=tests/vm/guest-lib.sh
 	. "$(dirname "${BASH_SOURCE[0]}")/guest-lib.sh"
@@ -180,6 +227,7 @@ guest_main() {
 	check_oom
 	check_refused
 	check_delete
+	check_systemd_driver
 	finish
 }
 
