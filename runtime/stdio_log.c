@@ -97,8 +97,8 @@ static off_t next_data(int in, off_t pos, off_t end)
 }
 
 /* Copy the data of @in from its offset up to @end (not beyond, so that a writer faster than the
- * copy cannot keep it going) into @out, skipping holes; the offset of @in is left at @end. The
- * count, or -errno. */
+ * copy cannot keep it going) into @out, skipping holes; @in is left at @end (or at its end if it
+ * shrank meanwhile). The count, or -errno. */
 static ssize_t copy_upto(int in, int out, off_t end)
 {
 	char buf[65536];
