@@ -13,7 +13,11 @@
 #      container". A restore that fails because a container of that id was made on the target
 #      after HELLO (or for any other reason) then makes the guardian `delete --force` that other
 #      container.
-# Expected (asserted): the target's image stays; the other container keeps running.
+#   3. LINK checks its target with sscanf(target, "../pre%d"), which ignores what follows the
+#      number: "../pre1/../../../../../etc" is accepted and pre1/parent then points out of the
+#      migration directory (CRIU would read the "parent" images from there at the restore).
+# Expected (asserted): the target's image stays; the other container keeps running; the link is
+# refused (SYNC answers ERR).
 # Needs: python3 for a stand-in criu that passes HELLO's CRIU check (CRIU cannot run on this
 # host's kernel; nothing here gets as far as running CRIU for real).
 # shellcheck source=tests/integration/lib.sh
@@ -95,6 +99,19 @@ assert_contains "the restore was refused" "$ANSWERS" "ERR"
 status_of "$ID"
 assert_eq "the other container $ID still exists and runs" running "$STATUS"
 assert_true "its process is alive" alive "$OTHER_PID"
+assert_false "the migration directory is gone" test -e "/var/lib/berth/migrate/$ID"
+
+# ---------------------------------------------------------------- 3. a link out of the directory
+new_id link
+{
+	printf 'HELLO 1 %s /var/lib/berth/migrate/%s - - -\n' "$ID" "$ID"
+	printf 'LINK pre1/parent ../pre1/../../../../../etc\nSYNC\n'
+} >"$TEST_TMP/stream3"
+env "$MARK" timeout 30 "$BERTH" --root "$ROOT" --storage "$STORE" --criu "$FAKE_CRIU" migrate-receive \
+	<"$TEST_TMP/stream3" >"$TEST_TMP/answers3" 2>"$TEST_TMP/err3"
+assert_eq "HELLO accepted" "OK 0" "$(head -n 1 "$TEST_TMP/answers3")"
+assert_contains "the link out of the migration directory is refused at SYNC" \
+	"$(sed -n 2p "$TEST_TMP/answers3")" "ERR"
 assert_false "the migration directory is gone" test -e "/var/lib/berth/migrate/$ID"
 
 [ "$had_restored" = 1 ] || rmdir /var/lib/berth/restored 2>/dev/null
