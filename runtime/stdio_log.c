@@ -84,33 +84,75 @@ void stdio_log_close(int fds[3])
 	fds[2] = -EBADF;
 }
 
-/* Copy what @in holds from its offset to its end into @out; the count, or -errno. */
-static ssize_t copy_rest(int in, int out)
+/* The start of the next data at or after @pos below @end, or @end when there is none: holes are
+ * skipped. O_APPEND writes never make a hole; only the container can, by an ftruncate of its fd
+ * 1 beyond the end (a sparse file of any size that costs it nothing and that a plain copy would
+ * write out in full, as NUL bytes to the admin's terminal or into a checkpoint). */
+static off_t next_data(int in, off_t pos, off_t end)
+{
+	off_t data = lseek(in, pos, SEEK_DATA);
+	if (data < 0)
+		return errno == ENXIO ? end : pos; /* ENXIO: only a hole up to the end */
+	return data < end ? data : end;
+}
+
+/* Copy the data of @in from its offset up to @end (not beyond, so that a writer faster than the
+ * copy cannot keep it going) into @out, skipping holes; @in is left at @end (or at its end if it
+ * shrank meanwhile). The count, or -errno. */
+static ssize_t copy_upto(int in, int out, off_t end)
 {
 	char buf[65536];
-	ssize_t total = 0, n;
-	while ((n = read(in, buf, sizeof(buf))) != 0) {
+	ssize_t total = 0;
+	off_t pos = lseek(in, 0, SEEK_CUR);
+	if (pos < 0)
+		return -errno;
+	while (pos < end) {
+		off_t data = next_data(in, pos, end);
+		if (data != pos && lseek(in, data, SEEK_SET) < 0)
+			return -errno;
+		pos = data;
+		if (pos >= end)
+			break;
+		size_t want = end - pos < (off_t)sizeof(buf) ? (size_t)(end - pos) : sizeof(buf);
+		ssize_t n = read(in, buf, want);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
 			return -errno;
+		if (n == 0)
+			break; /* truncated meanwhile */
 		int r = write_all(out, buf, (size_t)n);
 		if (r < 0)
 			return r;
 		total += n;
+		pos += n;
 	}
 	return total;
+}
+
+/* Open the regular file @name below @dfd for reading: never through a symlink, and a FIFO or a
+ * device is refused before anything waits on it (O_NONBLOCK; no effect on a regular file). */
+static int open_regular(int dfd, const char *name, struct stat *st)
+{
+	_cleanup_close_ int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, st) < 0)
+		return -errno;
+	if (!S_ISREG(st->st_mode))
+		return -EINVAL;
+	return TAKE_FD(fd);
 }
 
 int stdio_log_copy(int src_dfd, const char *name, int out_fd, struct berth_error *err)
 {
 	struct stat st;
-	_cleanup_close_ int in = openat(src_dfd, name, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC);
-	if (in < 0)
-		return berth_error_setf_errno(err, -errno, "open the log '%s'", name);
-	if (fstat(in, &st) < 0 || !S_ISREG(st.st_mode))
+	_cleanup_close_ int in = open_regular(src_dfd, name, &st);
+	if (in == -EINVAL)
 		return berth_error_set(err, -EINVAL, "the log '%s' is not a regular file", name);
-	ssize_t n = copy_rest(in, out_fd);
+	if (in < 0)
+		return berth_error_setf_errno(err, in, "open the log '%s'", name);
+	ssize_t n = copy_upto(in, out_fd, st.st_size);
 	if (n < 0)
 		return berth_error_setf_errno(err, (int)n, "copy the log '%s'", name);
 	return 0;
@@ -124,16 +166,38 @@ static int open_log_of(const struct berth_context *ctx, const char *id, struct c
 	int r = container_peek(ctx, id, c, err);
 	if (r < 0)
 		return r;
-	int fd = openat(c->dir_fd, STDIO_LOG_FILE, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC);
-	if (fd < 0 && errno == ENOENT)
+	struct stat st;
+	int fd = open_regular(c->dir_fd, STDIO_LOG_FILE, &st);
+	if (fd == -ENOENT)
 		return berth_error_set(err, -ENOENT,
 				       "container \"%s\" has no log: only a detached run without a terminal "
 				       "(run -d) writes one; other containers write to their creator's stdio",
 				       id);
+	if (fd == -EINVAL)
+		return berth_error_set(
+		    err, -EINVAL, "the log of container \"%s\" (" STDIO_LOG_FILE ") is not a regular file",
+		    id);
 	if (fd < 0)
-		return berth_error_setf_errno(err, -errno, "open the log of container \"%s\"", id);
+		return berth_error_setf_errno(err, fd, "open the log of container \"%s\"", id);
 	*ret_fd = fd;
 	return 0;
+}
+
+/* Print what was added to the log since the last call, up to its size now (without -f: one call,
+ * the log as it is when `logs` starts, even while the container writes on). A log shorter than
+ * our offset was truncated (the container may ftruncate its fd 1): start again from its
+ * beginning, as tail -f does, instead of waiting, silent, for it to grow past the old offset. */
+static ssize_t follow_step(int fd, int out_fd)
+{
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	off_t pos = lseek(fd, 0, SEEK_CUR);
+	if (pos < 0)
+		return -errno;
+	if (st.st_size < pos && lseek(fd, 0, SEEK_SET) < 0)
+		return -errno;
+	return copy_upto(fd, out_fd, st.st_size);
 }
 
 int berth_container_logs(const struct berth_context *ctx, const char *id, bool follow, int out_fd,
@@ -145,7 +209,7 @@ int berth_container_logs(const struct berth_context *ctx, const char *id, bool f
 	while (r == 0) {
 		/* The status before the read: output written before the process stopped is read. */
 		bool stopped = !follow || container_status(ctx, &c) == OCI_STATUS_STOPPED;
-		ssize_t n = copy_rest(fd, out_fd);
+		ssize_t n = follow_step(fd, out_fd);
 		if (n < 0)
 			r = berth_error_setf_errno(err, (int)n, "logs \"%s\"", id);
 		if (r < 0 || stopped)
