@@ -206,6 +206,27 @@ static int check_caller_fd(int own, int fd, unsigned int mode, struct berth_erro
 	return 0;
 }
 
+/* A pipe at the dump gets restore's own descriptor, which must be a pipe too: a container that
+ * had put a pipe of its own on its stdio must not be handed the terminal of the admin who runs
+ * restore (it could read keystrokes and write escapes there). */
+static int check_caller_pipe(int own, int fd, struct berth_error *err)
+{
+	struct stat st;
+	if (fstat(own, &st) < 0)
+		return berth_error_set(err, -EBADF,
+				       "the container's %s was a pipe and restore's own %s, which stands in "
+				       "for it, is closed",
+				       stream_names[fd], stream_names[fd]);
+	if (!S_ISFIFO(st.st_mode))
+		return berth_error_set(err, -EINVAL,
+				       "the container's %s was a pipe; restore's own %s, which stands in for "
+				       "it, is not a pipe (mode 0%o): refused, so that the container gets no "
+				       "terminal or file of the caller (redirect restore's %s from a pipe)",
+				       stream_names[fd], stream_names[fd], (unsigned int)st.st_mode,
+				       stream_names[fd]);
+	return 0;
+}
+
 /* The descriptor for stream @fd: one opened for it, or restore's own (@caller_fds[fd]). */
 static int stream_fd(const char *images, int state_dir_fd, const int *caller_fds, struct stdio_keys *k,
 		     int fd, struct berth_error *err)
@@ -228,6 +249,9 @@ static int stream_fd(const char *images, int state_dir_fd, const int *caller_fds
 		break;
 	case STDIO_KIND_FILE:
 		r = check_caller_fd(own, fd, k->mode[fd], err);
+		return r < 0 ? r : own;
+	case STDIO_KIND_PIPE:
+		r = check_caller_pipe(own, fd, err);
 		return r < 0 ? r : own;
 	default:
 		return own;
