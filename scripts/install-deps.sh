@@ -17,10 +17,13 @@ first_run=(busybox-static jq)
 # (qemu, kernel unpacking, initramfs).
 # compat layer (tests/compat: runc and crun as references, podman with conmon, CNI plugins and
 # catatonit as a second client, and podman's recommends that the machine the tests were written on
-# had: uidmap, slirp4netns, fuse-overlayfs; tmux for terminal flows), AppArmor (the VM's LSM test).
+# had: uidmap, slirp4netns, fuse-overlayfs; tmux for terminal flows), AppArmor (the VM's LSM test),
+# the ssh client of live migration (the guests' sshd is fetched by tests/vm/prepare-sshd.sh with
+# apt-get download, never installed on the host).
 test=(busybox-static jq iproute2 time util-linux procps psmisc file clang-format shellcheck valgrind libclang-rt-14-dev
 	containerd runc umoci skopeo qemu-system-x86 cpio kmod xz-utils
-	crun podman conmon containernetworking-plugins catatonit uidmap slirp4netns fuse-overlayfs tmux apparmor)
+	crun podman conmon containernetworking-plugins catatonit uidmap slirp4netns fuse-overlayfs tmux apparmor
+	openssh-client)
 bench=(runc crun hyperfine time busybox-static)
 
 want=("${build[@]}")
