@@ -7,9 +7,17 @@
 #   counter: a busybox container counting in its memory (a shell variable) is migrated with
 #     pre-copy; on b it continues from its value (same random id, larger number, still counting);
 #     on a nothing is left (state, cgroup, migration directory).
-#   failures: the receiver dies (BERTH_FAULT) before the restore, and after it (the container ran
-#     on b already): migrate fails, the container still runs on a (thawed: its counter goes on),
-#     and nothing is left on b (state, cgroup, migration directory, restored bundle).
+#   failure: the receiver dies (BERTH_FAULT) after the restore (the container ran on b already;
+#     MIG_FAULT=migrate-receive.before-restore for the other point): migrate fails, the container
+#     still runs on a (thawed: its counter goes on), and nothing is left on b (state, cgroup,
+#     migration directory, restored bundle).
+#   terminal: refused before anything is frozen; it runs on.
+#   image: a `run --image` container of Alpine's minirootfs: the image is sent (b lacks it), the
+#     upper dir carries a created file and a deletion; the network case after it, also from that
+#     image, does not send it again.
+#   network: on the berth network n1 (defined on both), a container keeps its address on b (not
+#     the lowest free one there) and the source releases its lease.
+#   streams (known gap, issue 15 #2): a file as stdout fails on b; a runs on, b is clean.
 #   figures: a container with MIG_MB MiB (default 32, to stay in the VM time budget) of memory rewritten at a steady rate
 #     (migrate_dirty.c), moved once by stop-and-copy (checkpoint --export, copy over ssh,
 #     restore --import) and once by migrate: downtime, total time and bytes of each, printed and
@@ -173,10 +181,8 @@ case_image() {
 	# shellcheck disable=SC2016 # the container's shell
 	script='id=$(cat /proc/sys/kernel/random/uuid); echo made >/root/created; rm /etc/motd; i=0
 while :; do i=$((i+1)); echo "$id $i" >/tmp/counter; sleep 0.1; done'
-	for c in i1 i2; do
-		"$BERTH" run --image alpine:3.20.3 -d --name "$c" --cgroups-path "$CG/$c" sh -c "$script" \
-			</dev/null >/dev/null 2>&1 || die "run --image $c"
-	done
+	"$BERTH" run --image alpine:3.20.3 -d --name i1 --cgroups-path "$CG/i1" sh -c "$script" \
+		</dev/null >/dev/null 2>&1 || die "run --image i1"
 	before=$(wait_counter /var/lib/berth/containers/i1/rootfs/tmp/counter 5)
 	cap "$BERTH" migrate "${MIG[@]}" --remote-berth "$BERTH" i1 "ssh://root@$BERTH_VM_PEER_IP"
 	assert_ok "migrate i1 (run --image)"
@@ -190,43 +196,40 @@ while :; do i=$((i+1)); echo "$id $i" >/tmp/counter; sleep 0.1; done'
 	assert_eq "i1's deleted file stays deleted (whiteout)" gone \
 		"$(there "test -e /var/lib/berth/containers/i1/rootfs/etc/motd && echo there || echo gone")"
 	assert_false "no store directory of i1 left on the source" test -e /var/lib/berth/containers/i1
-	cap "$BERTH" migrate "${MIG[@]}" --remote-berth "$BERTH" i2 "ssh://root@$BERTH_VM_PEER_IP"
-	assert_ok "migrate i2 (the same image)"
-	assert_contains "the image is not sent again" "$ERR" "already in the target's store, not sent"
-	assert_eq "i2 runs on the target" running "$(status_there i2)"
-	there "$BERTH delete --force i1; $BERTH delete --force i2" >/dev/null
+	there "$BERTH delete --force i1" >/dev/null
 }
 
-# netbundle NAME ARGS-JSON: bundle NAME on the berth network n1 (its own network namespace).
-netbundle() {
-	bundle "$1" "$2"
-	jq '.annotations["berth.network"] = "n1"
-		| .linux.namespaces += [{"type": "network"}]' "/tmp/$1/config.json" >"/tmp/$1/c.json" &&
-		mv "/tmp/$1/c.json" "/tmp/$1/config.json"
-	# /dev/null as stdio: a file there is the streams gap (case_streams)
-	"$BERTH" run -d -b "/tmp/$1" "$1" </dev/null >/dev/null 2>&1 || die "run $1 on n1 failed"
+# netrun NAME ARGS...: `run --image alpine --net n1` (its own network namespace), /dev/null as
+# stdio (a file there is the streams gap, case_streams).
+netrun() {
+	local name=$1
+	shift
+	"$BERTH" run --image alpine:3.20.3 -d --name "$name" --net n1 --cgroups-path "$CG/$name" "$@" \
+		</dev/null >/dev/null 2>&1 || die "run --image --net n1 $name failed"
 }
 
 # case_network: a container on a berth network keeps its address on the target's network of the
-# same name (not the lowest free one there).
+# same name (not the lowest free one there). It is a `run --image` container of the image the
+# image case sent: this time the image is not sent again.
 case_network() {
-	local before after args
+	local before after
+	[ -n "${ALPINE:-}" ] || { info "SKIP network case: no Alpine minirootfs"; return; }
 	cap "$BERTH" network create n1 --subnet 10.88.0.0/24
 	assert_ok "network n1 on the source"
 	there "$BERTH network create n1 --subnet 10.88.0.0/24" >/dev/null
 	assert_eq "network n1 on the target" n1 "$(there "$BERTH network inspect n1" | jq -r .name)"
-	netbundle hold '["sleep", "1000"]' # takes 10.88.0.2 here; the target has nothing on n1
+	netrun hold sleep 1000 # takes 10.88.0.2 here; the target has nothing on n1
 	# shellcheck disable=SC2016 # the container's shell
-	args=$(jq -cn --arg s 'id=$(cat /proc/sys/kernel/random/uuid); i=0
-while :; do i=$((i+1)); a=$(ip -4 -o addr show dev eth0 | awk "{ print \$4 }"); echo "$id $i $a" >/tmp/counter; sleep 0.2; done' '["sh", "-c", $s]')
-	netbundle n1c "$args"
-	before=$(wait_counter_addr /tmp/n1c/rootfs/tmp/counter)
+	netrun n1c sh -c 'id=$(cat /proc/sys/kernel/random/uuid); i=0
+while :; do i=$((i+1)); a=$(ip -4 -o addr show dev eth0 | awk "{ print \$4 }"); echo "$id $i $a" >/tmp/counter; sleep 0.2; done'
+	before=$(wait_counter_addr /var/lib/berth/containers/n1c/rootfs/tmp/counter)
 	info "on the source: $before"
 	cap "$BERTH" migrate "${MIG[@]}" --remote-berth "$BERTH" n1c "ssh://root@$BERTH_VM_PEER_IP"
 	assert_ok "migrate n1c (berth network n1)"
-	[ "$RC" -eq 0 ] || printf '%s\n' "$ERR" | sed 's/^/  | /'
+	printf '%s\n' "$ERR" | sed 's/^/  | /'
+	assert_contains "the image is not sent again" "$ERR" "already in the target's store, not sent"
 	sleep 1
-	after=$(there cat /var/lib/berth/restored/n1c/rootfs/tmp/counter)
+	after=$(there cat /var/lib/berth/containers/n1c/rootfs/tmp/counter)
 	info "on the target: $after"
 	assert_eq "n1c keeps its address on the target's n1" "$(cut -d' ' -f3 <<<"$before")" "$(cut -d' ' -f3 <<<"$after")"
 	assert_eq "n1c: the same process" "$(cut -d' ' -f1 <<<"$before")" "$(cut -d' ' -f1 <<<"$after")"
