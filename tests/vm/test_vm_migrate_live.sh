@@ -82,7 +82,7 @@ MIG=()
 mig_opts() {
 	MIG=(--ssh-option IdentityFile=/etc/berth-ssh/client --ssh-option UserKnownHostsFile=/etc/berth-ssh/known_hosts
 		--ssh-option StrictHostKeyChecking=yes --ssh-option BatchMode=yes
-		--ssh-option ServerAliveInterval=5 --ssh-option ServerAliveCountMax=3
+		--ssh-option ServerAliveInterval=15 --ssh-option ServerAliveCountMax=8
 		--ssh-option Ciphers=aes128-ctr) # measured: twice chacha20-poly1305's rate under TCG
 }
 
