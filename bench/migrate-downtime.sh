@@ -3,8 +3,8 @@
 # for each working set (default 64 and 256 MiB, dirtied at MIG_RATE KiB/s, default 256), two
 # guests booted at once (tests/vm/run-vm-pair.sh) move one container by stop-and-copy
 # (checkpoint --export, copy over ssh, restore --import) and one by `berth migrate` (pre-copy),
-# and print downtime, total time and bytes of each. CI runs the same test with 64 MiB
-# (test_vm_migrate_live.sh); 256 MiB takes longer than its VM budget. As root, after a build:
+# and print downtime, total time and bytes of each. CI runs the same test with 32 MiB
+# (test_vm_migrate_live.sh) to stay in its VM time budget. As root, after a build:
 #   BERTH=build/cli/berth BERTH_VM_DIR=build/vm bash bench/migrate-downtime.sh 64 256
 set -uo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)

@@ -434,22 +434,45 @@ static void rollback(struct migration *m)
 	m->paused = false;
 }
 
+/* Ctrl-C (or a TERM, or the terminal gone) during a migration: the phase under way fails and the
+ * pipeline rolls back (the container is thawed); ssh, in our process group, gets the signal too. */
+static void on_signal(int sig)
+{
+	(void)sig;
+	mig_interrupted = 1;
+}
+
+static void catch_signals(bool on)
+{
+	struct sigaction sa = {.sa_handler = on ? on_signal : SIG_DFL}; /* no SA_RESTART */
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+}
+
+/* Between two phases: stop when a signal came. */
+static int interrupted(struct berth_error *err)
+{
+	return mig_interrupted ? berth_error_set(err, -ECANCELED, "migrate: interrupted by a signal") : 0;
+}
+
 static int pipeline(struct migration *m, struct berth_error *err)
 {
 	int r = phase_connect(m, err);
-	if (r == 0)
+	if (r == 0 && (r = interrupted(err)) == 0)
 		r = phase_image(m, err);
-	if (r == 0)
+	if (r == 0 && (r = interrupted(err)) == 0)
 		r = phase_precopy(m, err);
-	if (r == 0)
+	if (r == 0 && (r = interrupted(err)) == 0)
 		r = phase_freeze(m, err);
-	if (r == 0)
+	if (r == 0 && (r = interrupted(err)) == 0)
 		r = phase_final_dump(m, err);
-	if (r == 0)
+	if (r == 0 && (r = interrupted(err)) == 0)
 		r = phase_transfer(m, err);
-	if (r == 0)
+	if (r == 0 && (r = interrupted(err)) == 0)
 		r = phase_restore(m, err);
-	if (r == 0)
+	if (r == 0 && (r = interrupted(err)) == 0)
 		r = phase_acknowledge(m, err);
 	return r;
 }
@@ -477,11 +500,13 @@ int berth_container_migrate(const struct berth_context *ctx, const struct berth_
 		    err, r, "migrate: create '%s' (is a migration of \"%s\" under way?)", m.dir, o->id);
 	/* ssh's end of the pipe may close early; a write then fails with EPIPE, not a signal. */
 	signal(SIGPIPE, SIG_IGN);
+	catch_signals(true);
 	r = pipeline(&m, err);
 	if (r < 0)
 		rollback(&m);
 	else
 		close_channel(&m);
+	catch_signals(false);
 	(void)rm_rf_at(AT_FDCWD, m.dir);
 	if (r < 0 && m.ssh_pid == 0 && !m.paused && m.ch.sent == 0)
 		return berth_error_prefix(err, "migrate \"%s\"", o->id);

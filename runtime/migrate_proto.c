@@ -15,6 +15,8 @@
 #include "berth/error.h"
 #include "migrate_proto.h"
 
+volatile sig_atomic_t mig_interrupted;
+
 void mig_chan_init(struct mig_chan *ch, int in, int out)
 {
 	ch->in = in;
@@ -35,8 +37,10 @@ static int write_all(struct mig_chan *ch, const void *p, size_t n)
 	const char *c = p;
 	while (n) {
 		ssize_t w = write(ch->out, c, n);
-		if (w < 0 && errno == EINTR)
+		if (w < 0 && errno == EINTR && !mig_interrupted)
 			continue;
+		if (w < 0 && errno == EINTR)
+			return -ECANCELED;
 		if (w <= 0)
 			return errno == EPIPE || w == 0 ? -EPIPE : -errno;
 		c += w;
@@ -65,9 +69,9 @@ static int fill(struct mig_chan *ch)
 	ssize_t r;
 	do
 		r = read(ch->in, ch->buf, sizeof(ch->buf));
-	while (r < 0 && errno == EINTR);
+	while (r < 0 && errno == EINTR && !mig_interrupted);
 	if (r < 0)
-		return -errno;
+		return errno == EINTR ? -ECANCELED : -errno;
 	if (r == 0)
 		return -EPIPE;
 	ch->pos = 0;

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <signal.h>
 #include <sys/types.h>
 
 struct berth_error;
@@ -45,6 +46,10 @@ int mig_send_dir(struct mig_chan *ch, const char *dir, const char *rel, uint64_t
 bool mig_rel_ok(const char *rel);
 /* Wait for "OK[ rest]": 0 with @rest filled (may be NULL); "ERR msg": -EIO with msg in @err. */
 int mig_expect_ok(struct mig_chan *ch, char *rest, size_t size, struct berth_error *err);
+
+/* Set by `migrate`'s SIGINT/SIGTERM/SIGHUP handler: a read or write the signal interrupts then
+ * fails with -ECANCELED instead of going on, and the pipeline rolls back. */
+extern volatile sig_atomic_t mig_interrupted;
 
 /* Monotonic milliseconds. */
 uint64_t mig_now_ms(void);

@@ -19,11 +19,13 @@ first_run=(busybox-static jq)
 # catatonit as a second client, and podman's recommends that the machine the tests were written on
 # had: uidmap, slirp4netns, fuse-overlayfs; tmux for terminal flows), AppArmor (the VM's LSM test),
 # systemd and dbus (the VM's systemd boot: the guest runs the host's /lib/systemd/systemd and dbus),
-# the user session bus (test_vm_rootless runs a user's systemd instance there).
+# the user session bus (test_vm_rootless runs a user's systemd instance there), the ssh client of
+# live migration (the guests' sshd is fetched by tests/vm/prepare-sshd.sh with apt-get download,
+# never installed on the host).
 test=(busybox-static jq iproute2 time util-linux procps psmisc file clang-format shellcheck valgrind libclang-rt-14-dev
 	containerd runc umoci skopeo qemu-system-x86 cpio kmod xz-utils
 	crun podman conmon containernetworking-plugins catatonit uidmap slirp4netns fuse-overlayfs tmux apparmor
-	systemd dbus dbus-user-session)
+	systemd dbus dbus-user-session openssh-client)
 bench=(runc crun hyperfine time busybox-static)
 
 want=("${build[@]}")

@@ -52,8 +52,8 @@ vm_pair_setup() {
 	if ! ip link set "$dev" up || ! ip addr add "$BERTH_VM_IP/24" dev "$dev"; then die "cannot configure $dev"; fi
 	vm_pair_sshd || die "sshd does not start (see sshd.log)"
 	PAIR_SSH=(-F /dev/null -i /etc/berth-ssh/client -o UserKnownHostsFile=/etc/berth-ssh/known_hosts
-		-o StrictHostKeyChecking=yes -o BatchMode=yes -o ConnectTimeout=20 -o ServerAliveInterval=5
-		-o ServerAliveCountMax=3
+		-o StrictHostKeyChecking=yes -o BatchMode=yes -o ConnectTimeout=60 -o ServerAliveInterval=15
+		-o ServerAliveCountMax=8
 		# one connection for all of a script's commands: an ssh handshake takes 10-20 s under TCG
 		-o ControlMaster=auto -o ControlPath=/tmp/berth-ssh-%C -o ControlPersist=900
 		# aes128-ctr: twice the rate of the default chacha20-poly1305 under TCG (measured)

@@ -4,17 +4,26 @@
 # whose host side is two UDP sockets on 127.0.0.1, Debian's sshd in each guest with keys made for
 # the run, each guest its own state root and image store). Guest a is the source, b the target;
 # a drives every case and looks at b over ssh, b only serves.
-#   counter: a busybox container counting in its memory (a shell variable) is migrated with
-#     pre-copy; on b it continues from its value (same random id, larger number, still counting);
-#     on a nothing is left (state, cgroup, migration directory).
-#   failures: the receiver dies (BERTH_FAULT) before the restore, and after it (the container ran
-#     on b already): migrate fails, the container still runs on a (thawed: its counter goes on),
-#     and nothing is left on b (state, cgroup, migration directory, restored bundle).
-#   figures: a container with MIG_MB MiB (default 64) of memory rewritten at a steady rate
+#   failure: the receiver dies (BERTH_FAULT) after the restore (the container ran on b already;
+#     MIG_FAULT=migrate-receive.before-restore for the other point): migrate fails, the container
+#     still runs on a (thawed: its counter goes on), and nothing is left on b (state, cgroup,
+#     migration directory, restored bundle).
+#   terminal: refused before anything is frozen; it runs on.
+#   image: a `run --image` container of Alpine's minirootfs: the image is sent (b lacks it), the
+#     upper dir carries a created file and a deletion; the network case after it, also from that
+#     image, does not send it again.
+#   network: on the berth network n1 (defined on both), a container keeps its address on b (not
+#     the lowest free one there) and the source releases its lease.
+#   streams (known gap, issue 15 #2): a file as stdout fails on b; a runs on, b is clean.
+#   figures: a container with MIG_MB MiB (default 16, to stay in the VM time budget) of memory rewritten at a steady rate
 #     (migrate_dirty.c), moved once by stop-and-copy (checkpoint --export, copy over ssh,
 #     restore --import) and once by migrate: downtime, total time and bytes of each, printed and
-#     written to figures.txt. bench/migrate-downtime.sh runs it for 64 and 256 MiB.
-# Host environment: BERTH, BERTH_VM_DIR, BERTH_VM_KEEP=1, MIG_FIGURES_ONLY=1 (only the figures), MIG_MB, MIG_RATE (KiB/s dirtied,
+#     written to figures.txt. bench/migrate-downtime.sh runs it for 64 and 256 MiB. The migrated
+#     one is the counter case: its count lives in its memory, and on b it continues from its
+#     value (same random id, larger number, still counting); on a nothing is left (state,
+#     cgroup, migration directory).
+# Host environment: BERTH, BERTH_VM_DIR, MIG_FAULT (the receiver's fault point, default
+# migrate-receive.after-restore; also migrate-receive.before-restore), BERTH_VM_KEEP=1, MIG_FIGURES_ONLY=1 (only the figures), MIG_MB, MIG_RATE (KiB/s dirtied,
 # default 256: pre-copy converges only while the dirty rate stays below the link's rate, here
 # about 5 MB/s through ssh with aes128-ctr under TCG). Exit: 0 pass, 1 fail, 2 VM error, 77 skipped.
 set -uo pipefail
@@ -58,7 +67,7 @@ while :; do i=$((i+1)); echo "$id $i" >/tmp/counter; sleep 0.1; done'
 		cp "$berth" "$(dirname "$berth")/berth-ext" "$results/pair/" && guest_berth=/berth-pair/berth ;;
 	esac
 	bash "$here/run-vm-pair.sh" "$(realpath "$0")" --results "$results" --vm-dir "$vm_dir" --timeout 900 \
-		--env "BERTH=$guest_berth" --env "MIG_MB=${MIG_MB:-64}" --env "MIG_RATE=${MIG_RATE:-256}" \
+		--env "BERTH=$guest_berth" --env "MIG_MB=${MIG_MB:-16}" --env "MIG_RATE=${MIG_RATE:-256}" \
 		--env "MIG_FIGURES_ONLY=${MIG_FIGURES_ONLY:-}" --env "ALPINE=$alpine"
 	local rc=$?
 	[ -f "$results/pair/figures.txt" ] && cat "$results/pair/figures.txt"
@@ -73,7 +82,7 @@ MIG=()
 mig_opts() {
 	MIG=(--ssh-option IdentityFile=/etc/berth-ssh/client --ssh-option UserKnownHostsFile=/etc/berth-ssh/known_hosts
 		--ssh-option StrictHostKeyChecking=yes --ssh-option BatchMode=yes
-		--ssh-option ServerAliveInterval=5 --ssh-option ServerAliveCountMax=3
+		--ssh-option ServerAliveInterval=15 --ssh-option ServerAliveCountMax=8
 		--ssh-option Ciphers=aes128-ctr) # measured: twice chacha20-poly1305's rate under TCG
 }
 
@@ -114,34 +123,6 @@ nothing_there() {
 	assert_eq "$2: nothing left on the target" "end" "$left"
 }
 
-case_counter() {
-	local before after1 after2 dt
-	start c1
-	before=$(wait_counter /tmp/c1/rootfs/tmp/counter 10)
-	info "counter on the source: $before"
-	cap "$BERTH" migrate "${MIG[@]}" --remote-berth "$BERTH" c1 "ssh://root@$BERTH_VM_PEER_IP"
-	assert_ok "migrate c1 ssh://root@$BERTH_VM_PEER_IP"
-	printf '%s\n' "$ERR" | sed 's/^/  | /'
-	assert_match "a progress line per round" 'round 1: [0-9]+ pages, [0-9]+ bytes sent' "$ERR"
-	assert_match "the closing line: total, downtime, bytes" \
-		'total [0-9]+ ms, downtime [0-9]+ ms, [0-9]+ bytes sent' "$ERR"
-	assert_eq "c1 is gone from the source" "" "$(status_here c1)"
-	nothing_here c1 "after migrate"
-	assert_eq "c1 runs on the target" running "$(status_there c1)"
-	sleep 1
-	after1=$(there cat /var/lib/berth/restored/c1/rootfs/tmp/counter)
-	sleep 1
-	after2=$(there cat /var/lib/berth/restored/c1/rootfs/tmp/counter)
-	info "counter on the target: $after1, then $after2"
-	assert_eq "the same process (its random id)" "${before% *}" "${after1% *}"
-	assert_true "it continued from its value (${before##* } -> ${after1##* })" \
-		test "${after1##* }" -gt "${before##* }"
-	assert_true "and counts on (${after1##* } -> ${after2##* })" test "${after2##* }" -gt "${after1##* }"
-	dt=$(sed -n 's/.*downtime \([0-9]*\) ms.*/\1/p' <<<"$ERR")
-	info "counter container: downtime ${dt:-?} ms"
-	there "$BERTH delete --force c1" >/dev/null
-}
-
 # case_failure FAULT: the receiver dies at FAULT; the source runs on, the target is clean.
 case_failure() {
 	local a b
@@ -172,10 +153,8 @@ case_image() {
 	# shellcheck disable=SC2016 # the container's shell
 	script='id=$(cat /proc/sys/kernel/random/uuid); echo made >/root/created; rm /etc/motd; i=0
 while :; do i=$((i+1)); echo "$id $i" >/tmp/counter; sleep 0.1; done'
-	for c in i1 i2; do
-		"$BERTH" run --image alpine:3.20.3 -d --name "$c" --cgroups-path "$CG/$c" sh -c "$script" \
-			</dev/null >/dev/null 2>&1 || die "run --image $c"
-	done
+	"$BERTH" run --image alpine:3.20.3 -d --name i1 --cgroups-path "$CG/i1" sh -c "$script" \
+		</dev/null >/dev/null 2>&1 || die "run --image i1"
 	before=$(wait_counter /var/lib/berth/containers/i1/rootfs/tmp/counter 5)
 	cap "$BERTH" migrate "${MIG[@]}" --remote-berth "$BERTH" i1 "ssh://root@$BERTH_VM_PEER_IP"
 	assert_ok "migrate i1 (run --image)"
@@ -189,42 +168,40 @@ while :; do i=$((i+1)); echo "$id $i" >/tmp/counter; sleep 0.1; done'
 	assert_eq "i1's deleted file stays deleted (whiteout)" gone \
 		"$(there "test -e /var/lib/berth/containers/i1/rootfs/etc/motd && echo there || echo gone")"
 	assert_false "no store directory of i1 left on the source" test -e /var/lib/berth/containers/i1
-	cap "$BERTH" migrate "${MIG[@]}" --remote-berth "$BERTH" i2 "ssh://root@$BERTH_VM_PEER_IP"
-	assert_ok "migrate i2 (the same image)"
-	assert_contains "the image is not sent again" "$ERR" "already in the target's store, not sent"
-	assert_eq "i2 runs on the target" running "$(status_there i2)"
-	there "$BERTH delete --force i1; $BERTH delete --force i2" >/dev/null
+	there "$BERTH delete --force i1" >/dev/null
 }
 
-# netbundle NAME ARGS-JSON: bundle NAME on the berth network n1 (its own network namespace).
-netbundle() {
-	bundle "$1" "$2"
-	jq '.annotations["berth.network"] = "n1"
-		| .linux.namespaces += [{"type": "network"}]' "/tmp/$1/config.json" >"/tmp/$1/c.json" &&
-		mv "/tmp/$1/c.json" "/tmp/$1/config.json"
-	"$BERTH" run -d -b "/tmp/$1" "$1" </dev/null >/dev/null 2>&1 || die "run $1 on n1"
+# netrun NAME ARGS...: `run --image alpine --net n1` (its own network namespace), /dev/null as
+# stdio (a file there is the streams gap, case_streams).
+netrun() {
+	local name=$1
+	shift
+	"$BERTH" run --image alpine:3.20.3 -d --name "$name" --net n1 --cgroups-path "$CG/$name" "$@" \
+		</dev/null >/dev/null 2>&1 || die "run --image --net n1 $name failed"
 }
 
 # case_network: a container on a berth network keeps its address on the target's network of the
-# same name (not the lowest free one there).
+# same name (not the lowest free one there). It is a `run --image` container of the image the
+# image case sent: this time the image is not sent again.
 case_network() {
-	local before after args
+	local before after
+	[ -n "${ALPINE:-}" ] || { info "SKIP network case: no Alpine minirootfs"; return; }
 	cap "$BERTH" network create n1 --subnet 10.88.0.0/24
 	assert_ok "network n1 on the source"
 	there "$BERTH network create n1 --subnet 10.88.0.0/24" >/dev/null
 	assert_eq "network n1 on the target" n1 "$(there "$BERTH network inspect n1" | jq -r .name)"
-	netbundle hold '["sleep", "1000"]' # takes 10.88.0.2 here; the target has nothing on n1
+	netrun hold sleep 1000 # takes 10.88.0.2 here; the target has nothing on n1
 	# shellcheck disable=SC2016 # the container's shell
-	args=$(jq -cn --arg s 'id=$(cat /proc/sys/kernel/random/uuid); i=0
-while :; do i=$((i+1)); a=$(ip -4 -o addr show dev eth0 | awk "{ print \$4 }"); echo "$id $i $a" >/tmp/counter; sleep 0.2; done' '["sh", "-c", $s]')
-	netbundle n1c "$args"
-	before=$(wait_counter_addr /tmp/n1c/rootfs/tmp/counter)
+	netrun n1c sh -c 'id=$(cat /proc/sys/kernel/random/uuid); i=0
+while :; do i=$((i+1)); a=$(ip -4 -o addr show dev eth0 | awk "{ print \$4 }"); echo "$id $i $a" >/tmp/counter; sleep 0.2; done'
+	before=$(wait_counter_addr /var/lib/berth/containers/n1c/rootfs/tmp/counter)
 	info "on the source: $before"
 	cap "$BERTH" migrate "${MIG[@]}" --remote-berth "$BERTH" n1c "ssh://root@$BERTH_VM_PEER_IP"
 	assert_ok "migrate n1c (berth network n1)"
-	[ "$RC" -eq 0 ] || printf '%s\n' "$ERR" | sed 's/^/  | /'
+	printf '%s\n' "$ERR" | sed 's/^/  | /'
+	assert_contains "the image is not sent again" "$ERR" "already in the target's store, not sent"
 	sleep 1
-	after=$(there cat /var/lib/berth/restored/n1c/rootfs/tmp/counter)
+	after=$(there cat /var/lib/berth/containers/n1c/rootfs/tmp/counter)
 	info "on the target: $after"
 	assert_eq "n1c keeps its address on the target's n1" "$(cut -d' ' -f3 <<<"$before")" "$(cut -d' ' -f3 <<<"$after")"
 	assert_eq "n1c: the same process" "$(cut -d' ' -f1 <<<"$before")" "$(cut -d' ' -f1 <<<"$after")"
@@ -288,7 +265,7 @@ wait_counter_addr() {
 
 # ms LINE-REGEX: the milliseconds of "downtime N ms"-like fields.
 figures() {
-	local mb=$MIG_MB t0 t1 size sc_ms out dt total bytes rounds
+	local mb=$MIG_MB t0 t1 size sc_ms out dt total bytes rounds before after1 after2
 	local args
 	args=$(jq -cn --arg mb "$mb" --arg r "$MIG_RATE" '["/dirty", $mb, $r]')
 	# stop-and-copy: checkpoint --export, copy over the same ssh, restore --import
@@ -307,14 +284,28 @@ figures() {
 	rm -f /tmp/d1.tar
 	record "figures ${mb} MiB: stop-and-copy downtime $sc_ms ms (= its total), $size bytes"
 
+	# The counter case too: d2's memory holds its count ("<id> <n>" in /tmp/counter).
 	start d2 "$args"
-	wait_counter /tmp/d2/rootfs/tmp/counter 20 >/dev/null
+	before=$(wait_counter /tmp/d2/rootfs/tmp/counter 20)
 	t0=${EPOCHREALTIME/./}
 	cap "$BERTH" migrate "${MIG[@]}" --remote-berth "$BERTH" --max-rounds 6 d2 "ssh://root@$BERTH_VM_PEER_IP"
 	t1=${EPOCHREALTIME/./}
-	assert_ok "pre-copy: migrate d2 (${mb} MiB)"
+	assert_ok "pre-copy: migrate d2 (${mb} MiB) ssh://root@$BERTH_VM_PEER_IP"
 	printf '%s\n' "$ERR" | sed 's/^/  | /'
+	assert_match "a progress line per round" 'round 1: [0-9]+ pages, [0-9]+ bytes sent' "$ERR"
+	assert_match "the closing line: total, downtime, bytes" \
+		'total [0-9]+ ms, downtime [0-9]+ ms, [0-9]+ bytes sent' "$ERR"
+	assert_eq "d2 is gone from the source" "" "$(status_here d2)"
+	nothing_here d2 "after migrate"
 	assert_eq "pre-copy: d2 runs on the target" running "$(status_there d2)"
+	after1=$(there cat /var/lib/berth/restored/d2/rootfs/tmp/counter)
+	sleep 1
+	after2=$(there cat /var/lib/berth/restored/d2/rootfs/tmp/counter)
+	info "counter: $before on the source, then $after1 and $after2 on the target"
+	assert_eq "the same process (its random id)" "${before% *}" "${after1% *}"
+	assert_true "it continued from its value (${before##* } -> ${after1##* })" \
+		test "${after1##* }" -gt "${before##* }"
+	assert_true "and counts on (${after1##* } -> ${after2##* })" test "${after2##* }" -gt "${after1##* }"
 	out=$(grep 'downtime' <<<"$ERR")
 	dt=$(sed -n 's/.*downtime \([0-9]*\) ms.*/\1/p' <<<"$out")
 	total=$(sed -n 's/.*total \([0-9]*\) ms.*/\1/p' <<<"$out")
@@ -341,7 +332,12 @@ guest_main() {
 	. "$(dirname "${BASH_SOURCE[0]}")/guest-pair-lib.sh"
 	VM_CMD_TIMEOUT=400 # a migration of 256 MiB takes minutes under TCG
 	vm_setup
+	# The guest's / is an overlay (tmpfs over 9p): the image store's overlay mounts need a plain
+	# file system under them, as a host's /var/lib has.
+	mkdir -p /var/lib/berth
+	mount -t tmpfs -o size=1400m,mode=0711 berth /var/lib/berth || die "tmpfs on /var/lib/berth"
 	vm_criu_setup
+	vm_modprobe veth bridge || die "the veth and bridge modules do not load"
 	vm_pair_setup
 	if [ "$BERTH_VM_ROLE" = b ]; then
 		vm_pair_wait a.done 850 || die "the source did not finish"
@@ -352,11 +348,11 @@ guest_main() {
 	vm_pair_wait b.ready 120 || die "the target is not ready"
 	mig_opts
 	if [ -z "${MIG_FIGURES_ONLY:-}" ]; then
-		case_counter
 		start c2
 		wait_counter /tmp/c2/rootfs/tmp/counter 5 >/dev/null
-		case_failure migrate-receive.before-restore
-		case_failure migrate-receive.after-restore
+		# (migrate-receive.before-restore works the same way; the streams case below is a
+		# failure of CRIU's restore on the target)
+		case_failure "${MIG_FAULT:-migrate-receive.after-restore}"
 		"$BERTH" delete --force c2
 		nothing_here c2 "after delete"
 		case_terminal
