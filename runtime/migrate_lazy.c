@@ -75,8 +75,9 @@ struct lazy_src_run {
 };
 
 /* `ssh [-o OPT]... [-p PORT] HOST -- REMOTE-BERTH migrate-pages ID` with its stdin/stdout on
- * pipes, and a relay child between them and @sock. The destination was checked by migrate.c. */
-static int spawn_page_channel(struct lazy_src_run *run, int sock, struct berth_error *err)
+ * pipes, and a relay child between them and @sock, the other end of @crius (CRIU's). The
+ * destination was checked by migrate.c. */
+static int spawn_page_channel(struct lazy_src_run *run, int sock, int crius, struct berth_error *err)
 {
 	const struct berth_migrate_opts *o = run->s->o;
 	char host[256], port[8] = "", cmd[1024];
@@ -121,6 +122,7 @@ static int spawn_page_channel(struct lazy_src_run *run, int sock, struct berth_e
 			/* the main channel is the parent's: its end must not wait for this child */
 			close(run->s->ch->in);
 			close(run->s->ch->out);
+			close(crius); /* CRIU's end: the relay sees its end only when CRIU's is closed */
 			_exit(relay_run(sock, from[0], to[1], NULL, NULL) == 0 ? 0 : 1);
 		}
 		if (run->relay_pid < 0)
@@ -293,7 +295,7 @@ int mig_lazy_source(const struct mig_lazy_src *s, struct berth_error *err)
 	if (r == 0 && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0)
 		r = berth_error_setf_errno(err, -errno, "migrate --lazy: socketpair");
 	if (r == 0)
-		r = spawn_page_channel(&run, sp[1], err);
+		r = spawn_page_channel(&run, sp[1], sp[0], err);
 	if (r == 0) {
 		*s->t_freeze = mig_now_ms();
 		r = berth_container_pause(s->ctx, s->o->id, err);
