@@ -72,6 +72,7 @@ struct lazy_src_run {
 	const struct mig_lazy_src *s;
 	pid_t ssh_pid, relay_pid, dump_pid;
 	int ready_fd; /* the dump child's reports: 'R', then 'D'; or 'E' + struct berth_error */
+	int count_fd; /* the relay's byte counts at its end (to the target, from it) */
 };
 
 /* `ssh [-o OPT]... [-p PORT] HOST -- REMOTE-BERTH migrate-pages ID` with its stdin/stdout on
@@ -116,6 +117,9 @@ static int spawn_page_channel(struct lazy_src_run *run, int sock, int crius, str
 	posix_spawn_file_actions_destroy(&fa);
 	close(to[0]);
 	close(from[1]);
+	int cnt[2] = {-EBADF, -EBADF};
+	if (r == 0 && pipe2(cnt, O_CLOEXEC) < 0)
+		r = errno;
 	if (r == 0) {
 		run->relay_pid = fork();
 		if (run->relay_pid == 0) {
@@ -123,13 +127,18 @@ static int spawn_page_channel(struct lazy_src_run *run, int sock, int crius, str
 			close(run->s->ch->in);
 			close(run->s->ch->out);
 			close(crius); /* CRIU's end: the relay sees its end only when CRIU's is closed */
-			_exit(relay_run(sock, from[0], to[1], NULL, NULL) == 0 ? 0 : 1);
+			unsigned long long moved[2] = {0, 0};
+			int rr = relay_run(sock, from[0], to[1], &moved[1], &moved[0]);
+			(void)write_all(cnt[1], moved, sizeof(moved));
+			_exit(rr == 0 ? 0 : 1);
 		}
 		if (run->relay_pid < 0)
 			r = errno;
 	}
 	close(to[1]);
 	close(from[0]);
+	closep(&cnt[1]);
+	run->count_fd = cnt[0];
 	if (r != 0)
 		return berth_error_set(err, -r, "migrate --lazy: the page channel (ssh): %s", strerror(r));
 	return 0;
@@ -229,6 +238,9 @@ static int send_and_restore(struct lazy_src_run *run, struct berth_error *err)
 	snprintf(images, sizeof(images), "%s/final", s->dir);
 	snprintf(archive, sizeof(archive), "%s/final.tar", s->dir);
 	int r = mig_send_dir(s->ch, images, "lazy", &bytes, &pages, err);
+	/* the target starts its lazy-pages daemon (seconds under TCG) while the archive travels */
+	if (r == 0 && mig_send(s->ch, "LAZY-DAEMON") < 0)
+		r = berth_error_set(err, -EPIPE, "migrate --lazy: the target closed the channel");
 	if (r == 0)
 		r = mig_send_file(s->ch, archive, "final.tar", err);
 	if (r == 0 && mig_send(s->ch, "SYNC") < 0)
@@ -286,7 +298,7 @@ static int commit_and_serve(struct lazy_src_run *run, struct berth_error *err)
 
 int mig_lazy_source(const struct mig_lazy_src *s, struct berth_error *err)
 {
-	struct lazy_src_run run = {.s = s, .ready_fd = -EBADF};
+	struct lazy_src_run run = {.s = s, .ready_fd = -EBADF, .count_fd = -EBADF};
 	int sp[2] = {-EBADF, -EBADF};
 	int r = mig_send(s->ch, "LAZY");
 	if (r < 0)
@@ -311,8 +323,7 @@ int mig_lazy_source(const struct mig_lazy_src *s, struct berth_error *err)
 	if (r == 0) {
 		r = dump_report(&run, 'R', err);
 		if (r == 0)
-			lazy_progress(s->o, "lazy dump: %llu ms (frozen since %llu ms)",
-				      (unsigned long long)(mig_now_ms() - *s->t_freeze),
+			lazy_progress(s->o, "lazy dump: %llu ms (frozen since its start)",
 				      (unsigned long long)(mig_now_ms() - *s->t_freeze));
 	}
 	if (r == 0)
@@ -328,6 +339,13 @@ int mig_lazy_source(const struct mig_lazy_src *s, struct berth_error *err)
 	reap(&run.relay_pid, NULL);
 	reap(&run.ssh_pid, NULL);
 	closep(&run.ready_fd);
+	unsigned long long n[2];
+	if (r == 0 && run.count_fd >= 0 && read(run.count_fd, n, sizeof(n)) == (ssize_t)sizeof(n)) {
+		/* the closing line's "bytes sent" counts both sessions */
+		s->ch->sent += n[0];
+		lazy_progress(s->o, "page channel: %llu bytes sent, %llu received", n[0], n[1]);
+	}
+	closep(&run.count_fd);
 	return r;
 }
 
@@ -470,24 +488,39 @@ static int start_daemon(struct mig_lazy_recv *l, struct berth_error *err)
 		l->daemon = 0;
 		return berth_error_set(err, -r, "--lazy: run criu lazy-pages: %s", strerror(r));
 	}
-	struct pollfd p = {st[0], POLLIN, 0};
+	l->status_fd = st[0];
+	return 0;
+}
+
+/* The daemon's status byte: it listens for the restore from then on. */
+static int wait_daemon(struct mig_lazy_recv *l, struct berth_error *err)
+{
+	struct pollfd p = {l->status_fd, POLLIN, 0};
 	char c;
 	int n = poll(&p, 1, DAEMON_READY_TIMEOUT_MS);
-	n = n > 0 ? (int)read(st[0], &c, 1) : -1;
-	close(st[0]);
+	n = n > 0 ? (int)read(l->status_fd, &c, 1) : -1;
+	closep(&l->status_fd);
 	if (n != 1)
 		return berth_error_set(
-		    err, -EIO, "--lazy: criu lazy-pages did not start (log: %s/lazy-pages.log)", work);
+		    err, -EIO, "--lazy: criu lazy-pages did not start (log: %s/work/lazy-pages.log)", l->dir);
 	return 0;
+}
+
+int mig_lazy_recv_daemon(struct mig_lazy_recv *l, struct berth_error *err)
+{
+	if (l->daemon > 0)
+		return berth_error_set(err, -EPROTO, "--lazy: the lazy-pages daemon runs already");
+	int r = accept_page_channel(l, err);
+	return r < 0 ? r : start_daemon(l, err);
 }
 
 int mig_lazy_recv_start(struct mig_lazy_recv *l, struct berth_error *err)
 {
 	char conf[PATH_MAX + 32];
 	static const char text[] = "lazy-pages\n";
-	int r = accept_page_channel(l, err);
+	int r = l->daemon > 0 ? 0 : mig_lazy_recv_daemon(l, err);
 	if (r == 0)
-		r = start_daemon(l, err);
+		r = wait_daemon(l, err);
 	snprintf(conf, sizeof(conf), "%s/criu-lazy-restore.conf", l->dir);
 	if (r == 0 && (r = write_file_at(AT_FDCWD, conf, text, strlen(text), true, 0600)) < 0)
 		berth_error_setf_errno(err, r, "--lazy: write '%s'", conf);
@@ -527,6 +560,7 @@ void mig_lazy_recv_free(struct mig_lazy_recv **lp)
 	}
 	closep(&l->listen_fd);
 	closep(&l->ps_fd);
+	closep(&l->status_fd);
 	unsetenv("CRIU_CONFIG_FILE");
 	free(l);
 	*lp = NULL;

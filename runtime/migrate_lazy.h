@@ -36,8 +36,11 @@ struct mig_lazy_recv;
  * anything) and listen for the page channel on a unix socket in @dir; answers on the channel. */
 int mig_lazy_recv_prepare(struct mig_lazy_recv **ret, const char *dir, const char *criu_path,
 			  struct berth_error *err);
-/* Before the restore: take the page channel, start `criu lazy-pages` on it, and make the
- * restore use lazy pages (CRIU_CONFIG_FILE). */
+/* Once the images are here ("LAZY-DAEMON"): take the page channel and start `criu lazy-pages`
+ * on it, without waiting for it. */
+int mig_lazy_recv_daemon(struct mig_lazy_recv *l, struct berth_error *err);
+/* Before the restore: the daemon (started here if it was not) ready, and the restore set to use
+ * lazy pages (CRIU_CONFIG_FILE). */
 int mig_lazy_recv_start(struct mig_lazy_recv *l, struct berth_error *err);
 /* After the restore: the restore's CRIU settings go away. */
 void mig_lazy_recv_restored(struct mig_lazy_recv *l);

@@ -333,6 +333,9 @@ static int dispatch(struct receiver *rv, char *line, struct berth_error *err)
 		r = on_lazy(rv, err);
 	else if (strncmp(line, "LAZY-RESTORE ", 13) == 0)
 		r = on_lazy_restore(rv, args, err);
+	else if (strcmp(line, "LAZY-DAEMON") == 0)
+		r = rv->lazy ? mig_lazy_recv_daemon(rv->lazy, err)
+			     : berth_error_set(err, -EPROTO, "migrate-receive: LAZY-DAEMON without LAZY");
 	else
 		r = berth_error_set(err, -EPROTO, "migrate-receive: unknown message '%.40s'", line);
 	if (r < 0 && err->code)

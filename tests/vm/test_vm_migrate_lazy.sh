@@ -8,11 +8,12 @@
 #     nothing is left on a; the progress names the lazy dump, the restore and the last page.
 #   failure: the receiver dies before the restore: migrate --lazy fails, the container runs on a
 #     (thawed), nothing is left on b.
-#   figures: a container with MIG_MB MiB (default 64) of memory rewritten at MIG_RATE KiB/s
+#   figures: a container with MIG_MB MiB (default 32 to stay in the VM budget; 64 for the README) of memory rewritten at MIG_RATE KiB/s
 #     (migrate_dirty.c), moved by stop-and-copy (checkpoint --export, ssh, restore --import), by
 #     pre-copy (migrate) and by post-copy (migrate --lazy), from the same VMs: downtime, total time
 #     and bytes, printed and written to figures.txt.
-# Host environment: BERTH, BERTH_VM_DIR, BERTH_VM_KEEP=1, MIG_MB, MIG_RATE. Exit: 0 pass, 1 fail,
+# Host environment: BERTH, BERTH_VM_DIR, BERTH_VM_KEEP=1, MIG_MB, MIG_RATE, MIG_NO_FIGURES=1,
+# MIG_VM_TIMEOUT (each guest, default 560 s). Exit: 0 pass, 1 fail,
 # 2 VM error, 77 skipped.
 set -uo pipefail
 
@@ -43,8 +44,8 @@ while :; do i=$((i+1)); echo "$id $i" >/tmp/counter; sleep 0.1; done'
 	case "$berth" in /tmp/* | /run/*)
 		cp "$berth" "$(dirname "$berth")/berth-ext" "$results/pair/" && guest_berth=/berth-pair/berth ;;
 	esac
-	bash "$here/run-vm-pair.sh" "$(realpath "$0")" --results "$results" --vm-dir "$vm_dir" --timeout 540 \
-		--env "BERTH=$guest_berth" --env "MIG_MB=${MIG_MB:-64}" --env "MIG_RATE=${MIG_RATE:-256}" --env "MIG_NO_FIGURES=${MIG_NO_FIGURES:-}"
+	bash "$here/run-vm-pair.sh" "$(realpath "$0")" --results "$results" --vm-dir "$vm_dir" --timeout "${MIG_VM_TIMEOUT:-560}" \
+		--env "BERTH=$guest_berth" --env "MIG_MB=${MIG_MB:-32}" --env "MIG_RATE=${MIG_RATE:-256}" --env "MIG_NO_FIGURES=${MIG_NO_FIGURES:-}"
 	local rc=$?
 	[ -f "$results/pair/figures.txt" ] && cat "$results/pair/figures.txt"
 	printf '%s: exit %d; host wall time %d s\n' "$(basename "$0" .sh)" "$rc" \
@@ -214,7 +215,7 @@ guest_main() {
 	vm_criu_setup
 	vm_pair_setup
 	if [ "$BERTH_VM_ROLE" = b ]; then
-		vm_pair_wait a.done 520 || die "the source did not finish"
+		vm_pair_wait a.done 550 || die "the source did not finish"
 		finish
 	fi
 	trap 'vm_pair_mark a.done' EXIT
