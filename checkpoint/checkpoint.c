@@ -64,11 +64,18 @@ static int criu_failure(const char *what, int ret, const char *work_dir, const c
 	return berth_error_set(err, code, "criu %s failed: %s; log: %s/%s", what, tail, work_dir, log_name);
 }
 
-/* Notifications need an answer, not an action: libcriu itself keeps the orphan pty master. */
+/* The dump's post-dump hook: libcriu's callback has no data pointer, and libcriu's options are
+ * process-global anyway. */
+static int (*post_dump_hook)(void *data);
+static void *post_dump_hook_data;
+
+/* Notifications need an answer, not an action: libcriu itself keeps the orphan pty master. Only
+ * "post-dump" may call the dump's hook. */
 static int notify_ok(char *action, void *na)
 {
-	(void)action;
 	(void)na;
+	if (post_dump_hook && action && strcmp(action, "post-dump") == 0)
+		return post_dump_hook(post_dump_hook_data);
 	return 0;
 }
 
@@ -93,7 +100,9 @@ static int apply(const struct ckpt_opts *o, const struct ckpt_settings *s, int i
 	criu_set_shell_job(s->shell_job);
 	criu_set_file_locks(s->file_locks);
 	criu_set_track_mem(s->track_mem);
-	if (s->notify_scripts)
+	post_dump_hook = o->action == CKPT_DUMP ? o->post_dump : NULL;
+	post_dump_hook_data = o->post_dump_data;
+	if (s->notify_scripts || post_dump_hook)
 		criu_set_notify_cb(notify_ok);
 	criu_set_orphan_pts_master(s->orphan_pts_master);
 	criu_set_manage_cgroups(s->manage_cgroups);

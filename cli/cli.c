@@ -213,6 +213,8 @@ static const struct cli_spec help_spec = {
 #pragma weak cmd_migrate
 #pragma weak cmd_migrate_receive_spec
 #pragma weak cmd_migrate_receive
+#pragma weak cmd_migrate_pages_spec
+#pragma weak cmd_migrate_pages
 
 /* Commands without a spec are listed but not implemented yet: adding one is a spec, a run
  * function, and filling in its row here. */
@@ -240,6 +242,8 @@ const struct cli_command cli_commands[] = {
     {"migrate", "Move a running container to another host over ssh.", &cmd_migrate_spec, cmd_migrate, true},
     {"migrate-receive", "(internal) the target's side of migrate.", &cmd_migrate_receive_spec,
      cmd_migrate_receive, true},
+    {"migrate-pages", "(internal) the target's end of migrate --lazy's page channel.",
+     &cmd_migrate_pages_spec, cmd_migrate_pages, true},
     {"help", NULL, &help_spec, cmd_help, false},
 };
 const size_t cli_n_commands = ARRAY_SIZE(cli_commands);

@@ -369,3 +369,5 @@ int cmd_migrate_parse(int argc, char **argv, struct migrate_cli *out, struct ber
 extern const struct cli_spec cmd_migrate_spec, cmd_migrate_receive_spec;
 int cmd_migrate(const struct cli_env *env, int argc, char **argv, struct berth_error *err);
 int cmd_migrate_receive(const struct cli_env *env, int argc, char **argv, struct berth_error *err);
+extern const struct cli_spec cmd_migrate_pages_spec;
+int cmd_migrate_pages(const struct cli_env *env, int argc, char **argv, struct berth_error *err);

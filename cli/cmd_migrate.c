@@ -15,8 +15,8 @@ static const struct cli_option migrate_options[] = {
     {.name = "lazy",
      .type = CLI_FLAG,
      .offset = MG(lazy),
-     .help = "post-copy: resume on the target at once and fetch the memory on demand (not "
-	     "implemented yet)"},
+     .help = "post-copy: resume on the target at once and fetch the memory on demand (CRIU lazy "
+	     "pages; needs userfaultfd on the target; no pre-copy rounds)"},
     {.name = "max-rounds",
      .type = CLI_INT,
      .offset = MG(max_rounds),

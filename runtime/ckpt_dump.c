@@ -122,6 +122,73 @@ const char *ckpt_kept_work_dir(const char *id, char *buf, size_t size)
 	return buf;
 }
 
+/* What follows CRIU's dump: berth's own files next to the images (the streams, the network
+ * lease) and, with --export, the archive. */
+struct tail {
+	const struct berth_checkpoint_opts *x;
+	const struct container *c;
+	const struct oci_config *cfg;
+	const struct stdio_keys *keys;
+	const char *images, *upper, *digest, *chain;
+	struct berth_error *err;
+};
+
+static int dump_tail(const struct tail *t, struct berth_error *err)
+{
+	const struct berth_checkpoint_opts *x = t->x;
+	const struct container *c = t->c;
+	const struct oci_config *cfg = t->cfg;
+	const char *images = t->images, *upper = t->upper, *digest = t->digest, *chain = t->chain;
+	int r = ckpt_stdio_save(images, c->dir_fd, t->keys, !x->pre_dump, err);
+	if (r == 0 && !x->pre_dump)
+		r = ckpt_network_save(images, cfg, c, err);
+	if (r < 0 || !x->export_path || x->pre_dump)
+		return r;
+	struct ckpt_export ex = {
+	    .out_path = x->export_path,
+	    .images_dir = images,
+	    .rootfs = x->export_rootfs ? c->rec->rootfs : NULL,
+	    .upper = upper,
+	    .container_id = x->id,
+	    .image_ref = ckpt_annotation(c->rec, IMAGE_ANNOTATION_NAME),
+	    .image_digest = upper ? digest : NULL,
+	    .image_chain_id = upper ? chain : NULL,
+	    .network = ckpt_annotation(c->rec, "berth.network"),
+	};
+	_cleanup_free_ char *cfg_json = NULL;
+	r = read_file_at(c->dir_fd, CONFIG_FILE, BERTH_CONFIG_MAX, &cfg_json, &ex.config_len);
+	if (r < 0)
+		return berth_error_setf_errno(err, r, "read the container's config.json");
+	/* The address goes into the archive's config.json too: a restore elsewhere asks for it. */
+	const char *ip = ckpt_leased_ip(cfg, c);
+	if (ip) {
+		const struct oci_kv set[] = {{(char *)NETWORK_IP_ANNOTATION, (char *)ip}};
+		char *out = NULL;
+		r = oci_ckpt_config_set_annotations(cfg_json, ex.config_len, set, ARRAY_SIZE(set), &out,
+						    &ex.config_len, err);
+		if (r < 0)
+			return berth_error_prefix(err, "record the network address in config.json");
+		free(cfg_json);
+		cfg_json = out;
+	}
+	ex.config_json = cfg_json;
+	return checkpoint_export(&ex, err);
+}
+
+/* Post-copy (x->lazy): CRIU serves the memory from the dump itself once the images are written,
+ * so the tail runs in its post-dump notification, and x->lazy_ready_fd hears 'R' when the images
+ * and the archive are complete (or 'E' and the error when the tail failed). */
+static int lazy_post_dump(void *data)
+{
+	const struct tail *t = data;
+	int r = dump_tail(t, t->err);
+	char tag = r == 0 ? 'R' : 'E';
+	(void)write_all(t->x->lazy_ready_fd, &tag, 1);
+	if (r < 0)
+		(void)write_all(t->x->lazy_ready_fd, t->err, sizeof(*t->err));
+	return r < 0 ? 1 : 0;
+}
+
 static int do_checkpoint(const struct berth_context *ctx, const struct berth_checkpoint_opts *x,
 			 struct container *c, const char *images, struct berth_error *err, bool *ret_dumped)
 {
@@ -157,44 +224,17 @@ static int do_checkpoint(const struct berth_context *ctx, const struct berth_che
 		: checkpoint_check_kernel(ctx->criu_path, o.work_dir ? o.work_dir : images, err);
 	if (r == 0)
 		r = check_session(cfg, o.pid, err);
+	struct tail t = {x, c, cfg, &keys, images, upper, digest, chain, err};
+	if (x->lazy) {
+		o.post_dump = lazy_post_dump;
+		o.post_dump_data = &t;
+	}
 	if (r == 0)
 		r = checkpoint_dump(&o, err);
 	*ret_dumped = r == 0; /* without --leave-running the container is gone from here on */
-	if (r == 0)
-		r = ckpt_stdio_save(images, c->dir_fd, &keys, !x->pre_dump, err);
-	if (r == 0 && !x->pre_dump)
-		r = ckpt_network_save(images, cfg, c, err);
-	if (r < 0 || !x->export_path || x->pre_dump)
-		return r;
-	struct ckpt_export ex = {
-	    .out_path = x->export_path,
-	    .images_dir = images,
-	    .rootfs = x->export_rootfs ? c->rec->rootfs : NULL,
-	    .upper = upper,
-	    .container_id = x->id,
-	    .image_ref = ckpt_annotation(c->rec, IMAGE_ANNOTATION_NAME),
-	    .image_digest = upper ? digest : NULL,
-	    .image_chain_id = upper ? chain : NULL,
-	    .network = ckpt_annotation(c->rec, "berth.network"),
-	};
-	_cleanup_free_ char *cfg_json = NULL;
-	r = read_file_at(c->dir_fd, CONFIG_FILE, BERTH_CONFIG_MAX, &cfg_json, &ex.config_len);
-	if (r < 0)
-		return berth_error_setf_errno(err, r, "read the container's config.json");
-	/* The address goes into the archive's config.json too: a restore elsewhere asks for it. */
-	const char *ip = ckpt_leased_ip(cfg, c);
-	if (ip) {
-		const struct oci_kv set[] = {{(char *)NETWORK_IP_ANNOTATION, (char *)ip}};
-		char *out = NULL;
-		r = oci_ckpt_config_set_annotations(cfg_json, ex.config_len, set, ARRAY_SIZE(set), &out,
-						    &ex.config_len, err);
-		if (r < 0)
-			return berth_error_prefix(err, "record the network address in config.json");
-		free(cfg_json);
-		cfg_json = out;
-	}
-	ex.config_json = cfg_json;
-	return checkpoint_export(&ex, err);
+	if (r < 0 || x->lazy)
+		return r; /* lazy: the tail ran in CRIU's post-dump notification */
+	return dump_tail(&t, err);
 }
 
 /* Fail before CRIU stops anything when the archive cannot be written where asked. */

@@ -30,6 +30,7 @@
 #include "berth/runtime.h"
 #include "berth/util.h"
 #include "lifecycle.h"
+#include "migrate_lazy.h"
 #include "migrate_proto.h"
 
 #define DEFAULT_ROUNDS 4
@@ -457,11 +458,23 @@ static int interrupted(struct berth_error *err)
 	return mig_interrupted ? berth_error_set(err, -ECANCELED, "migrate: interrupted by a signal") : 0;
 }
 
+/* Post-copy (--lazy): freeze, lazy dump, transfer, restore, commit, the last page (migrate_lazy.c). */
+static int phase_lazy(struct migration *m, struct berth_error *err)
+{
+	const struct mig_lazy_src s = {m->ctx,         m->o,       m->dir,       &m->ch,
+				       m->image_based, &m->paused, &m->t_freeze, &m->t_ack};
+	int r = mig_lazy_source(&s, err);
+	m->acknowledged = r == 0;
+	return r;
+}
+
 static int pipeline(struct migration *m, struct berth_error *err)
 {
 	int r = phase_connect(m, err);
 	if (r == 0 && (r = interrupted(err)) == 0)
 		r = phase_image(m, err);
+	if (r == 0 && m->o->lazy)
+		return phase_lazy(m, err);
 	if (r == 0 && (r = interrupted(err)) == 0)
 		r = phase_precopy(m, err);
 	if (r == 0 && (r = interrupted(err)) == 0)
@@ -484,8 +497,9 @@ int berth_container_migrate(const struct berth_context *ctx, const struct berth_
 	int r = container_id_validate(o->id, err);
 	if (r < 0)
 		return r;
-	if (o->lazy)
-		return berth_error_set(err, -ENOTSUP, "--lazy: post-copy migration is not implemented yet");
+	if (o->lazy && o->max_rounds > 0)
+		return berth_error_set(err, -EINVAL,
+				       "--lazy: no pre-copy rounds (--max-rounds) with post-copy");
 	char host[256], port[8];
 	r = parse_destination(o->destination, host, sizeof(host), port, sizeof(port), err);
 	if (r < 0)

@@ -23,6 +23,7 @@
 #include "berth/runtime.h"
 #include "berth/util.h"
 #include "lifecycle.h"
+#include "migrate_lazy.h"
 #include "migrate_proto.h"
 #include "network.h"
 
@@ -38,6 +39,7 @@ struct receiver {
 	char bundle[PATH_MAX]; /* a plain bundle's, made by the restore ("" for an image-based one) */
 	bool dir_made, image_imported, restored, committed;
 	struct berth_error pending; /* the first FILE/LINK error, answered at the next SYNC */
+	struct mig_lazy_recv *lazy; /* post-copy (LAZY), migrate_lazy.c */
 };
 
 /* A marker in the migration's directory for the guardian (berth_migrate_receive's parent), which
@@ -246,6 +248,43 @@ static int on_restore(struct receiver *rv, char *args, struct berth_error *err)
 	return mig_send(&rv->ch, "RUNNING %s", rv->id);
 }
 
+/* LAZY: post-copy; checked before the source freezes anything. */
+static int on_lazy(struct receiver *rv, struct berth_error *err)
+{
+	if (!rv->dir_made || rv->lazy)
+		return berth_error_set(err, -EPROTO, "migrate-receive: bad LAZY");
+	int r = mig_lazy_recv_prepare(&rv->lazy, rv->dir, rv->ctx->criu_path, err);
+	return r < 0 ? r : mig_send(&rv->ch, "OK");
+}
+
+/* LAZY-RESTORE <archive>: the restore with CRIU's lazy-pages daemon on the page channel. */
+static int on_lazy_restore(struct receiver *rv, char *args, struct berth_error *err)
+{
+	if (!rv->lazy)
+		return berth_error_set(err, -EPROTO, "migrate-receive: LAZY-RESTORE without LAZY");
+	int r = mig_lazy_recv_start(rv->lazy, err);
+	if (r == 0)
+		r = on_restore(rv, args, err);
+	mig_lazy_recv_restored(rv->lazy);
+	return r;
+}
+
+/* After COMMIT of a post-copy: the process runs here while its memory still arrives. If the page
+ * channel breaks first, the process lacks memory it may touch: it is stopped, not left to run on
+ * pages that are not its own. */
+static void lazy_after_commit(struct receiver *rv)
+{
+	struct berth_error e = {0};
+	if (!rv->lazy)
+		return;
+	if (mig_lazy_recv_wait(rv->lazy, &e) < 0) {
+		log_warn("migrate-receive: %s; stopping \"%s\"", e.msg, rv->id);
+		if (berth_container_delete(rv->ctx, rv->id, true, &e) < 0)
+			log_warn("migrate-receive: delete \"%s\": %s", rv->id, e.msg);
+	}
+	mig_lazy_recv_free(&rv->lazy);
+}
+
 /* The end of the stream before COMMIT: undo everything this receiver made. */
 static void receiver_rollback(struct receiver *rv)
 {
@@ -261,6 +300,7 @@ static void receiver_rollback(struct receiver *rv)
 			log_warn("migrate-receive: remove the image %s: %s", rv->image_ref, e.msg);
 		image_store_close(s);
 	}
+	mig_lazy_recv_free(&rv->lazy);
 }
 
 /* One message; 1 after COMMIT, 0 to go on, negative: stop (and roll back). */
@@ -280,6 +320,7 @@ static int dispatch(struct receiver *rv, char *line, struct berth_error *err)
 	if (strcmp(line, "COMMIT") == 0) {
 		rv->committed = true;
 		(void)mig_send(&rv->ch, "OK");
+		lazy_after_commit(rv);
 		return 1;
 	}
 	if (strncmp(line, "HELLO ", 6) == 0)
@@ -288,6 +329,13 @@ static int dispatch(struct receiver *rv, char *line, struct berth_error *err)
 		r = on_image(rv, args, err);
 	else if (strncmp(line, "RESTORE ", 8) == 0)
 		r = on_restore(rv, args, err);
+	else if (strcmp(line, "LAZY") == 0)
+		r = on_lazy(rv, err);
+	else if (strncmp(line, "LAZY-RESTORE ", 13) == 0)
+		r = on_lazy_restore(rv, args, err);
+	else if (strcmp(line, "LAZY-DAEMON") == 0)
+		r = rv->lazy ? mig_lazy_recv_daemon(rv->lazy, err)
+			     : berth_error_set(err, -EPROTO, "migrate-receive: LAZY-DAEMON without LAZY");
 	else
 		r = berth_error_set(err, -EPROTO, "migrate-receive: unknown message '%.40s'", line);
 	if (r < 0 && err->code)

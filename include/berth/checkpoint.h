@@ -51,6 +51,11 @@ struct ckpt_opts {
 	size_t n_externals;
 	struct ckpt_inherit_fd inherit_fds[CKPT_MAX_MAPS];
 	size_t n_inherit_fds;
+	/* dump: called when CRIU has written every image, before it resumes (or kills) the tasks
+	 * and, with lazy pages, before its page server starts serving: CRIU's "post-dump"
+	 * notification. A non-zero return makes CRIU leave the tasks running. NULL: none. */
+	int (*post_dump)(void *data);
+	void *post_dump_data;
 };
 
 /* The settings applied to libcriu, in a plain form unit tests read (checkpoint_settings()). */

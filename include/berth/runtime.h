@@ -173,6 +173,12 @@ struct berth_checkpoint_opts {
 	const char *empty_ns;            /* "network" or NULL */
 	int status_fd;        /* -1: none; else a NUL byte is written there once the dump is done */
 	bool no_kernel_check; /* skip `criu check` (migrate ran it before the freeze) */
+	/* post-copy (migrate --lazy): CRIU's lazy-pages mode is set by the caller (a CRIU config
+	 * file); berth's files and the archive are written as soon as CRIU's images are, and
+	 * lazy_ready_fd then hears 'R' (or 'E' + a struct berth_error); the call itself returns
+	 * once CRIU's page server has served every page */
+	bool lazy;
+	int lazy_ready_fd;
 };
 
 /* checkpoint: dump a running (or paused) container with CRIU. Unless --leave-running or
@@ -227,3 +233,7 @@ int berth_container_migrate(const struct berth_context *ctx, const struct berth_
  * is /dev/null while it runs, as the restored container gets it). */
 int berth_migrate_receive(const struct berth_context *ctx, const char *storage, int in, int out,
 			  struct berth_error *err);
+
+/* migrate-pages ID: the target's end of a post-copy's page channel, run by `migrate --lazy` as a
+ * second ssh session: relays @in/@out to the receiver of ID (migrate_lazy.c). */
+int berth_migrate_pages(const char *id, int in, int out, struct berth_error *err);
