@@ -52,6 +52,7 @@ struct migration {
 	/* progress */
 	int rounds;
 	bool paused, acknowledged;
+	bool commit_sent; /* COMMIT went out: the target may own the container even without its OK */
 	uint64_t t_start, t_freeze, t_ack;
 };
 
@@ -394,6 +395,7 @@ static int phase_acknowledge(struct migration *m, struct berth_error *err)
 	int r = mig_send(&m->ch, "COMMIT");
 	if (r < 0)
 		return berth_error_setf_errno(err, r, "migrate: commit");
+	m->commit_sent = true;
 	r = mig_expect_ok(&m->ch, NULL, 0, err);
 	if (r < 0)
 		return berth_error_prefix(err, "migrate: commit");
@@ -425,11 +427,15 @@ static int phase_cleanup(struct migration *m, struct berth_error *err)
 	return 0;
 }
 
-/* Failure before the acknowledgement: the container runs on here. */
+/* Failure before the acknowledgement: the container runs on here. Once COMMIT went out, a lost
+ * answer does not say the target rolled back (it may have committed and run the container): the
+ * container then stays frozen here rather than run on two hosts. */
 static void rollback(struct migration *m)
 {
 	struct berth_error e = {0};
 	close_channel(m); /* the receiver sees the end of the stream and removes what it made */
+	if (m->commit_sent)
+		return;
 	if (m->paused && berth_container_resume(m->ctx, m->o->id, &e) < 0)
 		log_warn("migrate: could not thaw \"%s\": %s", m->o->id, e.msg);
 	m->paused = false;
@@ -524,6 +530,12 @@ int berth_container_migrate(const struct berth_context *ctx, const struct berth_
 	(void)rm_rf_at(AT_FDCWD, m.dir);
 	if (r < 0 && m.ssh_pid == 0 && !m.paused && m.ch.sent == 0)
 		return berth_error_prefix(err, "migrate \"%s\"", o->id);
+	if (r < 0 && m.commit_sent)
+		return berth_error_prefix(err,
+					  "migrate \"%s\": the commit was sent but not acknowledged, so the "
+					  "target may run it; it stays frozen here (check the target, then "
+					  "`berth delete --force %s` or `berth resume %s` here)",
+					  o->id, o->id, o->id);
 	if (r < 0)
 		return berth_error_prefix(err, "migrate \"%s\" (it still runs here)", o->id);
 	r = phase_cleanup(&m, err);

@@ -163,8 +163,9 @@ bool mig_rel_ok(const char *rel)
 		      *p == '.' || *p == '_' || *p == '-'))
 			return false;
 		len++;
-		if ((len == 1 && *p == '.' && (p[1] == '\0' || p[1] == '/')) ||
-		    (len == 2 && p[-1] == '.' && *p == '.' && (p[1] == '\0' || p[1] == '/')))
+		/* No component starts with a dot: not "." or "..", and not the receiver's own markers
+		 * (".image", ".restoring", ".plain"), which the source must never write. */
+		if (len == 1 && *p == '.')
 			return false;
 	}
 	return len > 0;

@@ -31,6 +31,9 @@
  * that a rollback knows what to remove). */
 #define MIG_BUNDLE_BASE "/var/lib/berth/restored"
 
+/* The worker's exit status once it has undone its own work (the guardian then does nothing). */
+#define WORKER_ROLLED_BACK 3
+
 struct receiver {
 	const struct berth_context *ctx;
 	const char *storage;
@@ -179,7 +182,10 @@ static int on_link(struct receiver *rv, char *args)
 	if (sscanf(args, "%511s %63s", rel, target) != 2)
 		return -EPROTO;
 	const char *slash = strchr(rel, '/');
-	if (!slash || strcmp(slash, "/parent") != 0 || sscanf(target, "../pre%d", &n) != 1 || n < 1) {
+	int end = 0;
+	/* exactly "../preN": nothing may follow the number (no "../pre1/../../etc") */
+	if (!slash || strcmp(slash, "/parent") != 0 || sscanf(target, "../pre%d%n", &n, &end) != 1 || n < 1 ||
+	    target[end] != '\0' || strncmp(target, "../pre", 6) != 0 || target[6] < '1' || target[6] > '9') {
 		berth_error_set(pe, -EINVAL, "migrate-receive: refused link '%s' -> '%s'", rel, target);
 		return 0;
 	}
@@ -411,7 +417,7 @@ int berth_migrate_receive(const struct berth_context *ctx, const char *storage, 
 	}
 	if (pid == 0) {
 		r = worker(&rv, err);
-		_exit(r == 0 ? 0 : 1);
+		_exit(r == 0 ? 0 : WORKER_ROLLED_BACK); /* worker() rolls back before it returns */
 	}
 	closep(&in);
 	closep(&out);
@@ -419,7 +425,9 @@ int berth_migrate_receive(const struct berth_context *ctx, const char *storage, 
 	while (waitpid(pid, &ws, 0) < 0 && errno == EINTR)
 		;
 	bool ok = WIFEXITED(ws) && WEXITSTATUS(ws) == 0;
-	if (!ok)
+	/* Only a worker that died (killed, crashed) left its work undone: one that rolled back itself
+	 * must not have the guardian delete a container of this id that is not this migration's. */
+	if (!ok && !(WIFEXITED(ws) && WEXITSTATUS(ws) == WORKER_ROLLED_BACK))
 		guardian_cleanup(&rv);
 	(void)rm_rf_at(AT_FDCWD, rv.dir);
 	if (ok)

@@ -21,11 +21,11 @@ first_run=(busybox-static jq)
 # systemd and dbus (the VM's systemd boot: the guest runs the host's /lib/systemd/systemd and dbus),
 # the user session bus (test_vm_rootless runs a user's systemd instance there), the ssh client of
 # live migration (the guests' sshd is fetched by tests/vm/prepare-sshd.sh with apt-get download,
-# never installed on the host).
+# never installed on the host), python3 (test_migrate_receive's stand-in criu).
 test=(busybox-static jq iproute2 time util-linux procps psmisc file clang-format shellcheck valgrind libclang-rt-14-dev
 	containerd runc umoci skopeo qemu-system-x86 cpio kmod xz-utils
 	crun podman conmon containernetworking-plugins catatonit uidmap slirp4netns fuse-overlayfs tmux apparmor
-	systemd dbus dbus-user-session openssh-client)
+	systemd dbus dbus-user-session openssh-client python3)
 bench=(runc crun hyperfine time busybox-static)
 
 want=("${build[@]}")

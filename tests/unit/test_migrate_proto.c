@@ -24,7 +24,10 @@ static void test_rel_ok(void **state)
 	(void)state;
 	assert_true(mig_rel_ok("final.tar"));
 	assert_true(mig_rel_ok("pre1/pages-1.img"));
-	assert_true(mig_rel_ok("pre1/.x"));
+	/* no dot-names: the receiver keeps its own markers (.image, .restoring, .plain) there */
+	assert_false(mig_rel_ok("pre1/.x"));
+	assert_false(mig_rel_ok(".image"));
+	assert_false(mig_rel_ok(".restoring"));
 	assert_false(mig_rel_ok(""));
 	assert_false(mig_rel_ok(NULL));
 	assert_false(mig_rel_ok("/etc/passwd"));

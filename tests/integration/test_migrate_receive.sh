@@ -1,7 +1,6 @@
 #!/bin/bash
 # shellcheck disable=SC2016 # single quotes on purpose: scripts for the container
-# REPRODUCTION (review, not registered with ctest: it FAILS on lead-rs until the receiver is
-# fixed; rename it to test_*.sh then). `berth migrate-receive` (runtime/migrate_receive.c) reads
+# A hostile source against the target: `berth migrate-receive` (runtime/migrate_receive.c) reads
 # the whole protocol from its stdin, as the source sends it over ssh. Its guardian
 # (guardian_cleanup) undoes a failed migration from marker files in MIG_DIR_BASE/<id>: .image (an
 # image to remove), .restoring (a container to delete --force) and .plain (a bundle to rm -rf).
@@ -16,6 +15,8 @@
 #   3. LINK checks its target with sscanf(target, "../pre%d"), which ignores what follows the
 #      number: "../pre1/../../../../../etc" is accepted and pre1/parent then points out of the
 #      migration directory (CRIU would read the "parent" images from there at the restore).
+# Each of the three was seen (4 of 14 checks failed before the fixes: dot-names are refused as
+# paths, the guardian acts only for a worker that died, LINK must be exactly "../preN").
 # Expected (asserted): the target's image stays; the other container keeps running; the link is
 # refused (SYNC answers ERR).
 # Needs: python3 for a stand-in criu that passes HELLO's CRIU check (CRIU cannot run on this
