@@ -361,6 +361,7 @@ struct migrate_cli {
 	bool lazy;
 	int max_rounds;
 	const char *remote_berth;
+	const char *console_socket;
 	struct cli_list ssh_options;
 	const char *id, *destination;
 };

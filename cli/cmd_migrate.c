@@ -29,6 +29,12 @@ static const struct cli_option migrate_options[] = {
      .offset = MG(ssh_options),
      .metavar = "OPTION",
      .help = "passed to ssh as -o OPTION (repeatable), e.g. IdentityFile=KEY"},
+    {.name = "console-socket",
+     .type = CLI_STRING,
+     .offset = MG(console_socket),
+     .metavar = "PATH",
+     .help = "a container with a terminal: the console socket on the target that gets its new "
+	     "pty master (as restore --console-socket)"},
     {.name = "remote-berth",
      .type = CLI_STRING,
      .offset = MG(remote_berth),
@@ -103,6 +109,7 @@ int cmd_migrate(const struct cli_env *env, int argc, char **argv, struct berth_e
 	    .storage = env->storage,
 	    .max_rounds = cli.max_rounds,
 	    .lazy = cli.lazy,
+	    .console_socket = cli.console_socket,
 	    .progress = print_progress,
 	};
 	int r = berth_container_migrate(&env->ctx, &o, err);

@@ -170,13 +170,23 @@ static int inspect_container(struct migration *m, struct berth_error *err)
 	r = container_config(&c, &cfg, err);
 	bool terminal = r == 0 && cfg->process.terminal;
 	oci_config_free(cfg);
-	if (r < 0 || terminal) {
+	const char *cs = m->o->console_socket;
+	if (r == 0 && terminal && !cs)
+		r = berth_error_set(
+		    err, -EINVAL,
+		    "process.terminal: the container has a terminal, whose new pty master needs "
+		    "a console socket on the target: give --console-socket PATH (a socket there, "
+		    "as for restore --console-socket)");
+	else if (r == 0 && !terminal && cs)
+		r = berth_error_set(err, -EINVAL, "--console-socket: the container has no terminal");
+	else if (r == 0 && cs && (cs[0] != '/' || strlen(cs) >= 108 || strpbrk(cs, " \t\n")))
+		r = berth_error_set(err, -EINVAL,
+				    "--console-socket: '%s' must be an absolute path of at most 107 bytes "
+				    "without blanks",
+				    cs);
+	if (r < 0) {
 		container_release(&c);
-		return r < 0 ? r
-			     : berth_error_set(
-				   err, -ENOTSUP,
-				   "process.terminal: a container with a terminal cannot be migrated "
-				   "yet (its new pty master would have no console socket on the target)");
+		return r;
 	}
 	_cleanup_free_ char *upper = NULL;
 	struct berth_error e = {0};
@@ -212,6 +222,14 @@ static int phase_connect(struct migration *m, struct berth_error *err)
 	if (r < 0)
 		return r;
 	m->target_has_image = strcmp(rest, "1") == 0;
+	if (m->o->console_socket) {
+		r = mig_send(&m->ch, "CONSOLE %s", m->o->console_socket);
+		if (r == 0)
+			r = mig_expect_ok(&m->ch, NULL, 0, err);
+		if (r < 0)
+			return err->code ? berth_error_prefix(err, "migrate: --console-socket")
+					 : berth_error_setf_errno(err, r, "migrate: --console-socket");
+	}
 	progress(m, "connected to %s (%s container%s%s)", m->o->destination,
 		 m->image_based ? "image-based" : "plain-bundle", m->image_based ? ", image " : "",
 		 m->image_based ? m->image_ref : "");

@@ -40,6 +40,7 @@ struct receiver {
 	struct mig_chan ch;
 	char id[256], dir[PATH_MAX], image_ref[256];
 	char bundle[PATH_MAX]; /* a plain bundle's, made by the restore ("" for an image-based one) */
+	char console[108];     /* CONSOLE: the console socket a terminal container's master goes to */
 	bool dir_made, image_imported, restored, committed;
 	struct berth_error pending; /* the first FILE/LINK error, answered at the next SYNC */
 	struct mig_lazy_recv *lazy; /* post-copy (LAZY), migrate_lazy.c */
@@ -238,6 +239,7 @@ static int on_restore(struct receiver *rv, char *args, struct berth_error *err)
 	    .bundle = rv->bundle[0] ? rv->bundle : NULL,
 	    .detach = true,
 	    .no_kernel_check = true, /* at HELLO */
+	    .console_socket = rv->console[0] ? rv->console : NULL,
 	};
 	int status = 0;
 	if (rv->bundle[0]) {
@@ -291,6 +293,22 @@ static void lazy_after_commit(struct receiver *rv)
 	mig_lazy_recv_free(&rv->lazy);
 }
 
+/* CONSOLE <path>: a terminal container's new pty master goes to this socket on the target (a
+ * receiver the admin runs there, as for restore --console-socket). */
+static int on_console(struct receiver *rv, char *args, struct berth_error *err)
+{
+	if (args[0] != '/' || strlen(args) >= sizeof(rv->console))
+		return berth_error_set(err, -EINVAL, "migrate-receive: bad CONSOLE path");
+	struct stat st;
+	if (stat(args, &st) < 0 || !S_ISSOCK(st.st_mode))
+		return berth_error_set(err, -ENOENT,
+				       "--console-socket: '%s' is not a socket on the target (start the "
+				       "console receiver there first)",
+				       args);
+	snprintf(rv->console, sizeof(rv->console), "%s", args);
+	return mig_send(&rv->ch, "OK");
+}
+
 /* The end of the stream before COMMIT: undo everything this receiver made. */
 static void receiver_rollback(struct receiver *rv)
 {
@@ -333,6 +351,8 @@ static int dispatch(struct receiver *rv, char *line, struct berth_error *err)
 		r = on_hello(rv, args, err);
 	else if (strncmp(line, "IMAGE ", 6) == 0)
 		r = on_image(rv, args, err);
+	else if (strncmp(line, "CONSOLE ", 8) == 0)
+		r = on_console(rv, args, err);
 	else if (strncmp(line, "RESTORE ", 8) == 0)
 		r = on_restore(rv, args, err);
 	else if (strcmp(line, "LAZY") == 0)

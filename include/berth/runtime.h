@@ -214,10 +214,11 @@ struct berth_migrate_opts {
 	const char *destination;        /* ssh://[user@]host[:port] */
 	const char *const *ssh_options; /* each passed to ssh as "-o OPTION" */
 	size_t n_ssh_options;
-	const char *remote_berth; /* the receiver's command on the target; default "berth" */
-	const char *storage;      /* this host's image store (an image-based container's image) */
-	int max_rounds;           /* pre-copy rounds before the freeze; 0: the default (4) */
-	bool lazy;                /* post-copy (CRIU lazy pages) */
+	const char *remote_berth;   /* the receiver's command on the target; default "berth" */
+	const char *storage;        /* this host's image store (an image-based container's image) */
+	int max_rounds;             /* pre-copy rounds before the freeze; 0: the default (4) */
+	bool lazy;                  /* post-copy (CRIU lazy pages) */
+	const char *console_socket; /* process.terminal: the target's console socket (an absolute path) */
 	void (*progress)(void *data, const char *line); /* one line per round and at the end */
 	void *progress_data;
 };

@@ -8,7 +8,9 @@
 #     MIG_FAULT=migrate-receive.before-restore for the other point): migrate fails, the container
 #     still runs on a (thawed: its counter goes on), and nothing is left on b (state, cgroup,
 #     migration directory, restored bundle).
-#   terminal: refused before anything is frozen; it runs on.
+#   terminal: without --console-socket refused before anything is frozen (it runs on); with a
+#     console receiver on the target, migrate --console-socket moves it and the receiver gets its
+#     output.
 #   image: a `run --image` container of Alpine's minirootfs: the image is sent (b lacks it), the
 #     upper dir carries a created file and a deletion; the network case after it, also from that
 #     image, does not send it again.
@@ -211,8 +213,8 @@ while :; do i=$((i+1)); a=$(ip -4 -o addr show dev eth0 | awk "{ print \$4 }"); 
 	"$BERTH" delete --force hold
 }
 
-# case_terminal: a container with a terminal is refused before anything is frozen or sent (its
-# pty master belongs to the console socket here), and runs on.
+# case_terminal: a container with a terminal: refused without --console-socket (nothing frozen or
+# sent); with one (a receiver on the target), it moves and the receiver gets its output.
 case_terminal() {
 	local rpid
 	[ -x "$BERTH_VM_PAIR/recvtty" ] || { info "SKIP terminal case: no recvtty"; return; }
@@ -225,11 +227,24 @@ case_terminal() {
 	cap "$BERTH" run -d --console-socket /tmp/con.sock -b /tmp/tty tty
 	assert_ok "run -d a terminal container"
 	cap "$BERTH" migrate "${MIG[@]}" --remote-berth "$BERTH" tty "ssh://root@$BERTH_VM_PEER_IP"
-	assert_rc "migrate of a terminal container is refused" 1
-	assert_contains "naming process.terminal" "$ERR" "process.terminal"
+	assert_rc "migrate of a terminal container without --console-socket is refused" 1
+	assert_contains "naming process.terminal and --console-socket" "$ERR" "--console-socket"
 	assert_eq "the terminal container runs on" running "$(status_here tty)"
 	assert_false "no migration directory left" test -e /var/lib/berth/migrate/tty
-	"$BERTH" delete --force tty
+	# With a console receiver on the target: the new pty master goes there.
+	there "setsid $BERTH_VM_PAIR/recvtty /tmp/con2.sock --timeout 300 </dev/null >/tmp/con2.out 2>&1 &"
+	there "for i in \$(seq 100); do [ -S /tmp/con2.sock ] && exit 0; sleep 0.1; done; exit 1"
+	cap "$BERTH" migrate "${MIG[@]}" --remote-berth "$BERTH" --console-socket /tmp/con2.sock tty \
+		"ssh://root@$BERTH_VM_PEER_IP"
+	assert_ok "migrate --console-socket (a receiver on the target) of the terminal container"
+	assert_eq "it runs on the target" running "$(status_there tty)"
+	assert_eq "it is gone here" "" "$(status_here tty)"
+	sleep 2
+	# shellcheck disable=SC2016 # the target's shell
+	assert_true "the target's console receiver gets its output after the move" \
+		there 'grep -q "tick" /tmp/con2.out'
+	there "$BERTH delete --force tty" >/dev/null
+	"$BERTH" delete --force tty 2>/dev/null
 	kill "$rpid" 2>/dev/null
 }
 
