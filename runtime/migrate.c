@@ -71,83 +71,13 @@ static void progress(const struct migration *m, const char *fmt, ...)
 
 /* ---- connect ---- */
 
-/* ssh://[user@]host[:port] into "[user@]host" and the port ("" for ssh's default). */
-static int parse_destination(const char *dest, char *host, size_t hsize, char *port, size_t psize,
-			     struct berth_error *err)
-{
-	if (!dest || strncmp(dest, "ssh://", 6) != 0)
-		return berth_error_set(err, -EINVAL, "destination '%s': not ssh://[user@]host[:port]",
-				       dest ? dest : "");
-	const char *h = dest + 6, *colon = strrchr(h, ':');
-	size_t hl = colon ? (size_t)(colon - h) : strlen(h);
-	port[0] = '\0';
-	if (colon) {
-		char *end;
-		long p = strtol(colon + 1, &end, 10);
-		if (*end || p < 1 || p > 65535)
-			return berth_error_set(err, -EINVAL, "destination '%s': bad port", dest);
-		snprintf(port, psize, "%ld", p);
-	}
-	if (hl == 0 || hl >= hsize || memchr(h, '/', hl) || h[0] == '-' || (hl && h[hl - 1] == '@'))
-		return berth_error_set(err, -EINVAL, "destination '%s': no host (ssh://[user@]host[:port])",
-				       dest);
-	memcpy(host, h, hl);
-	host[hl] = '\0';
-	return 0;
-}
-
-/* Run `ssh [-o OPT]... [-p PORT] HOST -- REMOTE-BERTH migrate-receive` with pipes to its stdin
- * and from its stdout; its stderr stays ours (ssh's own messages and the receiver's). */
+/* `ssh [-o OPT]... [-p PORT] HOST -- REMOTE-BERTH migrate-receive` with pipes to its stdin and
+ * from its stdout; its stderr stays ours (ssh's own messages and the receiver's). */
 static int spawn_ssh(struct migration *m, struct berth_error *err)
 {
-	char host[256], port[8];
-	int r = parse_destination(m->o->destination, host, sizeof(host), port, sizeof(port), err);
+	int r = mig_ssh_spawn(m->o, "migrate-receive", &m->ssh_pid, &m->ssh_out, &m->ssh_in, err);
 	if (r < 0)
 		return r;
-	char cmd[1024];
-	snprintf(cmd, sizeof(cmd), "%s migrate-receive", m->o->remote_berth ? m->o->remote_berth : "berth");
-	const char *argv[8 + 2 * 64] = {"ssh"};
-	size_t n = 1;
-	if (m->o->n_ssh_options > 64)
-		return berth_error_set(err, -E2BIG, "--ssh-option: at most 64");
-	for (size_t i = 0; i < m->o->n_ssh_options; i++) {
-		argv[n++] = "-o";
-		argv[n++] = m->o->ssh_options[i];
-	}
-	if (port[0]) {
-		argv[n++] = "-p";
-		argv[n++] = port;
-	}
-	argv[n++] = host;
-	argv[n++] = "--";
-	argv[n++] = cmd;
-	argv[n] = NULL;
-
-	int to[2], from[2];
-	if (pipe2(to, O_CLOEXEC) < 0)
-		return berth_error_setf_errno(err, -errno, "migrate: pipe");
-	if (pipe2(from, O_CLOEXEC) < 0) {
-		close(to[0]);
-		close(to[1]);
-		return berth_error_setf_errno(err, -errno, "migrate: pipe");
-	}
-	posix_spawn_file_actions_t fa;
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_adddup2(&fa, to[0], 0);
-	posix_spawn_file_actions_adddup2(&fa, from[1], 1);
-	r = posix_spawnp(&m->ssh_pid, "ssh", &fa, NULL, (char *const *)argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	close(to[0]);
-	close(from[1]);
-	if (r != 0) {
-		close(to[1]);
-		close(from[0]);
-		m->ssh_pid = 0;
-		return berth_error_set(err, -r, "migrate: cannot run ssh: %s (is openssh-client installed?)",
-				       strerror(r));
-	}
-	m->ssh_out = to[1];
-	m->ssh_in = from[0];
 	mig_chan_init(&m->ch, m->ssh_in, m->ssh_out);
 	return 0;
 }
@@ -525,7 +455,7 @@ int berth_container_migrate(const struct berth_context *ctx, const struct berth_
 		return berth_error_set(err, -EINVAL,
 				       "--lazy: no pre-copy rounds (--max-rounds) with post-copy");
 	char host[256], port[8];
-	r = parse_destination(o->destination, host, sizeof(host), port, sizeof(port), err);
+	r = mig_parse_destination(o->destination, host, sizeof(host), port, sizeof(port), err);
 	if (r < 0)
 		return r;
 	m.t_start = mig_now_ms();

@@ -81,44 +81,14 @@ struct lazy_src_run {
 static int spawn_page_channel(struct lazy_src_run *run, int sock, int crius, struct berth_error *err)
 {
 	const struct berth_migrate_opts *o = run->s->o;
-	char host[256], port[8] = "", cmd[1024];
-	const char *h = o->destination + 6, *colon = strrchr(h, ':');
-	snprintf(host, sizeof(host), "%.*s", colon ? (int)(colon - h) : (int)strlen(h), h);
-	if (colon)
-		snprintf(port, sizeof(port), "%s", colon + 1);
-	snprintf(cmd, sizeof(cmd), "%s migrate-pages %s", o->remote_berth ? o->remote_berth : "berth", o->id);
-	const char *argv[8 + 2 * 64] = {"ssh"};
-	size_t n = 1;
-	for (size_t i = 0; i < o->n_ssh_options && i < 64; i++) {
-		argv[n++] = "-o";
-		argv[n++] = o->ssh_options[i];
-	}
-	if (port[0]) {
-		argv[n++] = "-p";
-		argv[n++] = port;
-	}
-	argv[n++] = host;
-	argv[n++] = "--";
-	argv[n++] = cmd;
-	argv[n] = NULL;
-	int to[2], from[2];
-	if (pipe2(to, O_CLOEXEC) < 0)
-		return berth_error_setf_errno(err, -errno, "migrate --lazy: pipe");
-	if (pipe2(from, O_CLOEXEC) < 0) {
-		close(to[0]);
-		close(to[1]);
-		return berth_error_setf_errno(err, -errno, "migrate --lazy: pipe");
-	}
-	posix_spawn_file_actions_t fa;
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_adddup2(&fa, to[0], 0);
-	posix_spawn_file_actions_adddup2(&fa, from[1], 1);
-	int r = posix_spawnp(&run->ssh_pid, "ssh", &fa, NULL, (char *const *)argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	close(to[0]);
-	close(from[1]);
+	char args[512];
+	int to[2] = {-EBADF, -EBADF}, from[2] = {-EBADF, -EBADF}; /* [1] and [0]: our ends */
+	snprintf(args, sizeof(args), "migrate-pages %s", o->id);
+	int r = mig_ssh_spawn(o, args, &run->ssh_pid, &to[1], &from[0], err);
+	if (r < 0)
+		return r;
 	int cnt[2] = {-EBADF, -EBADF};
-	if (r == 0 && pipe2(cnt, O_CLOEXEC) < 0)
+	if (pipe2(cnt, O_CLOEXEC) < 0)
 		r = errno;
 	if (r == 0) {
 		run->relay_pid = fork();

@@ -53,3 +53,14 @@ extern volatile sig_atomic_t mig_interrupted;
 
 /* Monotonic milliseconds. */
 uint64_t mig_now_ms(void);
+
+struct berth_migrate_opts;
+
+/* migrate_ssh.c: ssh://[user@]host[:port] into "[user@]host" and the port ("" for ssh's default);
+ * -EINVAL naming the destination. */
+int mig_parse_destination(const char *dest, char *host, size_t hsize, char *port, size_t psize,
+			  struct berth_error *err);
+/* `ssh [-o OPT]... [-p PORT] HOST -- REMOTE-BERTH REMOTE-ARGS`: its pid, the write end of its
+ * stdin (@ret_to) and the read end of its stdout (@ret_from); its stderr is ours. */
+int mig_ssh_spawn(const struct berth_migrate_opts *o, const char *remote_args, pid_t *ret_pid, int *ret_to,
+		  int *ret_from, struct berth_error *err);
