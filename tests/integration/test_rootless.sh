@@ -57,10 +57,19 @@ mkdir -p "$RHOME" "$RXDG"
 chown "$RUID:$RGID" "$RHOME" "$RXDG"
 chmod 0700 "$RHOME" "$RXDG"
 
+# Under the sanitizer build (tests/run-all.sh exports ASAN_OPTIONS), the user's berth keeps the
+# sanitizers' halt-on-error, reporting on stderr (the root-owned log directory is not the user's),
+# without LeakSanitizer: its exit-time scan stops the process's threads with ptrace, which hung
+# (60 s timeouts) once `exec` had joined the container's user namespace.
+SAN=()
+if [ -n "${ASAN_OPTIONS:-}" ]; then
+	SAN=("ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:halt_on_error=1"
+		"UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1")
+fi
 # as_user CMD...: CMD as the test's user, with a login-like environment only (cap: OUT, ERR, RC).
 as_user() {
 	cap setpriv --reuid="$RUID" --regid="$RGID" --clear-groups env -i PATH="$PATH" HOME="$RHOME" \
-		USER="$RUSER" XDG_RUNTIME_DIR="$RXDG" "$MARK" "$@"
+		USER="$RUSER" XDG_RUNTIME_DIR="$RXDG" "$MARK" "${SAN[@]}" "$@"
 }
 # rb ARGS...: berth as the user, with its default state root
 rb() { as_user "$BERTH" "$@"; }
@@ -141,7 +150,7 @@ assert_false "--root: nothing under \$XDG_RUNTIME_DIR/berth" test -e "$RXDG/bert
 # without XDG_RUNTIME_DIR (and no --root), runc's fallback: /run/berth, which the user cannot write
 new_id noxdg
 cap setpriv --reuid="$RUID" --regid="$RGID" --clear-groups env -i PATH="$PATH" HOME="$RHOME" \
-	USER="$RUSER" "$BERTH" run --bundle "$RB" "$ID"
+	USER="$RUSER" "${SAN[@]}" "$BERTH" run --bundle "$RB" "$ID"
 assert_failed "no XDG_RUNTIME_DIR: run fails"
 assert_contains "no XDG_RUNTIME_DIR: the error names /run/berth" "$ERR" "/run/berth"
 
@@ -276,7 +285,7 @@ cat >"$TEST_TMP/deleg.sh" <<SCRIPT
 mount -t cgroup2 none /sys/fs/cgroup || exit 9
 echo \$\$ >/sys/fs/cgroup$DELEG/self/cgroup.procs || exit 9
 exec setpriv --reuid=$RUID --regid=$RGID --clear-groups env -i PATH="$PATH" HOME="$RHOME" \
-	USER="$RUSER" XDG_RUNTIME_DIR="$RXDG" "$MARK" sh -c '
+	USER="$RUSER" XDG_RUNTIME_DIR="$RXDG" "$MARK" ${SAN[*]} sh -c '
 	b() { "$BERTH" "\$@" 2>&1; }
 	b run -d --bundle "$RB" "$ID" >/dev/null; echo "run=\$?"
 	pid=\$(b state "$ID" | jq -r .pid)
