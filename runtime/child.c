@@ -301,7 +301,10 @@ void child_main(const struct child_args *a)
 	 * the host's binary either. A rootless runtime stays dumpable until its GO (setup_pre_pivot):
 	 * an unprivileged writer of uid_map, and newuidmap, need /proc/<pid> to be the user's, as
 	 * runc's rootless init does; nothing else runs in the container until then. */
-	if (geteuid() == 0)
+	/* Decided by the runtime's euid, not ours: the parent writes uid_map and then gid_map, so
+	 * between the two this process's geteuid() already says 0, and becoming non-dumpable then
+	 * made the gid_map write fail (EACCES, seen under load). */
+	if (!a->runtime_rootless)
 		prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	/* The flock is shared with `create` through this copy: keep it and other creates would
 	 * wait until this init execs. */

@@ -130,6 +130,7 @@ struct child_args {
 	int ns_fds[OCI_NS_MAX];      /* namespaces to join (setns in the child), -1 otherwise */
 	unsigned long unshare_flags; /* namespaces to create with unshare() in the child */
 	bool new_userns;             /* clone3 made a user namespace: become its root once mapped */
+	bool runtime_rootless;       /* berth runs as non-root: the init stays dumpable until GO */
 	bool userns_any;             /* the container runs in a user namespace (new or joined) */
 	bool config_mount_ns_new;    /* a new mount namespace: set up the root filesystem */
 	bool no_pivot;

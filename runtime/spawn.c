@@ -171,6 +171,7 @@ static void fill_child_args(const struct create_plan *p, const struct berth_crea
 	    .bind_trees = p->bind_trees,
 	    .cg_lock_fd = p->cg_lock_fd,
 	    .stdio_fds = p->has_stdio_log ? p->stdio_log : NULL,
+	    .runtime_rootless = geteuid() != 0,
 	};
 	memcpy(a->ns_fds, p->ns_fds, sizeof(a->ns_fds));
 }
