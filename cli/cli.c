@@ -271,7 +271,7 @@ static void print_global_usage(FILE *out)
 	cli_usage(&cli_global_spec, out);
 	fprintf(out, "\nCommands:\n");
 	for (i = 0; i < cli_n_commands; i++)
-		fprintf(out, "  %-12s%s%s\n", cli_commands[i].name, command_summary(&cli_commands[i]),
+		fprintf(out, "  %-16s%s%s\n", cli_commands[i].name, command_summary(&cli_commands[i]),
 			cli_commands[i].run || cli_commands[i].ext ? "" : " (not implemented yet)");
 	fprintf(out, "\nRun 'berth COMMAND --help' for the options of a command.\n");
 }

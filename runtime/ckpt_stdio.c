@@ -206,9 +206,10 @@ static int check_caller_fd(int own, int fd, unsigned int mode, struct berth_erro
 	return 0;
 }
 
-/* A pipe at the dump gets restore's own descriptor, which must be a pipe too: a container that
- * had put a pipe of its own on its stdio must not be handed the terminal of the admin who runs
- * restore (it could read keystrokes and write escapes there). */
+/* A pipe at the dump gets restore's own descriptor (containerd's shim passes pipes; an admin's
+ * restore often /dev/null), but never a terminal: a container that had put a pipe of its own on
+ * its stdio must not be handed the terminal of the admin who runs restore (it could read
+ * keystrokes and write escapes there). */
 static int check_caller_pipe(int own, int fd, struct berth_error *err)
 {
 	struct stat st;
@@ -217,13 +218,13 @@ static int check_caller_pipe(int own, int fd, struct berth_error *err)
 				       "the container's %s was a pipe and restore's own %s, which stands in "
 				       "for it, is closed",
 				       stream_names[fd], stream_names[fd]);
-	if (!S_ISFIFO(st.st_mode))
-		return berth_error_set(err, -EINVAL,
-				       "the container's %s was a pipe; restore's own %s, which stands in for "
-				       "it, is not a pipe (mode 0%o): refused, so that the container gets no "
-				       "terminal or file of the caller (redirect restore's %s from a pipe)",
-				       stream_names[fd], stream_names[fd], (unsigned int)st.st_mode,
-				       stream_names[fd]);
+	if (isatty(own))
+		return berth_error_set(
+		    err, -EINVAL,
+		    "the container's %s was a pipe; restore's own %s, which stands in for "
+		    "it, is a terminal: refused, so that the container gets no terminal of "
+		    "the caller (redirect restore's %s from a pipe or /dev/null)",
+		    stream_names[fd], stream_names[fd], stream_names[fd]);
 	return 0;
 }
 

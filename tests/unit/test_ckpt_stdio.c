@@ -157,36 +157,46 @@ static void test_file_mode_checked(void **st)
 	close(devnull);
 }
 
-/* A pipe at the dump: restore's own stdout stands in only if it is a pipe too; a terminal or
- * any other file (here /dev/null, a character device like a tty) is refused, so a container
- * that put a pipe of its own on its stdio cannot get the terminal of whoever runs restore. */
-static void test_pipe_needs_pipe(void **st)
+/* A pipe at the dump: restore's own stdout stands in (a pipe, /dev/null), but a terminal is
+ * refused, so a container that put a pipe of its own on its stdio cannot get the terminal of
+ * whoever runs restore. */
+static void test_pipe_not_a_terminal(void **st)
 {
 	(void)st;
 	write_text(images, "berth-stdio", "1 pipe:[4242] pipe 010600\n");
 	struct stdio_keys k = {0};
 	struct ckpt_opts o = {0};
 	struct berth_error err = {0};
+	int master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+	assert_true(master >= 0);
+	assert_int_equal(grantpt(master), 0);
+	assert_int_equal(unlockpt(master), 0);
+	int tty = open(ptsname(master), O_RDWR | O_NOCTTY | O_CLOEXEC);
+	assert_true(tty >= 0);
 	int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
-	int caller[3] = {devnull, devnull, devnull};
+	int caller[3] = {devnull, tty, devnull};
 	assert_int_equal(ckpt_stdio_restore(images, state_fd, caller, &k, &o, &err), -EINVAL);
 	assert_non_null(strstr(err.msg, "stdout"));
-	assert_non_null(strstr(err.msg, "not a pipe"));
+	assert_non_null(strstr(err.msg, "terminal"));
 	assert_int_equal(o.n_inherit_fds, 0);
 	ckpt_stdio_release(&k);
 
-	int p[2];
-	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
-	caller[1] = p[1];
-	memset(&k, 0, sizeof(k));
-	memset(&o, 0, sizeof(o));
-	assert_int_equal(ckpt_stdio_restore(images, state_fd, caller, &k, &o, &err), 0);
-	assert_int_equal(o.n_inherit_fds, 1);
-	assert_int_equal(o.inherit_fds[0].fd, p[1]);
-	assert_string_equal(o.inherit_fds[0].key, "pipe:[4242]");
-	ckpt_stdio_release(&k);
-	close(p[0]);
-	close(p[1]);
+	for (int i = 0; i < 2; i++) {
+		int p[2];
+		assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+		caller[1] = i == 0 ? p[1] : devnull; /* a pipe, then /dev/null: both stand in */
+		memset(&k, 0, sizeof(k));
+		memset(&o, 0, sizeof(o));
+		assert_int_equal(ckpt_stdio_restore(images, state_fd, caller, &k, &o, &err), 0);
+		assert_int_equal(o.n_inherit_fds, 1);
+		assert_int_equal(o.inherit_fds[0].fd, caller[1]);
+		assert_string_equal(o.inherit_fds[0].key, "pipe:[4242]");
+		ckpt_stdio_release(&k);
+		close(p[0]);
+		close(p[1]);
+	}
+	close(tty);
+	close(master);
 	close(devnull);
 }
 
@@ -197,7 +207,7 @@ int main(void)
 	    cmocka_unit_test_setup(test_log_symlink_refused, setup),
 	    cmocka_unit_test_setup(test_log_fifo_refused, setup),
 	    cmocka_unit_test_setup(test_file_mode_checked, setup),
-	    cmocka_unit_test_setup(test_pipe_needs_pipe, setup),
+	    cmocka_unit_test_setup(test_pipe_not_a_terminal, setup),
 	};
 	return cmocka_run_group_tests(tests, NULL, teardown);
 }
