@@ -1,6 +1,9 @@
 /* The berth command line: global options, the command table, dispatch, and the one place that
  * prints errors. */
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <spawn.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +16,8 @@
 #include "berth/util.h"
 #include "berth/version.h"
 #include "cli/cli.h"
+
+extern char **environ;
 
 static const char *const log_formats[] = {"text", "json", NULL};             /* enum berth_log_format */
 static const char *const rootless_modes[] = {"auto", "true", "false", NULL}; /* enum berth_rootless */
@@ -274,6 +279,50 @@ static void print_global_usage(FILE *out)
 		fprintf(out, "  %-16s%s%s\n", cli_commands[i].name, command_summary(&cli_commands[i]),
 			cli_commands[i].run || cli_commands[i].ext ? "" : " (not implemented yet)");
 	fprintf(out, "\nRun 'berth COMMAND --help' for the options of a command.\n");
+}
+
+/* One berth-ext helper call (`berth-ext __netlink|__systemd ...`): @args[0] is its path; @fd3,
+ * when >= 0, becomes its fd 3. It answers one line on stdout, "ok[ VALUE]" or "err CODE MESSAGE";
+ * VALUE goes to @value (when not NULL). */
+int cli_ext_run(char *const *args, int fd3, const char *what, char *value, size_t value_size,
+		struct berth_error *err)
+{
+	char reply[4096];
+	int out[2];
+	if (pipe2(out, O_CLOEXEC) < 0)
+		return berth_error_setf_errno(err, -errno, "%s: pipe", what);
+	posix_spawn_file_actions_t fa;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, out[1], STDOUT_FILENO);
+	if (fd3 >= 0)
+		posix_spawn_file_actions_adddup2(&fa, fd3, 3);
+	pid_t pid;
+	int r = -posix_spawn(&pid, args[0], &fa, NULL, args, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	close(out[1]);
+	if (r < 0) {
+		close(out[0]);
+		return berth_error_setf_errno(err, r, "%s: run %s (berth-ext must be installed beside berth)",
+					      what, args[0]);
+	}
+	ssize_t len = read_full(out[0], reply, sizeof(reply) - 1);
+	close(out[0]);
+	int status = 0;
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	reply[len > 0 ? len : 0] = '\0';
+	reply[strcspn(reply, "\n")] = '\0';
+	if (strncmp(reply, "ok", 2) == 0 && (reply[2] == '\0' || reply[2] == ' ') && WIFEXITED(status) &&
+	    WEXITSTATUS(status) == 0) {
+		if (value)
+			snprintf(value, value_size, "%s", reply[2] == ' ' ? reply + 3 : "");
+		return 0;
+	}
+	int code = 0, off = 0;
+	if (sscanf(reply, "err %d %n", &code, &off) == 1 && code < 0 && off > 0)
+		return berth_error_set(err, code, "%s", reply + off);
+	return berth_error_set(err, -EIO, "%s: %s failed (status %d) without a reason", what, args[0],
+			       status);
 }
 
 int cli_ext_path(char *path, size_t size, struct berth_error *err)

@@ -84,6 +84,8 @@ struct cli_command {
 int cli_exec_ext(const struct cli_env *env, struct berth_error *err);
 /* The path of berth-ext: beside the running binary. */
 int cli_ext_path(char *path, size_t size, struct berth_error *err);
+int cli_ext_run(char *const *args, int fd3, const char *what, char *value, size_t value_size,
+		struct berth_error *err);
 /* berth-ext's internal `__netlink OP ...` (cli/netlink_helper.c): runs one netlink operation for
  * a statically linked berth (cli/netlink_proxy.c). Absent (NULL) in berth itself. */
 int netlink_helper_main(int argc, char **argv) __attribute__((weak));

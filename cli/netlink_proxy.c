@@ -22,17 +22,14 @@
 #include "berth/util.h"
 #include "cli/cli.h"
 
-extern char **environ;
-
 #define ARGS_MAX 64
-#define REPLY_MAX 4096
 
 /* Run `berth-ext __netlink ARGV...` (with @netns_fd as its fd 3 when >= 0); fill @value with what
  * follows "ok " in the reply. */
 static int call(const char *const *argv, int netns_fd, char *value, size_t value_size,
 		struct berth_error *err)
 {
-	char path[PATH_MAX], reply[REPLY_MAX];
+	char path[PATH_MAX];
 	char *args[ARGS_MAX + 3];
 	size_t n = 0;
 	int r = cli_ext_path(path, sizeof(path), err);
@@ -44,44 +41,7 @@ static int call(const char *const *argv, int netns_fd, char *value, size_t value
 		args[n++] = (char *)argv[i];
 	args[n] = NULL;
 
-	int out[2];
-	if (pipe2(out, O_CLOEXEC) < 0)
-		return berth_error_setf_errno(err, -errno, "netlink helper: pipe");
-	posix_spawn_file_actions_t fa;
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_adddup2(&fa, out[1], STDOUT_FILENO);
-	if (netns_fd >= 0)
-		posix_spawn_file_actions_adddup2(&fa, netns_fd, 3);
-	pid_t pid;
-	r = -posix_spawn(&pid, path, &fa, NULL, args, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	close(out[1]);
-	if (r < 0) {
-		close(out[0]);
-		return berth_error_setf_errno(
-		    err, r, "run the netlink helper %s (berth-ext must be installed beside berth)", path);
-	}
-	ssize_t len = read_full(out[0], reply, sizeof(reply) - 1);
-	close(out[0]);
-	int status = 0;
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	reply[len > 0 ? len : 0] = '\0';
-	reply[strcspn(reply, "\n")] = '\0';
-	if (strncmp(reply, "ok", 2) == 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0) {
-		if (value) {
-			const char *v = reply[2] == ' ' ? reply + 3 : "";
-			size_t vn = strnlen(v, value_size - 1);
-			memcpy(value, v, vn);
-			value[vn] = '\0';
-		}
-		return 0;
-	}
-	int code = 0, off = 0;
-	if (sscanf(reply, "err %d %n", &code, &off) == 1 && code < 0 && off > 0)
-		return berth_error_set(err, code, "%s", reply + off);
-	return berth_error_set(err, -EIO, "the netlink helper %s failed (status %d) without a reason", path,
-			       status);
+	return cli_ext_run(args, netns_fd, "the netlink helper", value, value_size, err);
 }
 
 int netns_link_exists(const char *ifname, bool *ret_exists, struct berth_error *err)

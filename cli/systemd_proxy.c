@@ -20,44 +20,7 @@
 #include "berth/util.h"
 #include "cli/cli.h"
 
-extern char **environ;
-
 #define WORD_MAX 320
-#define REPLY_MAX 1024
-
-static int run_helper(char **args, const char *path, struct berth_error *err)
-{
-	char reply[REPLY_MAX];
-	int out[2];
-	if (pipe2(out, O_CLOEXEC) < 0)
-		return berth_error_setf_errno(err, -errno, "systemd helper: pipe");
-	posix_spawn_file_actions_t fa;
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_adddup2(&fa, out[1], STDOUT_FILENO);
-	pid_t pid;
-	int r = -posix_spawn(&pid, path, &fa, NULL, args, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	close(out[1]);
-	if (r < 0) {
-		close(out[0]);
-		return berth_error_setf_errno(
-		    err, r, "--systemd-cgroup: run %s (berth-ext must be installed beside berth)", path);
-	}
-	ssize_t len = read_full(out[0], reply, sizeof(reply) - 1);
-	close(out[0]);
-	int status = 0;
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	reply[len > 0 ? len : 0] = '\0';
-	reply[strcspn(reply, "\n")] = '\0';
-	if (strcmp(reply, "ok") == 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0)
-		return 0;
-	int code = 0, off = 0;
-	if (sscanf(reply, "err %d %n", &code, &off) == 1 && code < 0 && off > 0)
-		return berth_error_set(err, code, "%s", reply + off);
-	return berth_error_set(err, -EIO, "--systemd-cgroup: %s failed (status %d) without a reason", path,
-			       status);
-}
 
 /* `berth-ext __systemd OP FIXED... PROP...` */
 static int call(const char *op, const char *const *fixed, const struct cgroup_systemd_prop *props, size_t n,
@@ -84,7 +47,7 @@ static int call(const char *op, const char *const *fixed, const struct cgroup_sy
 		args[k++] = words[i];
 	}
 	args[k] = NULL;
-	return run_helper(args, path, err);
+	return cli_ext_run(args, -1, "--systemd-cgroup", NULL, 0, err);
 }
 
 int cgroup_systemd_start(const struct cgroup_systemd_unit *u, pid_t pid,
