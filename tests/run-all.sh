@@ -30,11 +30,16 @@ if [ "$(id -u)" -ne 0 ]; then
 	exit 1
 fi
 
-step() { printf '\n======== %s\n' "$*"; }
+step_t0=$SECONDS
+step() {
+	printf '\n======== %s\n' "$*"
+	step_t0=$SECONDS
+}
 
-# record NAME STATUS [DETAIL]
+# record NAME STATUS [DETAIL]: the result of the step begun last, with its time.
 record() {
 	local name=$1 status=$2 detail=${3:-}
+	detail="${detail:+$detail, }$((SECONDS - step_t0)) s"
 	if [ "$status" -eq 0 ]; then
 		results+=("$name: ok${detail:+ ($detail)}")
 	else
@@ -156,6 +161,7 @@ if [ -z "${BERTH_SKIP_ASAN:-}" ]; then
 		export LSAN_OPTIONS="log_path=$asan_logs/lsan"
 		ctest_step tests-asan build-asan -L '^(unit|integration)$'
 		unset ASAN_OPTIONS UBSAN_OPTIONS LSAN_OPTIONS
+		step_t0=$SECONDS # the reports' own line: no time of their own
 		reports=$(find "$asan_logs" -type f | sort)
 		if [ -n "$reports" ]; then
 			step "sanitizer reports"
