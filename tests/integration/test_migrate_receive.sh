@@ -115,5 +115,25 @@ assert_contains "the link out of the migration directory is refused at SYNC" \
 	"$(sed -n 2p "$TEST_TMP/answers3")" "ERR"
 assert_false "the migration directory is gone" test -e "/var/lib/berth/migrate/$ID"
 
+# ---------------------------------------------------------------- 4. CONSOLE that is not a socket
+# migrate --console-socket PATH names a socket on the target; a regular file, a directory, a
+# missing path or a relative one is refused at once, and the receiver rolls back.
+new_id con
+: >"$TEST_TMP/not-a-socket"
+for path in "$TEST_TMP/not-a-socket" "$TEST_TMP" "$TEST_TMP/missing.sock" relative.sock; do
+	{
+		printf 'HELLO 1 %s /var/lib/berth/migrate/%s - - -\n' "$ID" "$ID"
+		printf 'CONSOLE %s\n' "$path"
+	} >"$TEST_TMP/stream4"
+	env "$MARK" timeout 30 "$BERTH" --root "$ROOT" --storage "$STORE" --criu "$FAKE_CRIU" migrate-receive \
+		<"$TEST_TMP/stream4" >"$TEST_TMP/answers4" 2>"$TEST_TMP/err4"
+	assert_eq "CONSOLE $path: the receiver fails (exit 1)" 1 "$?"
+	assert_eq "CONSOLE $path: HELLO accepted" "OK 0" "$(head -n 1 "$TEST_TMP/answers4")"
+	assert_match "CONSOLE $path: refused" '^ERR .*(not a socket on the target|bad CONSOLE path)' \
+		"$(sed -n 2p "$TEST_TMP/answers4")"
+	assert_false "CONSOLE $path: the migration directory is gone" test -e "/var/lib/berth/migrate/$ID"
+	assert_false "CONSOLE $path: no state dir" test -e "$ROOT/$ID"
+done
+
 [ "$had_restored" = 1 ] || rmdir /var/lib/berth/restored 2>/dev/null
 finish
