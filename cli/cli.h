@@ -148,6 +148,7 @@ struct id_cli {
 struct logs_cli {
 	bool help;
 	bool follow;
+	bool raw; /* --raw: no term_filter even to a terminal */
 	const char *id;
 };
 

@@ -1,5 +1,6 @@
 /* berth logs [-f] ID: the log of a detached container (`run -d`). */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <unistd.h>
 
@@ -15,6 +16,11 @@ static const struct cli_option logs_options[] = {
      .type = CLI_FLAG,
      .offset = offsetof(struct logs_cli, follow),
      .help = "keep printing what the container writes until it stops"},
+    {.name = "raw",
+     .type = CLI_FLAG,
+     .offset = offsetof(struct logs_cli, raw),
+     .help = "the bytes as written, also to a terminal (there, by default, the container's\n"
+	     "escape sequences print as text: ^[ for ESC, ^M for CR; colours pass)"},
 };
 
 const struct cli_spec cmd_logs_spec = {
@@ -25,7 +31,11 @@ const struct cli_spec cmd_logs_spec = {
 		   "stdin /dev/null and writes its stdout and stderr, interleaved as written, to\n"
 		   "<root>/<id>/container.log; `delete` removes it. A checkpoint carries the log and\n"
 		   "a restore (also --import on another host) goes on appending to it there. Other\n"
-		   "containers (create/start, a terminal) write to their creator's stdio and have no log.",
+		   "containers (create/start, a terminal) write to their creator's stdio and have no log.\n"
+		   "To a terminal, what the container wrote cannot act on the terminal: control\n"
+		   "characters and escape sequences print as text (^[ for ESC, \\xHH for bytes that\n"
+		   "are not UTF-8); colour sequences (ESC [ ... m) pass. A pipe or a file gets the\n"
+		   "bytes as written, as does --raw.",
     .options = logs_options,
     .n_options = ARRAY_SIZE(logs_options),
     .arg_names = (const char *const[]){"ID"},
@@ -61,7 +71,9 @@ int cmd_logs(const struct cli_env *env, int argc, char **argv, struct berth_erro
 		return CLI_EXIT_OK;
 	}
 	fflush(env->out);
-	int r = berth_container_logs(&env->ctx, cli.id, cli.follow, fileno(env->out), err);
+	int out = fileno(env->out);
+	bool term = cli.raw ? false : isatty(out);
+	int r = berth_container_logs(&env->ctx, cli.id, cli.follow, term, out, err);
 	if (r < 0)
 		return cli_fail(r, err);
 	return CLI_EXIT_OK;

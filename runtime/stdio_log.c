@@ -10,6 +10,7 @@
 #include "berth/cleanup.h"
 #include "berth/error.h"
 #include "berth/runtime.h"
+#include "berth/termsafe.h"
 #include "berth/util.h"
 #include "lifecycle.h"
 #include "stdio_log.h"
@@ -99,9 +100,10 @@ static off_t next_data(int in, off_t pos, off_t end)
 /* Copy the data of @in from its offset up to @end (not beyond, so that a writer faster than the
  * copy cannot keep it going) into @out, skipping holes; @in is left at @end (or at its end if it
  * shrank meanwhile). The count, or -errno. */
-static ssize_t copy_upto(int in, int out, off_t end)
+static ssize_t copy_upto(int in, int out, off_t end, struct term_filter *tf)
 {
 	char buf[65536];
+	static char safe[TERM_FILTER_OUT_MAX(sizeof(buf))]; /* off the stack; one copy at a time */
 	ssize_t total = 0;
 	off_t pos = lseek(in, 0, SEEK_CUR);
 	if (pos < 0)
@@ -121,7 +123,8 @@ static ssize_t copy_upto(int in, int out, off_t end)
 			return -errno;
 		if (n == 0)
 			break; /* truncated meanwhile */
-		int r = write_all(out, buf, (size_t)n);
+		int r = tf ? write_all(out, safe, term_filter_feed(tf, buf, (size_t)n, safe))
+			   : write_all(out, buf, (size_t)n);
 		if (r < 0)
 			return r;
 		total += n;
@@ -152,7 +155,7 @@ int stdio_log_copy(int src_dfd, const char *name, int out_fd, struct berth_error
 		return berth_error_set(err, -EINVAL, "the log '%s' is not a regular file", name);
 	if (in < 0)
 		return berth_error_setf_errno(err, in, "open the log '%s'", name);
-	ssize_t n = copy_upto(in, out_fd, st.st_size);
+	ssize_t n = copy_upto(in, out_fd, st.st_size, NULL);
 	if (n < 0)
 		return berth_error_setf_errno(err, (int)n, "copy the log '%s'", name);
 	return 0;
@@ -187,7 +190,7 @@ static int open_log_of(const struct berth_context *ctx, const char *id, struct c
  * the log as it is when `logs` starts, even while the container writes on). A log shorter than
  * our offset was truncated (the container may ftruncate its fd 1): start again from its
  * beginning, as tail -f does, instead of waiting, silent, for it to grow past the old offset. */
-static ssize_t follow_step(int fd, int out_fd)
+static ssize_t follow_step(int fd, int out_fd, struct term_filter *tf)
 {
 	struct stat st;
 	if (fstat(fd, &st) < 0)
@@ -197,25 +200,32 @@ static ssize_t follow_step(int fd, int out_fd)
 		return -errno;
 	if (st.st_size < pos && lseek(fd, 0, SEEK_SET) < 0)
 		return -errno;
-	return copy_upto(fd, out_fd, st.st_size);
+	return copy_upto(fd, out_fd, st.st_size, tf);
 }
 
-int berth_container_logs(const struct berth_context *ctx, const char *id, bool follow, int out_fd,
-			 struct berth_error *err)
+int berth_container_logs(const struct berth_context *ctx, const char *id, bool follow, bool term_safe,
+			 int out_fd, struct berth_error *err)
 {
 	struct container c = {.root_fd = -EBADF, .dir_fd = -EBADF};
 	_cleanup_close_ int fd = -EBADF;
+	struct term_filter filter = {0}, *tf = term_safe ? &filter : NULL;
 	int r = open_log_of(ctx, id, &c, &fd, err);
 	while (r == 0) {
 		/* The status before the read: output written before the process stopped is read. */
 		bool stopped = !follow || container_status(ctx, &c) == OCI_STATUS_STOPPED;
-		ssize_t n = follow_step(fd, out_fd);
+		ssize_t n = follow_step(fd, out_fd, tf);
 		if (n < 0)
 			r = berth_error_setf_errno(err, (int)n, "logs \"%s\"", id);
 		if (r < 0 || stopped)
 			break;
 		if (n == 0)
 			nanosleep(&(struct timespec){.tv_nsec = 100 * 1000 * 1000}, NULL);
+	}
+	if (r == 0 && tf) {
+		char tail[TERM_FILTER_OUT_MAX(0)];
+		int w = write_all(out_fd, tail, term_filter_end(tf, tail));
+		if (w < 0)
+			r = berth_error_setf_errno(err, w, "logs \"%s\"", id);
 	}
 	container_release(&c);
 	return r;

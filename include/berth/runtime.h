@@ -54,9 +54,11 @@ int berth_container_run(const struct berth_context *ctx, const struct berth_run_
 			struct berth_error *err);
 
 /* logs: copy the log of a detached container (`run -d`) to @out_fd; with @follow, keep copying
- * what it writes until it stops. -ENOENT when there is no such container or it has no log. */
-int berth_container_logs(const struct berth_context *ctx, const char *id, bool follow, int out_fd,
-			 struct berth_error *err);
+ * what it writes until it stops; with @term_safe (@out_fd is a terminal), through term_filter
+ * (berth/termsafe.h): the container's escape sequences print as text, colours pass. -ENOENT
+ * when there is no such container or it has no log. */
+int berth_container_logs(const struct berth_context *ctx, const char *id, bool follow, bool term_safe,
+			 int out_fd, struct berth_error *err);
 
 /* state: the spec's state JSON (malloc'd). */
 int berth_container_state(const struct berth_context *ctx, const char *id, char **ret_json,

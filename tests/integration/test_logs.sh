@@ -61,6 +61,34 @@ b logs "$ID"
 assert_rc "logs of a deleted container" 1
 assert_contains "says it does not exist" "$ERR" "container \"$ID\" does not exist"
 
+# ---------------------------------------------------------------- logs to a terminal
+# The container chooses its output; printed to the admin's terminal, its escape sequences would
+# act there (a window title, OSC 52 writing the clipboard, a query answered into the terminal's
+# input, CR hiding a line). To a terminal (ptyrun stands in for the admin's), logs prints them as
+# text and keeps colours; a pipe and --raw get the bytes as written.
+if [ -n "${BERTH_PTYRUN:-}" ] && [ -x "$BERTH_PTYRUN" ]; then
+	container esc
+	cfg_args sh -c 'printf "a\033]0;pwned\007 b\033]52;c;cHduZWQ=\007 c\033[31mred\033[0m d\033[6n e:hidden\rshown f\302\233g\n"; sleep 60'
+	b run -d --bundle "$BUNDLE" "$ID"
+	assert_ok "run -d a container that prints escape sequences"
+	for _ in $(seq 50); do grep -q shown "$ROOT/$ID/container.log" 2>/dev/null && break; sleep 0.1; done
+	RAW=$(printf 'a\033]0;pwned\007 b\033]52;c;cHduZWQ=\007 c\033[31mred\033[0m d\033[6n e:hidden\rshown f\302\233g')
+	b logs "$ID"
+	assert_eq "to a pipe: the bytes as written" "$(od -An -tx1 <<<"$RAW")" "$(od -An -tx1 <<<"$OUT")"
+	cap "$BERTH_PTYRUN" --timeout 20 -- "$BERTH" --root "$ROOT" logs "$ID"
+	assert_ok "logs on a terminal"
+	TERM_OUT=$(tr -d '\r' <<<"$OUT")
+	assert_eq "on a terminal: controls as text, colours kept" \
+		"$(printf 'a^[]0;pwned^G b^[]52;c;cHduZWQ=^G c\033[31mred\033[0m d^[[6n e:hidden^Mshown f\\xc2\\x9bg')" "$TERM_OUT"
+	cap "$BERTH_PTYRUN" --timeout 20 -- "$BERTH" --root "$ROOT" logs --raw "$ID"
+	assert_ok "logs --raw on a terminal"
+	assert_contains "--raw: the bytes as written, also to a terminal" "$OUT" "$(printf '\033]0;pwned\007')"
+	b delete --force "$ID"
+else
+	[ "${CI:-}" != true ] || fail "BERTH_PTYRUN is not set (ctest sets it): logs to a terminal untested"
+	info "SKIP (part): BERTH_PTYRUN is not set: logs to a terminal untested"
+fi
+
 # ---------------------------------------------------------------- errors
 b logs no-such-container
 assert_rc "logs of a missing container" 1
