@@ -136,9 +136,6 @@ static int import_upper(const struct berth_restore_opts *x, struct restore_ctx *
 		r = check_root_path(dfd, err);
 	if (r < 0)
 		return r;
-	rc->mntns_fd = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC);
-	if (rc->mntns_fd < 0)
-		return berth_error_setf_errno(err, -errno, "open /proc/self/ns/mnt");
 	return image_container_mount(rc->store, x->id, err);
 }
 

@@ -110,6 +110,7 @@ struct restore_ctx {
 	struct image_store *store;
 	char store_dir[PATH_MAX];
 	int mntns_fd; /* our mount namespace, where the overlay is mounted (rootfs_mountpoint leaves it) */
+	int cwd_fd;   /* our working directory, to go back to with it */
 	/* a berth network: the network and address recorded at the dump (NETWORK_CKPT_FILE) */
 	char net_name[NETWORK_CKPT_MAX];
 	char net_ip[NETWORK_CKPT_MAX];

@@ -238,7 +238,7 @@ static int wait_init(pid_t pid, int *ret_status)
 int berth_container_restore(const struct berth_context *ctx, const struct berth_restore_opts *x,
 			    int *ret_status, struct berth_error *err)
 {
-	struct restore_ctx rc = {.net_fd = -EBADF, .mntns_fd = -EBADF};
+	struct restore_ctx rc = {.net_fd = -EBADF, .mntns_fd = -EBADF, .cwd_fd = -EBADF};
 	struct create_plan *p = &rc.p;
 	network_plan_init(&p->net);
 	p->root_fd = p->dir_fd = p->cg_root_fd = p->cg_fd = p->console_fd = p->sync_fd = -EBADF;
@@ -247,6 +247,11 @@ int berth_container_restore(const struct berth_context *ctx, const struct berth_
 		p->ns_fds[t] = -EBADF;
 
 	int r = container_id_validate(x->id, err);
+	/* rootfs_mountpoint moves us into a mount namespace of our own: where we go back to */
+	rc.mntns_fd = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC);
+	rc.cwd_fd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (r == 0 && (rc.mntns_fd < 0 || rc.cwd_fd < 0))
+		r = berth_error_setf_errno(err, -errno, "restore: open our mount namespace");
 	/* CRIU restores into a cgroupfs path; a systemd scope for it is not made yet: say so rather
 	 * than read "slice:prefix:name" as a cgroupfs path. */
 	if (r == 0 && ctx->systemd_cgroup)
@@ -260,6 +265,11 @@ int berth_container_restore(const struct berth_context *ctx, const struct berth_
 			(void)rm_rf_at(AT_FDCWD, rc.imported);
 		ckpt_import_unwind(&rc, x->id);
 	}
+	/* Back in the caller's mount namespace, where the rootfs bind of rootfs_mountpoint does not
+	 * exist: a caller that goes on (migrate-receive) can then remove a restored bundle again. */
+	if (rc.mntns_fd >= 0 && (setns(rc.mntns_fd, CLONE_NEWNS) < 0 || fchdir(rc.cwd_fd) < 0))
+		log_warn("restore: cannot go back to our mount namespace: %m");
+	closep(&rc.cwd_fd);
 	pid_t pid = p->pid;
 	create_plan_free(p);
 	ckpt_stdio_release(&rc.keys);

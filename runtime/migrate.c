@@ -53,6 +53,7 @@ struct migration {
 	int rounds;
 	bool paused, acknowledged;
 	bool commit_sent; /* COMMIT went out: the target may own the container even without its OK */
+	bool left_frozen; /* post-copy failed after the commit: frozen here, the error says why */
 	uint64_t t_start, t_freeze, t_ack;
 };
 
@@ -415,8 +416,18 @@ static int interrupted(struct berth_error *err)
 /* Post-copy (--lazy): freeze, lazy dump, transfer, restore, commit, the last page (migrate_lazy.c). */
 static int phase_lazy(struct migration *m, struct berth_error *err)
 {
-	const struct mig_lazy_src s = {m->ctx,         m->o,       m->dir,       &m->ch,
-				       m->image_based, &m->paused, &m->t_freeze, &m->t_ack};
+	const struct mig_lazy_src s = {
+	    .ctx = m->ctx,
+	    .o = m->o,
+	    .dir = m->dir,
+	    .ch = &m->ch,
+	    .image_based = m->image_based,
+	    .paused = &m->paused,
+	    .commit_sent = &m->commit_sent,
+	    .left_frozen = &m->left_frozen,
+	    .t_freeze = &m->t_freeze,
+	    .t_ack = &m->t_ack,
+	};
 	int r = mig_lazy_source(&s, err);
 	m->acknowledged = r == 0;
 	return r;
@@ -477,6 +488,8 @@ int berth_container_migrate(const struct berth_context *ctx, const struct berth_
 	catch_signals(false);
 	(void)rm_rf_at(AT_FDCWD, m.dir);
 	if (r < 0 && m.ssh_pid == 0 && !m.paused && m.ch.sent == 0)
+		return berth_error_prefix(err, "migrate \"%s\"", o->id);
+	if (r < 0 && m.left_frozen)
 		return berth_error_prefix(err, "migrate \"%s\"", o->id);
 	if (r < 0 && m.commit_sent)
 		return berth_error_prefix(err,

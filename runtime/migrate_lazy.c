@@ -241,26 +241,37 @@ static int send_and_restore(struct lazy_src_run *run, struct berth_error *err)
 	return 0;
 }
 
+/* COMMIT, then serve the pages until CRIU's page server here ends, then the target's word that
+ * its lazy-pages daemon got every page (the page server also ends when the page channel breaks:
+ * only the target knows whether the memory is whole). */
 static int commit_and_serve(struct lazy_src_run *run, struct berth_error *err)
 {
 	const struct mig_lazy_src *s = run->s;
+	/* From COMMIT on the target may own the process: never thaw it here again. */
+	*s->commit_sent = true;
 	int r = mig_send(s->ch, "COMMIT");
 	if (r < 0)
 		return berth_error_setf_errno(err, r, "migrate --lazy: commit");
 	r = mig_expect_ok(s->ch, NULL, 0, err);
 	if (r < 0)
 		return berth_error_prefix(err, "migrate --lazy: commit");
-	/* The target owns the process now: no thaw here whatever happens next. */
 	*s->paused = false;
 	uint64_t t = mig_now_ms();
 	r = dump_report(run, 'D', err);
-	if (r < 0)
+	if (r == 0)
+		r = mig_expect_ok(s->ch, NULL, 0, err);
+	if (r < 0) {
+		*s->left_frozen = true;
+		/* -EIO: the target said it stopped its copy; else it could not say */
 		return berth_error_prefix(
 		    err,
-		    "migrate --lazy: the process runs on the target, but not all of its memory "
-		    "got there (the target stops it); \"%s\" is left frozen here: `berth resume %s` "
-		    "runs it again from the moment of the freeze",
+		    "post-copy: the process resumed on the target, but %s; \"%s\" is left frozen "
+		    "here: `berth resume %s` runs it again from the moment of the freeze",
+		    r == -EIO ? "not all of its memory got there and the target stopped its copy"
+			      : "the target could not confirm that all of its memory got there (check "
+				"whether it runs there before resuming it here)",
 		    s->o->id, s->o->id);
+	}
 	lazy_progress(s->o, "post-copy: every page served %llu ms after the resume",
 		      (unsigned long long)(mig_now_ms() - t));
 	return 0;

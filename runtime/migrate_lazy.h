@@ -26,6 +26,8 @@ struct mig_lazy_src {
 	struct mig_chan *ch;
 	bool image_based;
 	bool *paused;
+	bool *commit_sent; /* COMMIT went out: never thaw here from then on */
+	bool *left_frozen; /* a failure after the commit left the container frozen here on purpose */
 	uint64_t *t_freeze, *t_ack;
 };
 int mig_lazy_source(const struct mig_lazy_src *s, struct berth_error *err);

@@ -14,7 +14,9 @@
 struct berth_error;
 
 #define MIG_LINE_MAX 4096
-#define MIG_PROTO_VERSION 1
+/* 2: after a post-copy's COMMIT the target answers once more, OK when every page arrived, ERR
+ * when it stopped its copy (a source of version 1 took the end of its page server for success) */
+#define MIG_PROTO_VERSION 2
 /* Where both sides keep the images of one migration: the same absolute path on the source and
  * the target, so that the final dump's "parent" link (made by CRIU on the source) resolves on
  * the target as well. */

@@ -277,9 +277,13 @@ static int on_lazy_restore(struct receiver *rv, char *args, struct berth_error *
 	return r;
 }
 
+static void receiver_rollback(struct receiver *rv);
+
 /* After COMMIT of a post-copy: the process runs here while its memory still arrives. If the page
- * channel breaks first, the process lacks memory it may touch: it is stopped, not left to run on
- * pages that are not its own. */
+ * channel breaks first, the process lacks memory it may touch: it is stopped and everything this
+ * receiver made is removed, rather than let it run on pages that are not its own. The source
+ * learns which it was (OK: every page is here; ERR: the copy is gone) and keeps its frozen
+ * original until then. */
 static void lazy_after_commit(struct receiver *rv)
 {
 	struct berth_error e = {0};
@@ -287,10 +291,13 @@ static void lazy_after_commit(struct receiver *rv)
 		return;
 	if (mig_lazy_recv_wait(rv->lazy, &e) < 0) {
 		log_warn("migrate-receive: %s; stopping \"%s\"", e.msg, rv->id);
-		if (berth_container_delete(rv->ctx, rv->id, true, &e) < 0)
-			log_warn("migrate-receive: delete \"%s\": %s", rv->id, e.msg);
+		/* the answer once the copy is gone: the source may resume its own at once */
+		receiver_rollback(rv);
+		(void)reply_err(rv, &e);
+		return;
 	}
 	mig_lazy_recv_free(&rv->lazy);
+	(void)mig_send(&rv->ch, "OK");
 }
 
 /* CONSOLE <path>: a terminal container's new pty master goes to this socket on the target (a

@@ -7,9 +7,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "berth/util.h"
 #include "relay.h"
 
 #define RELAY_BUF (256u << 10)
+#define FAULT_AFTER (1ull << 20) /* BERTH_FAULT=relay.after-1mib: die once a leg moved 1 MiB */
 
 struct leg {
 	int from, to;
@@ -54,9 +56,12 @@ static int leg_step(struct leg *l, short rev_from, short rev_to)
 			return -errno;
 		}
 		if (n > 0) {
+			bool under = l->moved < FAULT_AFTER;
 			l->pos += (size_t)n;
 			l->len -= (size_t)n;
 			l->moved += (unsigned long long)n;
+			if (under && l->moved >= FAULT_AFTER)
+				fault_point("relay.after-1mib"); /* a channel that breaks midway */
 		}
 	}
 	if (l->eof && l->len == 0)

@@ -55,7 +55,7 @@ b --storage "$STORE" image import "$TEST_TMP/victim.tar"
 new_id img
 REF=localhost/victim:1
 {
-	printf 'HELLO 1 %s /var/lib/berth/migrate/%s - - -\n' "$ID" "$ID"
+	printf 'HELLO 2 %s /var/lib/berth/migrate/%s - - -\n' "$ID" "$ID"
 	printf 'FILE 600 %d .image\n%s' "${#REF}" "$REF"
 } >"$TEST_TMP/stream1"
 env "$MARK" timeout 30 "$BERTH" --root "$ROOT" --storage "$STORE" --criu "$FAKE_CRIU" migrate-receive \
@@ -76,7 +76,7 @@ receive <"$cfg_dir/in" >"$cfg_dir/answers" 2>"$cfg_dir/err" &
 RPID=$!
 track_pid "$RPID"
 exec 3>"$cfg_dir/in"
-printf 'HELLO 1 %s /var/lib/berth/migrate/%s - - -\n' "$ID" "$ID" >&3
+printf 'HELLO 2 %s /var/lib/berth/migrate/%s - - -\n' "$ID" "$ID" >&3
 wait_file "$cfg_dir/answers" 20 || fail "no answer to HELLO: $(cat "$cfg_dir/err")"
 assert_eq "HELLO accepted: no container $ID on the target yet" "OK 0" "$(head -n 1 "$cfg_dir/answers")"
 # meanwhile (the source's pre-copy rounds take seconds to minutes) the target gets a container
@@ -105,7 +105,7 @@ assert_false "the migration directory is gone" test -e "/var/lib/berth/migrate/$
 # ---------------------------------------------------------------- 3. a link out of the directory
 new_id link
 {
-	printf 'HELLO 1 %s /var/lib/berth/migrate/%s - - -\n' "$ID" "$ID"
+	printf 'HELLO 2 %s /var/lib/berth/migrate/%s - - -\n' "$ID" "$ID"
 	printf 'LINK pre1/parent ../pre1/../../../../../etc\nSYNC\n'
 } >"$TEST_TMP/stream3"
 env "$MARK" timeout 30 "$BERTH" --root "$ROOT" --storage "$STORE" --criu "$FAKE_CRIU" migrate-receive \
@@ -122,7 +122,7 @@ new_id con
 : >"$TEST_TMP/not-a-socket"
 for path in "$TEST_TMP/not-a-socket" "$TEST_TMP" "$TEST_TMP/missing.sock" relative.sock; do
 	{
-		printf 'HELLO 1 %s /var/lib/berth/migrate/%s - - -\n' "$ID" "$ID"
+		printf 'HELLO 2 %s /var/lib/berth/migrate/%s - - -\n' "$ID" "$ID"
 		printf 'CONSOLE %s\n' "$path"
 	} >"$TEST_TMP/stream4"
 	env "$MARK" timeout 30 "$BERTH" --root "$ROOT" --storage "$STORE" --criu "$FAKE_CRIU" migrate-receive \
@@ -134,6 +134,17 @@ for path in "$TEST_TMP/not-a-socket" "$TEST_TMP" "$TEST_TMP/missing.sock" relati
 	assert_false "CONSOLE $path: the migration directory is gone" test -e "/var/lib/berth/migrate/$ID"
 	assert_false "CONSOLE $path: no state dir" test -e "$ROOT/$ID"
 done
+
+# ---------------------------------------------------------------- 5. an older source
+# Protocol 2 added the target's last answer of a post-copy (every page here, or its copy
+# stopped); a source of protocol 1 would take a broken page channel for success: refused.
+new_id v1
+printf 'HELLO 1 %s /var/lib/berth/migrate/%s - - -\n' "$ID" "$ID" >"$TEST_TMP/stream5"
+env "$MARK" timeout 30 "$BERTH" --root "$ROOT" --storage "$STORE" --criu "$FAKE_CRIU" migrate-receive \
+	<"$TEST_TMP/stream5" >"$TEST_TMP/answers5" 2>"$TEST_TMP/err5"
+assert_eq "HELLO of protocol 1: the receiver fails (exit 1)" 1 "$?"
+assert_match "it answers ERR naming both versions" '^ERR .*1.*2' "$(head -n 1 "$TEST_TMP/answers5")"
+assert_false "no migration directory" test -e "/var/lib/berth/migrate/$ID"
 
 [ "$had_restored" = 1 ] || rmdir /var/lib/berth/restored 2>/dev/null
 finish

@@ -1,4 +1,5 @@
 #!/bin/bash
+# shellcheck disable=SC2317 # the cases run by name (case_$c in guest_main): not unreachable
 # tests/vm/test_vm_migrate_live.sh: `berth migrate ID ssh://host`, pre-copy and post-copy (--lazy),
 # between two guests booted at the same time (run-vm-pair.sh: Debian's 6.1 kernel, one vCPU and
 # 1536 MiB each, a virtual link whose host side is two UDP sockets on 127.0.0.1, Debian's sshd in
@@ -21,7 +22,9 @@
 #     log on b.
 #   post-copy: a counter container moved with --lazy continues on b once every page is there
 #     (progress names the lazy dump, the restore and the last page; no lazy-pages daemon is
-#     left); with the receiver dying before the restore, it runs on a and b is clean.
+#     left); with the receiver dying before the restore, it runs on a and b is clean; with the
+#     page channel broken after the resume (BERTH_FAULT=relay.after-1mib on b), b deletes its
+#     copy, a keeps the container frozen, and `berth resume` runs it on from the freeze.
 #   figures: a container with MIG_MB MiB (default 256: the issue's case) of random bytes rewritten
 #     at MIG_RATE KiB/s (migrate_dirty.c) is moved, a fresh one per way, by each of MIG_WAYS
 #     (default all three): stop-and-copy is checkpoint --export, a copy over ssh, restore
@@ -33,7 +36,8 @@
 # MIG_FIGURES_ONLY=1 (only the figures), MIG_MB, MIG_RATE (KiB/s dirtied, default 256: pre-copy
 # converges only while the dirty rate stays below the link's rate, here about 5 MB/s through ssh
 # with aes128-ctr under TCG), MIG_WAYS, MIG_VM_TIMEOUT (each guest, default 1100 s),
-# MIG_CMD_TIMEOUT (each command in the guest, default 500 s).
+# MIG_CMD_TIMEOUT (each command in the guest, default 500 s), MIG_CASES (the cases to run, by the
+# names above, e.g. "lazy_break figures"; default all).
 # Exit: 0 pass, 1 fail, 2 VM error, 77 skipped.
 set -uo pipefail
 
@@ -79,7 +83,7 @@ while :; do i=$((i+1)); echo "$id $i" >/tmp/counter; sleep 0.1; done'
 		--timeout "${MIG_VM_TIMEOUT:-1100}" --env "MIG_VM_TIMEOUT=${MIG_VM_TIMEOUT:-1100}" \
 		--env "BERTH=$guest_berth" --env "MIG_MB=${MIG_MB:-256}" --env "MIG_RATE=${MIG_RATE:-256}" --env "MIG_WAYS=${MIG_WAYS:-stop-and-copy pre-copy post-copy}" \
 		--env "MIG_CMD_TIMEOUT=${MIG_CMD_TIMEOUT:-500}" --env "MIG_FIGURES_ONLY=${MIG_FIGURES_ONLY:-}" \
-		--env "ALPINE=$alpine"
+		--env "MIG_CASES=${MIG_CASES:-}" --env "ALPINE=$alpine"
 	local rc=$?
 	[ -f "$results/pair/figures.txt" ] && cat "$results/pair/figures.txt"
 	printf '%s: exit %d; host wall time %d s\n' "$(basename "$0" .sh)" "$rc" \
@@ -134,8 +138,17 @@ nothing_there() {
 	assert_eq "$2: nothing left on the target" "end" "$left"
 }
 
-# case_failure FAULT: the receiver dies at FAULT; the source runs on, the target is clean.
+# case_failure: the receiver dies at MIG_FAULT; the source runs on, the target is clean.
 case_failure() {
+	start c2
+	wait_counter /tmp/c2/rootfs/tmp/counter 5 >/dev/null
+	receiver_dies "${MIG_FAULT:-migrate-receive.after-restore}"
+	"$BERTH" delete --force c2
+	nothing_here c2 "after delete"
+}
+
+# receiver_dies FAULT: c2 (running) with the receiver dying at FAULT.
+receiver_dies() {
 	local a b
 	cap "$BERTH" migrate "${MIG[@]}" --remote-berth "BERTH_FAULT=$1 $BERTH" c2 "ssh://root@$BERTH_VM_PEER_IP"
 	assert_rc "migrate with the receiver dying at $1 fails" 1
@@ -338,6 +351,37 @@ case_lazy_failure() {
 	"$BERTH" delete --force z2
 }
 
+# case_lazy_break: post-copy's risk. The page channel breaks after the target's acknowledgement
+# (its relay dies once 1 MiB of the 16 MiB went through): the target stops and deletes its copy,
+# migrate fails naming `berth resume`, the container is left frozen here, and resumed it goes on
+# from the freeze (the same process).
+case_lazy_break() {
+	local before frozen after
+	start z3 '["/dirty", "16", "256"]'
+	before=$(wait_counter /tmp/z3/rootfs/tmp/counter 30)
+	cap "$BERTH" migrate --lazy "${MIG[@]}" --remote-berth "BERTH_FAULT=relay.after-1mib $BERTH" \
+		z3 "ssh://root@$BERTH_VM_PEER_IP"
+	assert_rc "migrate --lazy with the page channel broken after the resume fails" 1
+	printf '%s\n' "$ERR" | sed 's/^/  | /'
+	assert_contains "the error says the target stopped its copy" "$ERR" "the target stopped its copy"
+	assert_contains "and names berth resume" "$ERR" "berth resume z3"
+	assert_eq "z3 is left frozen here" paused "$(status_here z3)"
+	frozen=$(cat /tmp/z3/rootfs/tmp/counter)
+	sleep 1
+	assert_eq "frozen: its counter stands still" "$frozen" "$(cat /tmp/z3/rootfs/tmp/counter)"
+	assert_eq "no z3 on the target" "" "$(status_there z3)"
+	nothing_there z3 "page channel broken after the resume"
+	assert_false "no lazy-pages daemon left on the target" test -n "$(there "pgrep -f 'criu lazy-pages'")"
+	cap "$BERTH" resume z3
+	assert_ok "berth resume z3"
+	sleep 1
+	after=$(cat /tmp/z3/rootfs/tmp/counter)
+	assert_eq "resumed: the same process (its random id)" "${before% *}" "${after% *}"
+	assert_true "resumed: it counts on from the freeze (${frozen##* } -> ${after##* })" \
+		test "${after##* }" -gt "${frozen##* }"
+	"$BERTH" delete --force z3
+}
+
 # figure WAY NAME: one move of a fresh container NAME holding MIG_MB MiB by WAY (stop-and-copy,
 # pre-copy or post-copy); it must keep its count on the target and leave nothing here. Sets DT
 # (downtime, ms), TOTAL (ms) and BYTES.
@@ -392,9 +436,9 @@ figure() {
 	echo "$way: downtime ${DT:-?} ms, total ${TOTAL:-?} ms, bytes ${BYTES:-?}" >>"$BERTH_VM_PAIR/figures.txt"
 }
 
-# figures: each of MIG_WAYS once; from 256 MiB on, the issue's target: pre-copy's downtime at
+# case_figures: each of MIG_WAYS once; from 256 MiB on, the issue's target: pre-copy's downtime at
 # most 1/5 of stop-and-copy's, in the same VMs.
-figures() {
+case_figures() {
 	local way n=0 sc="" pre=""
 	echo "working set ${MIG_MB} MiB, ${MIG_RATE} KiB/s dirtied; two TCG guests, 1 vCPU each, link over loopback UDP, ssh" \
 		>>"$BERTH_VM_PAIR/figures.txt"
@@ -434,22 +478,11 @@ guest_main() {
 	trap 'vm_pair_mark a.done' EXIT
 	vm_pair_wait b.ready 120 || die "the target is not ready"
 	mig_opts
-	if [ -z "${MIG_FIGURES_ONLY:-}" ]; then
-		start c2
-		wait_counter /tmp/c2/rootfs/tmp/counter 5 >/dev/null
-		# (migrate-receive.before-restore works the same way; the streams case below is a
-		# failure of CRIU's restore on the target)
-		case_failure "${MIG_FAULT:-migrate-receive.after-restore}"
-		"$BERTH" delete --force c2
-		nothing_here c2 "after delete"
-		case_terminal
-		case_image
-		case_network
-		case_streams
-		case_lazy_counter
-		case_lazy_failure
-	fi
-	figures
+	local c
+	for c in ${MIG_CASES:-failure terminal image network streams lazy_counter lazy_failure lazy_break figures}; do
+		[ -z "${MIG_FIGURES_ONLY:-}" ] || [ "$c" = figures ] || continue
+		"case_$c"
+	done
 	vm_pair_mark a.done
 	finish
 }
