@@ -21,12 +21,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "berth/checkpoint.h"
 #include "berth/cleanup.h"
 #include "berth/error.h"
 #include "berth/log.h"
@@ -461,7 +463,17 @@ static int start_daemon(struct mig_lazy_recv *l, struct berth_error *err)
 			"-o",
 			"lazy-pages.log",
 			NULL};
-	int r = posix_spawnp(&l->daemon, argv[0], NULL, NULL, argv, environ);
+	/* The daemon dies with this receiver: a receiver killed before the restore (its guardian
+	 * rolls back) must not leave it waiting for a restore that never comes. */
+	pid_t parent = getpid();
+	pid_t pid = fork();
+	if (pid == 0) {
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid() != parent)
+			_exit(127);
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	int r = pid < 0 ? errno : 0;
 	close(st[1]);
 	closep(&l->ps_fd);
 	if (r != 0) {
@@ -469,6 +481,7 @@ static int start_daemon(struct mig_lazy_recv *l, struct berth_error *err)
 		l->daemon = 0;
 		return berth_error_set(err, -r, "--lazy: run criu lazy-pages: %s", strerror(r));
 	}
+	l->daemon = pid;
 	l->status_fd = st[0];
 	return 0;
 }
@@ -516,6 +529,23 @@ void mig_lazy_recv_restored(struct mig_lazy_recv *l)
 	unsetenv("CRIU_CONFIG_FILE");
 }
 
+/* The error lines at the end of the lazy-pages daemon's log (the log itself goes with the
+ * migration's directory when the receiver rolls back). */
+static void daemon_errors(const struct mig_lazy_recv *l, char *buf, size_t size)
+{
+	char path[PATH_MAX + 32], log[16384];
+	buf[0] = '\0';
+	snprintf(path, sizeof(path), "%s/work/lazy-pages.log", l->dir);
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	off_t end = fd >= 0 ? lseek(fd, 0, SEEK_END) : -1;
+	if (end <= 0)
+		return;
+	off_t from = end > (off_t)sizeof(log) ? end - (off_t)sizeof(log) : 0;
+	ssize_t n = pread(fd, log, sizeof(log), from);
+	if (n > 0)
+		checkpoint_log_errors(log, (size_t)n, buf, size);
+}
+
 int mig_lazy_recv_wait(struct mig_lazy_recv *l, struct berth_error *err)
 {
 	int ws = -1;
@@ -524,10 +554,10 @@ int mig_lazy_recv_wait(struct mig_lazy_recv *l, struct berth_error *err)
 	reap(&l->daemon, &ws);
 	if (WIFEXITED(ws) && WEXITSTATUS(ws) == 0)
 		return 0;
-	return berth_error_set(err, -EIO,
-			       "--lazy: criu lazy-pages failed before every page was here (log: "
-			       "%s/work/lazy-pages.log)",
-			       l->dir);
+	char why[320];
+	daemon_errors(l, why, sizeof(why));
+	return berth_error_set(err, -EIO, "--lazy: criu lazy-pages failed before every page was here%s%s",
+			       why[0] ? ": " : "", why);
 }
 
 void mig_lazy_recv_free(struct mig_lazy_recv **lp)

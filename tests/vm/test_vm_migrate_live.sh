@@ -142,26 +142,29 @@ nothing_there() {
 case_failure() {
 	start c2
 	wait_counter /tmp/c2/rootfs/tmp/counter 5 >/dev/null
-	receiver_dies "${MIG_FAULT:-migrate-receive.after-restore}"
-	"$BERTH" delete --force c2
+	receiver_dies c2 "${MIG_FAULT:-migrate-receive.after-restore}"
 	nothing_here c2 "after delete"
 }
 
-# receiver_dies FAULT: c2 (running) with the receiver dying at FAULT.
+# receiver_dies NAME FAULT [MIGRATE-OPTION...]: NAME (running) is migrated with the receiver
+# dying at FAULT: migrate fails, NAME runs on here (thawed), the target is clean; then deleted.
 receiver_dies() {
-	local a b
-	cap "$BERTH" migrate "${MIG[@]}" --remote-berth "BERTH_FAULT=$1 $BERTH" c2 "ssh://root@$BERTH_VM_PEER_IP"
-	assert_rc "migrate with the receiver dying at $1 fails" 1
+	local name=$1 fault=$2 a b
+	shift 2
+	cap "$BERTH" migrate "$@" "${MIG[@]}" --remote-berth "BERTH_FAULT=$fault $BERTH" "$name" \
+		"ssh://root@$BERTH_VM_PEER_IP"
+	assert_rc "migrate${*:+ $*} with the receiver dying at $fault fails" 1
 	info "error: $ERR"
-	assert_contains "the error says the container still runs here" "$ERR" "still runs here"
-	assert_eq "c2 runs on the source (thawed)" running "$(status_here c2)"
-	a=$(cat /tmp/c2/rootfs/tmp/counter)
+	assert_contains "$name: the error says the container still runs here" "$ERR" "still runs here"
+	assert_eq "$name runs on the source (thawed)" running "$(status_here "$name")"
+	a=$(cat "/tmp/$name/rootfs/tmp/counter")
 	sleep 1
-	b=$(cat /tmp/c2/rootfs/tmp/counter)
-	assert_true "its counter goes on ($a -> $b)" test "${b##* }" -gt "${a##* }"
-	assert_false "no migration directory on the source" test -e /var/lib/berth/migrate/c2
-	assert_eq "no c2 on the target" "" "$(status_there c2)"
-	nothing_there c2 "receiver died at $1"
+	b=$(cat "/tmp/$name/rootfs/tmp/counter")
+	assert_true "$name: its counter goes on ($a -> $b)" test "${b##* }" -gt "${a##* }"
+	assert_false "$name: no migration directory on the source" test -e "/var/lib/berth/migrate/$name"
+	assert_eq "no $name on the target" "" "$(status_there "$name")"
+	nothing_there "$name" "receiver died at $fault"
+	"$BERTH" delete --force "$name"
 }
 
 # case_image: a `run --image` container: the image goes only when the target lacks it, the
@@ -301,6 +304,14 @@ wait_counter_addr() {
 	echo "$line"
 }
 
+# no_daemon_there WHAT: no `criu lazy-pages` runs on the target (within 5 s: a daemon is killed
+# when its receiver dies).
+no_daemon_there() {
+	# shellcheck disable=SC2016 # the target's shell
+	assert_true "$1: no lazy-pages daemon left on the target" there 'for i in $(seq 25); do
+		pgrep -f "^[^ ]*criu lazy-pages" >/dev/null || exit 0; sleep 0.2; done; exit 1'
+}
+
 # case_lazy_counter: post-copy. The counter continues on the target once every page is there.
 case_lazy_counter() {
 	local before after1 after2 dt
@@ -325,7 +336,7 @@ case_lazy_counter() {
 	assert_true "post-copy: it continued from its value (${before##* } -> ${after1##* })" \
 		test "${after1##* }" -gt "${before##* }"
 	assert_true "post-copy: and counts on (${after1##* } -> ${after2##* })" test "${after2##* }" -gt "${after1##* }"
-	assert_false "no lazy-pages daemon left on the target" test -n "$(there "pgrep -f 'criu lazy-pages'")"
+	no_daemon_there "post-copy"
 	dt=$(sed -n 's/.*downtime \([0-9]*\) ms.*/\1/p' <<<"$ERR")
 	info "counter container, post-copy: downtime ${dt:-?} ms"
 	there "$BERTH delete --force z1" >/dev/null
@@ -334,21 +345,10 @@ case_lazy_counter() {
 # case_lazy_failure: migrate --lazy with the receiver dying before the restore: the container
 # runs on here, the target is clean.
 case_lazy_failure() {
-	local a b
 	start z2
 	wait_counter /tmp/z2/rootfs/tmp/counter 5 >/dev/null
-	cap "$BERTH" migrate --lazy "${MIG[@]}" --remote-berth "BERTH_FAULT=migrate-receive.before-restore $BERTH" \
-		z2 "ssh://root@$BERTH_VM_PEER_IP"
-	assert_rc "migrate --lazy with the receiver dying before the restore fails" 1
-	assert_contains "post-copy: the error says the container still runs here" "$ERR" "still runs here"
-	assert_eq "z2 runs on the source (thawed)" running "$(status_here z2)"
-	a=$(cat /tmp/z2/rootfs/tmp/counter)
-	sleep 1
-	b=$(cat /tmp/z2/rootfs/tmp/counter)
-	assert_true "z2's counter goes on ($a -> $b)" test "${b##* }" -gt "${a##* }"
-	assert_false "no migration directory of z2 on the source" test -e /var/lib/berth/migrate/z2
-	nothing_there z2 "receiver died before the lazy restore"
-	"$BERTH" delete --force z2
+	receiver_dies z2 migrate-receive.before-restore --lazy
+	no_daemon_there "receiver died before the lazy restore"
 }
 
 # case_lazy_break: post-copy's risk. The page channel breaks after the target's acknowledgement
@@ -365,13 +365,15 @@ case_lazy_break() {
 	printf '%s\n' "$ERR" | sed 's/^/  | /'
 	assert_contains "the error says the target stopped its copy" "$ERR" "the target stopped its copy"
 	assert_contains "and names berth resume" "$ERR" "berth resume z3"
+	assert_contains "and the target's reason" "$ERR" "criu lazy-pages failed before every page was here"
+	assert_not_contains "but no log the target's rollback removed" "$ERR" "lazy-pages.log"
 	assert_eq "z3 is left frozen here" paused "$(status_here z3)"
 	frozen=$(cat /tmp/z3/rootfs/tmp/counter)
 	sleep 1
 	assert_eq "frozen: its counter stands still" "$frozen" "$(cat /tmp/z3/rootfs/tmp/counter)"
 	assert_eq "no z3 on the target" "" "$(status_there z3)"
 	nothing_there z3 "page channel broken after the resume"
-	assert_false "no lazy-pages daemon left on the target" test -n "$(there "pgrep -f 'criu lazy-pages'")"
+	no_daemon_there "page channel broken after the resume"
 	cap "$BERTH" resume z3
 	assert_ok "berth resume z3"
 	sleep 1
