@@ -84,7 +84,8 @@ fi
 
 step "shellcheck"
 mapfile -t scripts < <(ls scripts/*.sh tests/run-all.sh tests/integration/*.sh tests/compat/*.sh bench/*.sh tests/vm/*.sh .ci/run 2>/dev/null)
-shellcheck -x "${scripts[@]}"
+# a dozen scripts per shellcheck, one shellcheck per core
+printf '%s\0' "${scripts[@]}" | xargs -0 -n 12 -P "$jobs" shellcheck -x
 record shellcheck $? "${#scripts[@]} scripts"
 
 # ---------------------------------------------------------------- 3. normal build + every layer
@@ -188,29 +189,55 @@ valgrind_skip=" test_seccomp test_rootfs test_checkpoint_archive test_migrate_up
 if [ -z "${BERTH_SKIP_VALGRIND:-}" ] && [ $build_rc -eq 0 ]; then
 	step "valgrind memcheck: unit tests of build/"
 	vg_logs=$(mktemp -d /tmp/berth-valgrind.XXXXXX)
-	vg_rc=0 vg_ran=0 vg_skipped=0 vg_bad=()
-	for src in tests/unit/test_*.c; do
-		t=$(basename "$src" .c)
-		if [[ "$valgrind_skip" == *" $t "* ]] || [ ! -x "build/tests/$t" ]; then
-			vg_skipped=$((vg_skipped + 1))
-			continue
-		fi
+	# vg_one TEST: memcheck of build/tests/TEST; its verdict (clean, skipped, bad) in
+	# $vg_logs/TEST.verdict, and for a bad one its report in $vg_logs/TEST.report.
+	vg_one() {
+		local t=$1 rc
 		BERTH_TEST_DATA=$repo/tests/data valgrind -q --error-exitcode=99 --leak-check=full \
 			--errors-for-leak-kinds=definite --trace-children=no --suppressions=tests/valgrind.supp \
 			--log-file="$vg_logs/$t.%p.log" "build/tests/$t" >"$vg_logs/$t.out" 2>&1
 		rc=$?
 		# Forked children report into their own log files; only "==pid== " lines are reports.
 		if [ "$rc" -eq 77 ]; then
-			vg_skipped=$((vg_skipped + 1))
+			echo skipped >"$vg_logs/$t.verdict"
 		elif [ "$rc" -ne 0 ] || cat "$vg_logs/$t".*.log 2>/dev/null | grep -q '^==[0-9]*== '; then
-			printf -- '---- %s: exit %d\n' "$t" "$rc"
-			tail -n 20 "$vg_logs/$t.out"
-			cat "$vg_logs/$t".*.log 2>/dev/null | grep '^==[0-9]*== ' | head -n 60
+			{
+				printf -- '---- %s: exit %d\n' "$t" "$rc"
+				tail -n 20 "$vg_logs/$t.out"
+				cat "$vg_logs/$t".*.log 2>/dev/null | grep '^==[0-9]*== ' | head -n 60
+			} >"$vg_logs/$t.report"
+			echo bad >"$vg_logs/$t.verdict"
+		else
+			echo clean >"$vg_logs/$t.verdict"
+		fi
+	}
+	vg_tests=() vg_running=0
+	for src in tests/unit/test_*.c; do
+		t=$(basename "$src" .c)
+		vg_tests+=("$t")
+		if [[ "$valgrind_skip" == *" $t "* ]] || [ ! -x "build/tests/$t" ]; then
+			echo skipped >"$vg_logs/$t.verdict"
+			continue
+		fi
+		if [ "$vg_running" -ge "$jobs" ]; then
+			wait -n
+			vg_running=$((vg_running - 1))
+		fi
+		vg_one "$t" &
+		vg_running=$((vg_running + 1))
+	done
+	wait
+	vg_rc=0 vg_ran=0 vg_skipped=0 vg_bad=()
+	for t in "${vg_tests[@]}"; do
+		case "$(cat "$vg_logs/$t.verdict" 2>/dev/null)" in
+		clean) vg_ran=$((vg_ran + 1)) ;;
+		skipped) vg_skipped=$((vg_skipped + 1)) ;;
+		*)
+			cat "$vg_logs/$t.report" 2>/dev/null || printf -- '---- %s: no verdict\n' "$t"
 			vg_bad+=("$t")
 			vg_rc=1
-		else
-			vg_ran=$((vg_ran + 1))
-		fi
+			;;
+		esac
 	done
 	record valgrind $vg_rc "$vg_ran clean, ${#vg_bad[@]} with reports${vg_bad[*]:+: ${vg_bad[*]}}, $vg_skipped skipped"
 	rm -rf "$vg_logs"

@@ -5,6 +5,7 @@
 # breaks an invariant; the input that did it is left in build-fuzz/fuzz-artifacts/<target>/.
 # New corpus entries go to build-fuzz/fuzz-corpus/<target>/ (the committed seeds are not touched).
 # Environment: BERTH_FUZZ_BUILD (default <repo>/build-fuzz), BERTH_FUZZ_TARGETS (a subset, by name).
+# The targets run as many at a time as there are cores.
 set -uo pipefail
 
 secs=${1:-20}
@@ -54,15 +55,15 @@ max_len() {
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:allocator_may_return_null=1:detect_stack_use_after_return=1"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 export LSAN_OPTIONS="suppressions=$repo/tests/fuzz/lsan.supp:print_suppressions=0"
-failed=()
-summary=()
-for t in "${targets[@]}"; do
+# fuzz_one TARGET: run it; its one-line result (and, on a failure, its log's end) in
+# $build/fuzz-TARGET.result; exit status 1 on a failure.
+fuzz_one() {
+	local t=$1 seeds corpus artifacts log rc execs rate cov
 	seeds=$repo/tests/fuzz/corpus/${t#fuzz_}
 	corpus=$build/fuzz-corpus/$t
 	artifacts=$build/fuzz-artifacts/$t
 	log=$build/fuzz-$t.log
 	mkdir -p "$corpus" "$artifacts"
-	echo "fuzz: $t for ${secs}s (seeds: $seeds)"
 	"$build/tests/fuzz/$t" -max_total_time="$secs" -max_len="$(max_len "$t")" -timeout=10 \
 		-rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$artifacts/" \
 		"$corpus" "$seeds" >"$log" 2>&1
@@ -71,13 +72,42 @@ for t in "${targets[@]}"; do
 	rate=$(awk '/stat::average_exec_per_sec/ { print $NF }' "$log")
 	cov=$(grep -oE 'cov: [0-9]+' "$log" | tail -n 1)
 	if [ $rc -ne 0 ]; then
-		echo "fuzz: $t FAILED (exit $rc); the end of its log ($log):" >&2
-		tail -n 60 "$log" >&2
-		ls -l "$artifacts" >&2
+		{
+			echo "$t: FAILED"
+			echo "fuzz: $t FAILED (exit $rc); the end of its log ($log):"
+			tail -n 60 "$log"
+			ls -l "$artifacts"
+		} >"$build/fuzz-$t.result"
+		return 1
+	fi
+	echo "$t: ${execs:-?} execs, ${rate:-?}/s, ${cov:-cov: ?}" >"$build/fuzz-$t.result"
+}
+
+# One target per core at a time (each is one process): the same time per target, less in all.
+running=0
+for t in "${targets[@]}"; do
+	if [ "$running" -ge "$jobs" ]; then
+		wait -n
+		running=$((running - 1))
+	fi
+	echo "fuzz: $t for ${secs}s (seeds: $repo/tests/fuzz/corpus/${t#fuzz_})"
+	rm -f "$build/fuzz-$t.result"
+	fuzz_one "$t" &
+	running=$((running + 1))
+done
+wait
+failed=()
+summary=()
+for t in "${targets[@]}"; do
+	if [ ! -s "$build/fuzz-$t.result" ]; then
+		summary+=("$t: FAILED (no result)")
 		failed+=("$t")
+	elif [ "$(head -n 1 "$build/fuzz-$t.result")" = "$t: FAILED" ]; then
+		tail -n +2 "$build/fuzz-$t.result" >&2
 		summary+=("$t: FAILED")
+		failed+=("$t")
 	else
-		summary+=("$t: ${execs:-?} execs, ${rate:-?}/s, ${cov:-cov: ?}")
+		summary+=("$(cat "$build/fuzz-$t.result")")
 	fi
 done
 
