@@ -19,8 +19,7 @@ static const struct cli_option logs_options[] = {
     {.name = "raw",
      .type = CLI_FLAG,
      .offset = offsetof(struct logs_cli, raw),
-     .help = "the bytes as written, also to a terminal (there, by default, the container's\n"
-	     "escape sequences print as text: ^[ for ESC, ^M for CR; colours pass)"},
+     .help = "the bytes as written, also to a terminal"},
 };
 
 const struct cli_spec cmd_logs_spec = {
