@@ -18,6 +18,8 @@
 #     image, does not send it again.
 #   network: on the berth network n1 (defined on both), a container keeps its address on b (not
 #     the lowest free one there) and the source releases its lease.
+#   null: a container made by create/start with /dev/null as its streams moves and has /dev/null
+#     as its streams on b.
 #   streams: a detached container (run -d) writing to its log moves, and `berth logs` reads the
 #     log on b.
 #   post-copy: a counter container moved with --lazy continues on b once every page is there
@@ -293,6 +295,28 @@ case_streams() {
 	there "$BERTH delete --force logc" >/dev/null
 }
 
+# case_null: a container whose standard streams are /dev/null (made by create and start with
+# /dev/null, as a service manager may) moves, and on the target they are /dev/null again.
+case_null() {
+	local before after pid
+	bundle n0
+	"$BERTH" create -b /tmp/n0 n0 </dev/null >/dev/null 2>&1 || die "create n0"
+	"$BERTH" start n0 </dev/null >/dev/null 2>&1 || die "start n0"
+	pid=$("$BERTH" state n0 | jq -r .pid)
+	assert_eq "n0's stdout is /dev/null on the source" /dev/null "$(readlink "/proc/$pid/fd/1")"
+	before=$(wait_counter /tmp/n0/rootfs/tmp/counter 5)
+	cap "$BERTH" migrate "${MIG[@]}" --remote-berth "$BERTH" n0 "ssh://root@$BERTH_VM_PEER_IP"
+	assert_ok "a container with /dev/null as its streams migrates"
+	pid=$(there "$BERTH state n0" | jq -r .pid)
+	assert_eq "on the target its stdin, stdout and stderr are /dev/null" "/dev/null /dev/null /dev/null" \
+		"$(there "readlink /proc/$pid/fd/0 /proc/$pid/fd/1 /proc/$pid/fd/2" | xargs)"
+	sleep 1
+	after=$(there cat /var/lib/berth/restored/n0/rootfs/tmp/counter)
+	assert_eq "n0: the same process" "${before% *}" "${after% *}"
+	assert_true "n0 continued (${before##* } -> ${after##* })" test "${after##* }" -gt "${before##* }"
+	there "$BERTH delete --force n0" >/dev/null
+}
+
 # wait_counter_addr FILE: until FILE holds "<id> <n> <addr>" with an address (~30 s); prints it.
 wait_counter_addr() {
 	local line=""
@@ -481,7 +505,7 @@ guest_main() {
 	vm_pair_wait b.ready 120 || die "the target is not ready"
 	mig_opts
 	local c
-	for c in ${MIG_CASES:-failure terminal image network streams lazy_counter lazy_failure lazy_break figures}; do
+	for c in ${MIG_CASES:-failure terminal image network null streams lazy_counter lazy_failure lazy_break figures}; do
 		[ -z "${MIG_FIGURES_ONLY:-}" ] || [ "$c" = figures ] || continue
 		"case_$c"
 	done
