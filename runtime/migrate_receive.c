@@ -289,6 +289,7 @@ static void lazy_after_commit(struct receiver *rv)
 	struct berth_error e = {0};
 	if (!rv->lazy)
 		return;
+	fault_point("migrate-receive.after-commit");
 	if (mig_lazy_recv_wait(rv->lazy, &e) < 0) {
 		log_warn("migrate-receive: %s; stopping \"%s\"", e.msg, rv->id);
 		/* the answer once the copy is gone: the source may resume its own at once */

@@ -101,6 +101,11 @@ static int relay_loop(struct leg *up, struct leg *down, int sock, int out)
 			r = leg_step(down, p[2].revents, p[3].revents);
 		if (r < 0)
 			return r;
+		/* The socket's peer (CRIU) ended: nothing more goes to it, so do not wait for the end of
+		 * @in, which may never come (a lazy-pages daemon that died leaves the source's side of
+		 * the channel open). */
+		if (down->done)
+			up->done = true;
 		if (up->done && !up_closed) {
 			(void)shutdown(sock, SHUT_WR); /* the peer of the socket sees the end */
 			up_closed = true;

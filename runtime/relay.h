@@ -4,7 +4,8 @@
 #pragma once
 
 /* Copy @in -> @sock and @sock -> @out until both directions end: the end of @in shuts down the
- * socket's sending side, the end of @sock closes @out. Each direction has its own buffer and
+ * socket's sending side; the end of @sock closes @out and ends the relay (what @in still sends
+ * has no reader). Each direction has its own buffer and
  * neither blocks the other (the descriptors are made non-blocking), so a peer that writes much
  * before reading cannot deadlock the relay. Closes none of the three descriptors except @out at
  * the end of @sock. Returns 0 when both ended, -errno on an error of either side; *ret_up and

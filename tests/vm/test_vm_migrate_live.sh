@@ -26,7 +26,9 @@
 #     (progress names the lazy dump, the restore and the last page; no lazy-pages daemon is
 #     left); with the receiver dying before the restore, it runs on a and b is clean; with the
 #     page channel broken after the resume (BERTH_FAULT=relay.after-1mib on b), b deletes its
-#     copy, a keeps the container frozen, and `berth resume` runs it on from the freeze.
+#     copy, a keeps the container frozen, and `berth resume` runs it on from the freeze; with the
+#     receiver dying after the commit (before its last answer), a says b could not confirm and
+#     keeps the container frozen, b is clean.
 #   figures: a container with MIG_MB MiB (default 256: the case) of random bytes rewritten
 #     at MIG_RATE KiB/s (migrate_dirty.c) is moved, a fresh one per way, by each of MIG_WAYS
 #     (default all three): stop-and-copy is checkpoint --export, a copy over ssh, restore
@@ -408,6 +410,34 @@ case_lazy_break() {
 	"$BERTH" delete --force z3
 }
 
+# case_lazy_unconfirmed: the receiver dies after a post-copy's commit, before it can say whether
+# every page arrived (its guardian removes the copy, its lazy-pages daemon dies with it): migrate
+# fails saying the target could not confirm, the container is left frozen here, nothing is left
+# there, and resumed it goes on from the freeze.
+case_lazy_unconfirmed() {
+	local before frozen after
+	start z4 '["/dirty", "16", "256"]'
+	before=$(wait_counter /tmp/z4/rootfs/tmp/counter 30)
+	cap "$BERTH" migrate --lazy "${MIG[@]}" --remote-berth "BERTH_FAULT=migrate-receive.after-commit $BERTH" \
+		z4 "ssh://root@$BERTH_VM_PEER_IP"
+	assert_rc "migrate --lazy with the receiver dying after the commit fails" 1
+	printf '%s\n' "$ERR" | sed 's/^/  | /'
+	assert_contains "the error says the target could not confirm" "$ERR" "could not confirm"
+	assert_eq "z4 is left frozen here" paused "$(status_here z4)"
+	frozen=$(cat /tmp/z4/rootfs/tmp/counter)
+	assert_eq "no z4 on the target" "" "$(status_there z4)"
+	nothing_there z4 "receiver died after the commit"
+	no_daemon_there "receiver died after the commit"
+	cap "$BERTH" resume z4
+	assert_ok "berth resume z4"
+	sleep 1
+	after=$(cat /tmp/z4/rootfs/tmp/counter)
+	assert_eq "z4 resumed: the same process" "${before% *}" "${after% *}"
+	assert_true "z4 resumed: it counts on from the freeze (${frozen##* } -> ${after##* })" \
+		test "${after##* }" -gt "${frozen##* }"
+	"$BERTH" delete --force z4
+}
+
 # figure WAY NAME: one move of a fresh container NAME holding MIG_MB MiB by WAY (stop-and-copy,
 # pre-copy or post-copy); it must keep its count on the target and leave nothing here. Sets DT
 # (downtime, ms), TOTAL (ms) and BYTES.
@@ -505,7 +535,7 @@ guest_main() {
 	vm_pair_wait b.ready 120 || die "the target is not ready"
 	mig_opts
 	local c
-	for c in ${MIG_CASES:-failure terminal image network null streams lazy_counter lazy_failure lazy_break figures}; do
+	for c in ${MIG_CASES:-failure terminal image network null streams lazy_counter lazy_failure lazy_break lazy_unconfirmed figures}; do
 		[ -z "${MIG_FIGURES_ONLY:-}" ] || [ "$c" = figures ] || continue
 		"case_$c"
 	done
