@@ -379,65 +379,52 @@ case_lazy_failure() {
 	no_daemon_there "receiver died before the lazy restore"
 }
 
-# case_lazy_break: post-copy's risk. The page channel breaks after the target's acknowledgement
-# (its relay dies once 1 MiB of the 16 MiB went through): the target stops and deletes its copy,
-# migrate fails naming `berth resume`, the container is left frozen here, and resumed it goes on
-# from the freeze (the same process).
-case_lazy_break() {
-	local before frozen after
-	start z3 '["/dirty", "16", "256"]'
-	before=$(wait_counter /tmp/z3/rootfs/tmp/counter 30)
-	cap "$BERTH" migrate --lazy "${MIG[@]}" --remote-berth "BERTH_FAULT=relay.after-1mib $BERTH" \
-		z3 "ssh://root@$BERTH_VM_PEER_IP"
-	assert_rc "migrate --lazy with the page channel broken after the resume fails" 1
+# left_frozen NAME FAULT WHAT NEEDLE: NAME (16 MiB) migrated with --lazy and BERTH_FAULT=FAULT on
+# the target fails after the resume there; the error holds NEEDLE and names `berth resume`; NAME
+# is left frozen here (its counter stands still), nothing of it is left on the target, and
+# resumed it goes on from the freeze (the same process). The error stays in MIG_ERR.
+left_frozen() {
+	local name=$1 fault=$2 what=$3 needle=$4 before frozen after
+	start "$name" '["/dirty", "16", "256"]'
+	before=$(wait_counter "/tmp/$name/rootfs/tmp/counter" 30)
+	cap "$BERTH" migrate --lazy "${MIG[@]}" --remote-berth "BERTH_FAULT=$fault $BERTH" \
+		"$name" "ssh://root@$BERTH_VM_PEER_IP"
+	MIG_ERR=$ERR
+	assert_rc "migrate --lazy with $what fails" 1
 	printf '%s\n' "$ERR" | sed 's/^/  | /'
-	assert_contains "the error says the target stopped its copy" "$ERR" "the target stopped its copy"
-	assert_contains "and names berth resume" "$ERR" "berth resume z3"
-	assert_contains "and the target's reason" "$ERR" "criu lazy-pages failed before every page was here"
-	assert_not_contains "but no log the target's rollback removed" "$ERR" "lazy-pages.log"
-	assert_eq "z3 is left frozen here" paused "$(status_here z3)"
-	frozen=$(cat /tmp/z3/rootfs/tmp/counter)
+	assert_contains "$what: the error says '$needle'" "$ERR" "$needle"
+	assert_contains "$what: and names berth resume" "$ERR" "berth resume $name"
+	assert_eq "$what: $name is left frozen here" paused "$(status_here "$name")"
+	frozen=$(cat "/tmp/$name/rootfs/tmp/counter")
 	sleep 1
-	assert_eq "frozen: its counter stands still" "$frozen" "$(cat /tmp/z3/rootfs/tmp/counter)"
-	assert_eq "no z3 on the target" "" "$(status_there z3)"
-	nothing_there z3 "page channel broken after the resume"
-	no_daemon_there "page channel broken after the resume"
-	cap "$BERTH" resume z3
-	assert_ok "berth resume z3"
+	assert_eq "$what: frozen, its counter stands still" "$frozen" "$(cat "/tmp/$name/rootfs/tmp/counter")"
+	assert_eq "$what: no $name on the target" "" "$(status_there "$name")"
+	nothing_there "$name" "$what"
+	no_daemon_there "$what"
+	cap "$BERTH" resume "$name"
+	assert_ok "berth resume $name"
 	sleep 1
-	after=$(cat /tmp/z3/rootfs/tmp/counter)
-	assert_eq "resumed: the same process (its random id)" "${before% *}" "${after% *}"
-	assert_true "resumed: it counts on from the freeze (${frozen##* } -> ${after##* })" \
+	after=$(cat "/tmp/$name/rootfs/tmp/counter")
+	assert_eq "$what: resumed, the same process (its random id)" "${before% *}" "${after% *}"
+	assert_true "$what: resumed, it counts on from the freeze (${frozen##* } -> ${after##* })" \
 		test "${after##* }" -gt "${frozen##* }"
-	"$BERTH" delete --force z3
+	"$BERTH" delete --force "$name"
+}
+
+# case_lazy_break: post-copy's risk. The page channel breaks after the target's acknowledgement
+# (its relay dies once 1 MiB of the 16 MiB went through): the target stops and deletes its copy
+# and says so, with CRIU's reason (not the path of a log its rollback removed).
+case_lazy_break() {
+	left_frozen z3 relay.after-1mib "the page channel broken after the resume" "the target stopped its copy"
+	assert_contains "and the target's reason" "$MIG_ERR" "criu lazy-pages failed before every page was here"
+	assert_not_contains "but no log the target's rollback removed" "$MIG_ERR" "lazy-pages.log"
 }
 
 # case_lazy_unconfirmed: the receiver dies after a post-copy's commit, before it can say whether
-# every page arrived (its guardian removes the copy, its lazy-pages daemon dies with it): migrate
-# fails saying the target could not confirm, the container is left frozen here, nothing is left
-# there, and resumed it goes on from the freeze.
+# every page arrived (its guardian removes the copy, its lazy-pages daemon dies with it): the
+# source says the target could not confirm.
 case_lazy_unconfirmed() {
-	local before frozen after
-	start z4 '["/dirty", "16", "256"]'
-	before=$(wait_counter /tmp/z4/rootfs/tmp/counter 30)
-	cap "$BERTH" migrate --lazy "${MIG[@]}" --remote-berth "BERTH_FAULT=migrate-receive.after-commit $BERTH" \
-		z4 "ssh://root@$BERTH_VM_PEER_IP"
-	assert_rc "migrate --lazy with the receiver dying after the commit fails" 1
-	printf '%s\n' "$ERR" | sed 's/^/  | /'
-	assert_contains "the error says the target could not confirm" "$ERR" "could not confirm"
-	assert_eq "z4 is left frozen here" paused "$(status_here z4)"
-	frozen=$(cat /tmp/z4/rootfs/tmp/counter)
-	assert_eq "no z4 on the target" "" "$(status_there z4)"
-	nothing_there z4 "receiver died after the commit"
-	no_daemon_there "receiver died after the commit"
-	cap "$BERTH" resume z4
-	assert_ok "berth resume z4"
-	sleep 1
-	after=$(cat /tmp/z4/rootfs/tmp/counter)
-	assert_eq "z4 resumed: the same process" "${before% *}" "${after% *}"
-	assert_true "z4 resumed: it counts on from the freeze (${frozen##* } -> ${after##* })" \
-		test "${after##* }" -gt "${frozen##* }"
-	"$BERTH" delete --force z4
+	left_frozen z4 migrate-receive.after-commit "the receiver dead after the commit" "could not confirm"
 }
 
 # figure WAY NAME: one move of a fresh container NAME holding MIG_MB MiB by WAY (stop-and-copy,
